@@ -1,0 +1,144 @@
+#pragma once
+// The mesh router core (spec §2–3): local connections, the topology channel, named gossip
+// channels with their relay rules, and the timers of gossip (30 s), topology batching (1 s) and
+// peer GC (1 s). Pure: the shell feeds it `(now, input)` and applies the Effects it returns.
+//
+// Single-threaded: owned by one actor. Channels registered with add_channel() must outlive it.
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "weft/base/clock.hpp"
+#include "weft/base/logger.hpp"
+#include "weft/base/random.hpp"
+#include "weft/base/result.hpp"
+#include "weft/mesh/gossip_channel.hpp"
+#include "weft/mesh/handshake.hpp"
+#include "weft/mesh/routes.hpp"
+#include "weft/mesh/topology.hpp"
+
+namespace weft::mesh {
+
+using ConnId = std::uint64_t;
+
+inline constexpr std::string_view kTopologyChannel = "topology";
+inline constexpr Duration kGossipInterval = std::chrono::seconds(30);
+inline constexpr Duration kTopologyBatchDelay = std::chrono::seconds(1);
+inline constexpr Duration kGcDelay = std::chrono::seconds(1);
+
+struct OutMessage {
+  ConnId conn = 0;
+  ProtocolTag tag = ProtocolTag::heartbeat;
+  Bytes payload;
+};
+
+/// Overlay control traffic (tags 1, 2, 3, 7) for the datapath.
+struct OverlayMessage {
+  ConnId conn = 0;
+  PeerName peer;
+  ProtocolTag tag = ProtocolTag::overlay_control;
+  Bytes payload;
+};
+
+struct Effects {
+  std::vector<OutMessage> sends;
+  std::vector<std::pair<ConnId, std::string>> closes;  ///< shut these down, with the reason logged
+  std::vector<PeerSummary> peers_gone;                 ///< garbage-collected peers
+  std::vector<OverlayMessage> overlay;
+  bool topology_changed = false;  ///< routes were invalidated: kick the connection maker
+};
+
+/// What the shell knows of a connection once its handshake completed.
+struct ConnectionInfo {
+  RemoteFeatures remote;
+  bool outbound = false;
+  std::string remote_tcp_addr;  ///< outbound: the target dialled; inbound: remote ip:ephemeral
+  std::uint64_t conn_uid = 0;   ///< our ConnID ^ theirs
+  bool encrypted = false;
+  bool accept_new_peer = true;  ///< false for discovered targets: the remote must already be known
+};
+
+struct MeshConfig {
+  PeerIdentity self;
+  std::size_t conn_limit = 200;  ///< 0 = unlimited
+};
+
+/// Why an add_connection was refused, for the connection maker (never retry some of these).
+enum class RefuseKind { ourself, name_collision, duplicate, limit, unknown_peer };
+struct Refused {
+  RefuseKind kind;
+  std::string message;
+};
+
+class MeshCore {
+ public:
+  MeshCore(MeshConfig config, Random& rng, Logger log);
+
+  /// Registers an application channel. Unknown channels get a SurrogateChannel on first use.
+  void add_channel(std::string name, GossipChannel& channel);
+
+  /// After a successful handshake. On refusal the shell closes the connection; a duplicate that
+  /// wins the tie-break closes the older one through `fx.closes`.
+  std::optional<Refused> add_connection(TimePoint now, ConnId id, const ConnectionInfo& info, Effects& fx);
+  /// The connection's overlay is up (sleeve heartbeats, or at once without a datapath).
+  void connection_established(TimePoint now, ConnId id, Effects& fx);
+  void remove_connection(TimePoint now, ConnId id, Effects& fx);
+  /// A message read from connection `id` (tag 0 heartbeats need no call).
+  void on_message(TimePoint now, ConnId id, const ProtocolMessage& msg, Effects& fx);
+  /// Runs due timers. Returns when to call again.
+  TimePoint on_tick(TimePoint now, Effects& fx);
+  /// When on_tick() is next due. Any call may arm an earlier timer: shells re-arm after each one.
+  TimePoint next_wake() const;
+
+  /// A sender for a channel acting on its own initiative (e.g. an IPAM allocation).
+  class Sender;
+  std::unique_ptr<GossipSender> sender(std::string channel, TimePoint now, Effects& fx);
+
+  // ---- state for status and the connection maker
+  const Topology& topology() const { return topology_; }
+  const RouteTable& routes();
+  PeerName self_name() const { return topology_.self_name(); }
+  struct LocalConn {
+    ConnId id = 0;
+    ConnectionInfo info;
+    bool established = false;
+    TimePoint added;
+  };
+  const std::map<ConnId, LocalConn>& connections() const { return conns_; }
+  std::uint64_t termination_count() const { return terminations_; }
+
+ private:
+  friend class Sender;
+  void dispatch_gossip(TimePoint now, ConnId id, const ProtocolMessage& msg, Effects& fx);
+  void topology_changed(TimePoint now, const ChangeOutcome& c, Effects& fx);
+  Result<std::optional<Bytes>> topology_on_gossip(TimePoint now, ByteSpan payload, bool broadcast, Effects& fx);
+  GossipChannel& channel(const std::string& name);
+  std::vector<Bytes> channel_full_state(TimePoint now, const std::string& name);
+  void send_to_peers(const std::vector<PeerName>& peers, ProtocolTag tag, const Bytes& body, Effects& fx);
+  void relay_gossip(TimePoint now, const std::string& channel, PeerName except, const Bytes& payload, Effects& fx);
+  void relay_broadcast(const std::string& channel, PeerName src, const Bytes& payload, Effects& fx);
+  bool relay_unicast(PeerName dst, const Bytes& body, Effects& fx);
+  void send_all_gossip_down(TimePoint now, ConnId id, Effects& fx);
+  Bytes encode_topology(const std::vector<PeerSummary>& peers) const;
+  std::optional<ConnId> conn_to(PeerName p) const;
+
+  MeshConfig config_;
+  Random& rng_;
+  Logger log_;
+  Topology topology_;
+  std::optional<RouteTable> routes_;
+  std::map<ConnId, LocalConn> conns_;
+  std::map<std::string, GossipChannel*> channels_;
+  std::map<std::string, std::unique_ptr<SurrogateChannel>> surrogates_;
+  std::set<PeerName> pending_update_;  ///< peers to include in the next batched topology gossip
+  std::optional<TimePoint> update_at_;
+  std::optional<TimePoint> gc_at_;
+  std::optional<TimePoint> gossip_at_;
+  std::uint64_t terminations_ = 0;
+};
+
+}  // namespace weft::mesh

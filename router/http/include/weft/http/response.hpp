@@ -1,0 +1,33 @@
+#pragma once
+// HttpResponse: what a handler returns. Plain value type, no Beast.
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace weft::http {
+
+inline constexpr std::string_view kTextPlain = "text/plain; charset=utf-8";
+inline constexpr std::string_view kApplicationJson = "application/json";
+
+struct HttpResponse {
+  int status = 200;
+  /// Sent only when the body is non-empty (Go sets no Content-Type for an empty answer).
+  std::string content_type = std::string(kTextPlain);
+  std::string body;
+  /// Further header fields, sent in order; Content-Length, Date and Connection are the server's.
+  std::vector<std::pair<std::string, std::string>> extra_headers;
+  bool operator==(const HttpResponse&) const = default;
+};
+
+/// `status` with a text/plain body (weave's plain answers and error messages).
+HttpResponse text_response(int status, std::string body);
+/// 200 with an application/json body.
+HttpResponse json_response(std::string body);
+/// `status` with no body, e.g. 204 or gorilla's 405.
+HttpResponse empty_response(int status);
+
+/// Go's http.StatusText: "Not Found" for 404, "" for codes it does not know.
+std::string_view status_text(int status);
+
+}  // namespace weft::http

@@ -1,0 +1,90 @@
+#pragma once
+// The status model of `weave status` / `/report` (spec §10): value snapshots of router state and
+// pure formatters for the text pages, the WeaveStatus JSON and Prometheus metrics.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "weft/base/peer_name.hpp"
+
+namespace weft::router {
+
+struct PeerConnStatus {
+  PeerName name;
+  std::string nickname;
+  std::string address;
+  bool outbound = false;
+  bool established = false;
+};
+
+struct PeerStatus {
+  PeerName name;
+  std::string nickname;
+  std::uint64_t uid = 0;
+  std::uint16_t short_id = 0;
+  std::uint64_t version = 0;
+  std::vector<PeerConnStatus> connections;
+};
+
+/// One row of /status/connections: a live connection or a target not (yet) connected.
+struct LocalConnStatus {
+  std::string address;
+  bool outbound = false;
+  std::string state;  ///< established, pending, failed, retrying, connecting, waiting
+  std::string info;
+  std::vector<std::pair<std::string, std::string>> attrs;  ///< sorted by key; "name" first if present
+};
+
+struct RouteStatus {
+  PeerName dest;
+  PeerName via;
+};
+
+struct BroadcastStatus {
+  PeerName source;
+  std::vector<PeerName> via;
+};
+
+struct RouterStatus {
+  std::string version;
+  std::uint8_t protocol_min = 1;
+  std::uint8_t protocol_max = 2;
+  bool encryption = false;
+  bool peer_discovery = true;
+  PeerName name;
+  std::string nickname;
+  std::uint16_t port = 6783;
+  std::vector<PeerStatus> peers;  ///< ourself first, then ascending
+  std::vector<RouteStatus> unicast_routes;
+  std::vector<BroadcastStatus> broadcast_routes;
+  std::vector<LocalConnStatus> connections;
+  std::uint64_t termination_count = 0;
+  std::vector<std::string> targets;
+  std::vector<std::string> trusted_subnets;
+  std::vector<std::string> overlays{"sleeve"};
+  std::string interface;  ///< e.g. "vethwe-pcap (via pcap)"; "" without a datapath
+  std::uint64_t gossip_bytes_sent = 0;
+  std::uint64_t gossip_bytes_received = 0;
+};
+
+struct WeaveStatus {
+  bool ready = true;
+  std::string version;
+  RouterStatus router;
+};
+
+/// `GET /status`: the text page (without the blank lines the script adds around it).
+std::string format_status(const WeaveStatus& s);
+std::string format_status_peers(const RouterStatus& r);
+std::string format_status_connections(const RouterStatus& r);
+std::string format_status_targets(const RouterStatus& r);
+/// `GET /report` with `Accept: application/json`: WeaveStatus, 4-space indented.
+std::string format_report_json(const WeaveStatus& s);
+/// `GET /metrics`: Prometheus text format 0.0.4.
+std::string format_metrics(const WeaveStatus& s);
+
+/// "name(nick)" as weave prints peers.
+std::string peer_label(PeerName name, const std::string& nickname);
+
+}  // namespace weft::router

@@ -1,0 +1,188 @@
+#include "weft/router/status.hpp"
+
+#include <fmt/format.h>
+
+#include <map>
+#include <nlohmann/json.hpp>
+
+namespace weft::router {
+namespace {
+
+using ojson = nlohmann::ordered_json;
+
+/// A "Label: value" line with the colon in column 16, as weave's status template aligns them.
+void line(std::string& out, std::string_view label, std::string_view value) {
+  out += fmt::format("{:>15}: {}\n", label, value);
+}
+
+std::string join_or_none(const std::vector<std::string>& v) {
+  if (v.empty()) return "none";
+  std::string s;
+  for (std::size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + v[i];
+  return s;
+}
+
+}  // namespace
+
+std::string peer_label(PeerName name, const std::string& nickname) { return fmt::format("{}({})", name, nickname); }
+
+std::string format_status(const WeaveStatus& s) {
+  const auto& r = s.router;
+  std::string out;
+  line(out, "Version", fmt::format("{} (version check update disabled)", s.version));
+  out += "\n";
+  line(out, "Service", "router");
+  line(out, "Protocol", r.protocol_min == r.protocol_max ? fmt::format("weave {}", r.protocol_max)
+                                                         : fmt::format("weave {}..{}", r.protocol_min, r.protocol_max));
+  line(out, "Name", peer_label(r.name, r.nickname));
+  line(out, "Encryption", r.encryption ? "enabled" : "disabled");
+  line(out, "PeerDiscovery", r.peer_discovery ? "enabled" : "disabled");
+  line(out, "Targets", std::to_string(r.targets.size()));
+  std::map<std::string, int> by_state;
+  for (auto& c : r.connections) ++by_state[c.state];
+  std::string details;
+  for (auto st : {"established", "pending", "retrying", "failed", "connecting"}) {
+    if (by_state[st]) details += fmt::format("{}{} {}", details.empty() ? "" : ", ", by_state[st], st);
+  }
+  line(out, "Connections",
+       details.empty() ? std::to_string(r.connections.size()) : fmt::format("{} ({})", r.connections.size(), details));
+  int est = 0, pend = 0;
+  for (auto& p : r.peers) {
+    for (auto& c : p.connections) (c.established ? est : pend)++;
+  }
+  std::string peer_details;
+  if (est) peer_details += fmt::format("{} established", est);
+  if (pend) peer_details += fmt::format("{}{} pending", peer_details.empty() ? "" : ", ", pend);
+  line(out, "Peers", peer_details.empty() ? std::to_string(r.peers.size())
+                                          : fmt::format("{} (with {} connections)", r.peers.size(), peer_details));
+  line(out, "TrustedSubnets", join_or_none(r.trusted_subnets));
+  return out;
+}
+
+std::string format_status_peers(const RouterStatus& r) {
+  std::string out;
+  for (auto& p : r.peers) {
+    out += peer_label(p.name, p.nickname) + "\n";
+    for (auto& c : p.connections) {
+      out += fmt::format("   {} {:<21} {:<37} {}\n", c.outbound ? "->" : "<-", c.address,
+                         peer_label(c.name, c.nickname), c.established ? "established" : "pending");
+    }
+  }
+  return out;
+}
+
+std::string format_status_connections(const RouterStatus& r) {
+  std::string out;
+  for (auto& c : r.connections) {
+    std::string attrs;
+    for (auto& [k, v] : c.attrs) {
+      if (k != "name") attrs += fmt::format("{}={}", k, v);
+    }
+    out += fmt::format("{} {:<21} {:<11} {}{}\n", c.outbound ? "->" : "<-", c.address, c.state, c.info,
+                       attrs.empty() ? "" : " " + attrs);
+  }
+  return out;
+}
+
+std::string format_status_targets(const RouterStatus& r) {
+  std::string out;
+  for (auto& t : r.targets) out += t + "\n";
+  return out;
+}
+
+std::string format_report_json(const WeaveStatus& s) {
+  const auto& r = s.router;
+  ojson peers = ojson::array();
+  for (auto& p : r.peers) {
+    ojson conns = p.connections.empty() ? ojson(nullptr) : ojson::array();
+    for (auto& c : p.connections) {
+      conns.push_back({{"Name", c.name.str()},
+                       {"NickName", c.nickname},
+                       {"Address", c.address},
+                       {"Outbound", c.outbound},
+                       {"Established", c.established}});
+    }
+    peers.push_back({{"Name", p.name.str()},
+                     {"NickName", p.nickname},
+                     {"UID", p.uid},
+                     {"ShortID", p.short_id},
+                     {"Version", p.version},
+                     {"Connections", conns}});
+  }
+  ojson unicast = ojson::array();
+  for (auto& u : r.unicast_routes) unicast.push_back({{"Dest", u.dest.str()}, {"Via", u.via.str()}});
+  ojson broadcast = ojson::array();
+  for (auto& b : r.broadcast_routes) {
+    ojson via = b.via.empty() ? ojson(nullptr) : ojson::array();
+    for (auto& v : b.via) via.push_back(v.str());
+    broadcast.push_back({{"Source", b.source.str()}, {"Via", via}});
+  }
+  ojson conns = r.connections.empty() ? ojson(nullptr) : ojson::array();
+  for (auto& c : r.connections) {
+    ojson attrs = c.attrs.empty() ? ojson(nullptr) : ojson::object();
+    for (auto& [k, v] : c.attrs) {
+      if (v == "true" || v == "false") {
+        attrs[k] = v == "true";
+      } else if (!v.empty() && v.find_first_not_of("0123456789") == std::string::npos) {
+        attrs[k] = std::stoull(v);
+      } else {
+        attrs[k] = v;
+      }
+    }
+    conns.push_back({{"Address", c.address},
+                     {"Outbound", c.outbound},
+                     {"State", c.state},
+                     {"Info", c.info},
+                     {"Attrs", attrs}});
+  }
+  ojson targets = r.targets.empty() ? ojson(nullptr) : ojson(r.targets);
+  ojson overlay_diag = ojson::object();
+  for (auto& o : r.overlays) overlay_diag[o] = nullptr;
+  ojson router = {{"Protocol", "weave"},
+                  {"ProtocolMinVersion", r.protocol_min},
+                  {"ProtocolMaxVersion", r.protocol_max},
+                  {"Encryption", r.encryption},
+                  {"PeerDiscovery", r.peer_discovery},
+                  {"Name", r.name.str()},
+                  {"NickName", r.nickname},
+                  {"Port", r.port},
+                  {"Peers", peers},
+                  {"UnicastRoutes", unicast},
+                  {"BroadcastRoutes", broadcast},
+                  {"Connections", conns},
+                  {"TerminationCount", r.termination_count},
+                  {"Targets", targets},
+                  {"OverlayDiagnostics", overlay_diag},
+                  {"TrustedSubnets", r.trusted_subnets},
+                  {"Interface", r.interface},
+                  {"CaptureStats", nullptr},
+                  {"MACs", nullptr}};
+  ojson top = {{"Ready", s.ready},
+               {"Version", s.version},
+               {"VersionCheck", {{"Enabled", false}, {"Success", false}, {"NewVersion", ""}, {"NextCheckAt", "0001-01-01T00:00:00Z"}}},
+               {"Router", router}};
+  return top.dump(4) + "\n";
+}
+
+std::string format_metrics(const WeaveStatus& s) {
+  const auto& r = s.router;
+  std::string out;
+  out += "# HELP weave_connections Number of peer-to-peer connections.\n# TYPE weave_connections gauge\n";
+  std::map<std::string, int> by_state;
+  for (auto& c : r.connections) ++by_state[c.state];
+  for (auto& [st, n] : by_state) {
+    out += fmt::format("weave_connections{{encryption=\"{}\",state=\"{}\",type=\"{}\"}} {}\n",
+                       r.encryption ? "yes" : "", st, r.overlays.empty() ? "unknown" : r.overlays.front(), n);
+  }
+  out += "# HELP weave_connection_terminations_total Number of peer-to-peer connections terminated.\n"
+         "# TYPE weave_connection_terminations_total counter\n";
+  out += fmt::format("weave_connection_terminations_total {}\n", r.termination_count);
+  out += "# HELP weave_peers Number of peers known.\n# TYPE weave_peers gauge\n";
+  out += fmt::format("weave_peers {}\n", r.peers.size());
+  out += "# HELP weft_gossip_bytes_total Gossip message bytes by direction.\n# TYPE weft_gossip_bytes_total counter\n";
+  out += fmt::format("weft_gossip_bytes_total{{direction=\"sent\"}} {}\n", r.gossip_bytes_sent);
+  out += fmt::format("weft_gossip_bytes_total{{direction=\"received\"}} {}\n", r.gossip_bytes_received);
+  return out;
+}
+
+}  // namespace weft::router

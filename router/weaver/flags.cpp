@@ -1,0 +1,172 @@
+#include "flags.hpp"
+
+#include <fmt/format.h>
+
+namespace weft::weaver {
+namespace {
+
+enum class Kind { string, boolean, integer, list };
+enum class Support { yes, later, obsolete };
+
+struct Spec {
+  Kind kind;
+  std::string dflt;
+  Support support;
+  std::string help;
+};
+
+const std::map<std::string, Spec>& specs() {
+  static const std::map<std::string, Spec> m = {
+      // router and mesh
+      {"name", {Kind::string, "", Support::yes, "name of router (defaults to a name derived from the machine)"}},
+      {"nickname", {Kind::string, "", Support::yes, "nickname of peer (defaults to hostname)"}},
+      {"host", {Kind::string, "", Support::yes, "router host (listen address)"}},
+      {"port", {Kind::integer, "6783", Support::yes, "router port"}},
+      {"password", {Kind::string, "", Support::yes, "network password (or env WEAVE_PASSWORD)"}},
+      {"min-protocol-version", {Kind::integer, "1", Support::yes, "minimum weave protocol version"}},
+      {"conn-limit", {Kind::integer, "200", Support::yes, "connection limit (0 for unlimited)"}},
+      {"no-discovery", {Kind::boolean, "false", Support::yes, "disable peer discovery"}},
+      {"trusted-subnets", {Kind::string, "", Support::yes, "comma-separated list of trusted subnets in CIDR notation"}},
+      {"resume", {Kind::boolean, "false", Support::yes, "ignore command-line peers and use the persisted list"}},
+      {"log-level", {Kind::string, "info", Support::yes, "logging level (debug, info, warning, error)"}},
+      {"pkt-debug", {Kind::boolean, "false", Support::later, "enable per-packet debug logging"}},
+      {"mtu", {Kind::integer, "0", Support::later, "MTU to use on the overlay"}},
+      {"bufsz", {Kind::integer, "8", Support::later, "capture buffer size in MB"}},
+      {"weave-bridge", {Kind::string, "weave", Support::later, "name of weave bridge"}},
+      {"docker-bridge", {Kind::string, "", Support::later, "name of Docker bridge"}},
+      {"datapath", {Kind::string, "", Support::later, "ODP datapath name"}},
+      {"no-fastdp", {Kind::boolean, "false", Support::later, "disable fast datapath"}},
+      {"no-bridged-fastdp", {Kind::boolean, "false", Support::later, "disable bridged fast datapath"}},
+      {"no-masq-local", {Kind::boolean, "false", Support::later, "do not SNAT external traffic to local containers"}},
+      {"expect-npc", {Kind::boolean, "false", Support::later, "set to true if the network policy controller runs"}},
+      {"print-peer-name", {Kind::boolean, "false", Support::yes, "print the peer name and exit"}},
+      {"version", {Kind::boolean, "false", Support::yes, "print version and exit"}},
+      // HTTP
+      {"http-addr", {Kind::string, "", Support::yes, "address to bind the HTTP API to (empty = disabled)"}},
+      {"status-addr", {Kind::string, "", Support::yes, "address to bind the status API to (empty = disabled)"}},
+      {"metrics-addr", {Kind::string, "", Support::yes, "address to bind the metrics API to (empty = disabled)"}},
+      // IPAM
+      {"ipalloc-range", {Kind::string, "", Support::later, "IP address range reserved for automatic allocation"}},
+      {"ipalloc-default-subnet", {Kind::string, "", Support::later, "subnet to allocate within by default"}},
+      {"ipalloc-init", {Kind::string, "", Support::later, "consensus[=N] | seed=name,... | observer"}},
+      {"db-prefix", {Kind::string, "/weavedb/weave", Support::yes, "pathname/prefix of the state file"}},
+      {"host-root", {Kind::string, "", Support::later, "path to the host's root filesystem"}},
+      {"proc-path", {Kind::string, "/proc", Support::later, "path to /proc"}},
+      // DNS
+      {"no-dns", {Kind::boolean, "false", Support::later, "disable DNS server"}},
+      {"dns-domain", {Kind::string, "weave.local.", Support::later, "local domain to server requests for"}},
+      {"dns-listen-address", {Kind::string, "0.0.0.0:53", Support::later, "address to listen on for DNS requests"}},
+      {"dns-ttl", {Kind::integer, "1", Support::later, "TTL for DNS request from our domain"}},
+      {"dns-fallback-timeout", {Kind::integer, "5000", Support::later, "timeout for fallback DNS requests (ms)"}},
+      {"resolv-conf", {Kind::string, "/etc/resolv.conf", Support::later, "path to resolver configuration"}},
+      // Docker
+      {"docker-api", {Kind::string, "", Support::later, "Docker API endpoint"}},
+      {"proxy", {Kind::boolean, "false", Support::later, "instruct weaver to start the Docker API proxy"}},
+      {"H", {Kind::list, "", Support::later, "proxy listen address (repeatable)"}},
+      {"hostname-from-label", {Kind::string, "", Support::later, "key of container label for the hostname"}},
+      {"hostname-match", {Kind::string, "(.*)", Support::later, "regexp to match container names"}},
+      {"hostname-replacement", {Kind::string, "$1", Support::later, "replacement for hostname-match"}},
+      {"rewrite-inspect", {Kind::boolean, "false", Support::later, "rewrite inspect with weave addresses"}},
+      {"no-default-ipalloc", {Kind::boolean, "false", Support::later, "containers need WEAVE_CIDR to be attached"}},
+      {"no-rewrite-hosts", {Kind::boolean, "false", Support::later, "do not rewrite /etc/hosts"}},
+      {"without-dns", {Kind::boolean, "false", Support::later, "instruct created containers not to use weaveDNS"}},
+      {"no-multicast-route", {Kind::boolean, "false", Support::later, "do not add a multicast route"}},
+      {"tls", {Kind::boolean, "false", Support::later, "use TLS for the proxy"}},
+      {"tlsverify", {Kind::boolean, "false", Support::later, "use TLS and verify clients"}},
+      {"tlscacert", {Kind::string, "", Support::later, "trust certs signed only by this CA"}},
+      {"tlscert", {Kind::string, "", Support::later, "path to TLS certificate file"}},
+      {"tlskey", {Kind::string, "", Support::later, "path to TLS key file"}},
+      {"plugin", {Kind::boolean, "false", Support::later, "enable the Docker network plugin"}},
+      {"plugin-v2", {Kind::boolean, "false", Support::later, "enable Docker plugin v2"}},
+      {"plugin-v2-multicast", {Kind::boolean, "false", Support::later, "enable multicast in plugin v2"}},
+      {"plugin-socket", {Kind::string, "/run/docker/plugins/weave.sock", Support::later, "plugin socket"}},
+      {"plugin-mesh-socket", {Kind::string, "/run/docker/plugins/weavemesh.sock", Support::later, "plugin mesh socket"}},
+      // cloud-specific and obsolete
+      {"awsvpc", {Kind::boolean, "false", Support::obsolete, "AWS VPC mode (not supported by weft)"}},
+      {"peer-discovery-url", {Kind::string, "", Support::obsolete, "peer discovery service (not supported by weft)"}},
+      {"token", {Kind::string, "", Support::obsolete, "peer discovery token (not supported by weft)"}},
+      {"advertise-address", {Kind::string, "", Support::obsolete, "peer discovery address (not supported by weft)"}},
+      {"profile", {Kind::boolean, "false", Support::obsolete, "enable Go profiling (not applicable to weft)"}},
+  };
+  return m;
+}
+
+std::optional<bool> parse_bool(const std::string& v) {
+  if (v == "1" || v == "t" || v == "T" || v == "TRUE" || v == "true" || v == "True") return true;
+  if (v == "0" || v == "f" || v == "F" || v == "FALSE" || v == "false" || v == "False") return false;
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::string Options::get(const std::string& name) const {
+  if (auto it = values.find(name); it != values.end()) return it->second;
+  auto it = specs().find(name);
+  return it == specs().end() ? std::string{} : it->second.dflt;
+}
+
+bool Options::flag(const std::string& name) const { return get(name) == "true"; }
+
+Result<Options> parse_flags(const std::vector<std::string>& args) {
+  Options o;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const auto& a = args[i];
+    if (a == "--" ) {
+      o.peers.insert(o.peers.end(), args.begin() + static_cast<long>(i) + 1, args.end());
+      break;
+    }
+    if (a.size() < 2 || a[0] != '-') {
+      o.peers.push_back(a);
+      continue;
+    }
+    auto body = a.substr(a[1] == '-' ? 2 : 1);
+    std::optional<std::string> value;
+    if (auto eq = body.find('='); eq != std::string::npos) {
+      value = body.substr(eq + 1);
+      body = body.substr(0, eq);
+    }
+    auto it = specs().find(body);
+    if (it == specs().end()) return make_error("flag provided but not defined: -{}", body);
+    const auto& spec = it->second;
+    if (spec.kind == Kind::boolean) {
+      auto v = parse_bool(value.value_or("true"));
+      if (!v) return make_error("invalid boolean value \"{}\" for -{}", *value, body);
+      o.values[body] = *v ? "true" : "false";
+    } else {
+      if (!value) {
+        if (i + 1 >= args.size()) return make_error("flag needs an argument: -{}", body);
+        value = args[++i];
+      }
+      if (spec.kind == Kind::integer) {
+        try {
+          std::size_t pos = 0;
+          (void)std::stol(*value, &pos);
+          if (pos != value->size()) throw std::invalid_argument("x");
+        } catch (...) {
+          return make_error("invalid value \"{}\" for flag -{}: parse error", *value, body);
+        }
+      }
+      if (spec.kind == Kind::list) o.lists[body].push_back(*value);
+      o.values[body] = *value;
+    }
+    bool set_on = spec.kind == Kind::boolean ? o.values[body] == "true" : !o.values[body].empty();
+    if (spec.support != Support::yes && set_on) {
+      o.unsupported.push_back(fmt::format("--{}{}", body, spec.support == Support::obsolete ? " (obsolete)" : ""));
+    }
+  }
+  return o;
+}
+
+std::string usage() {
+  std::string s = "Usage: weaver [OPTIONS] [PEER...]\n\nweft's router daemon, a drop-in for Weave Net 2.8's weaver.\n\n";
+  for (auto& [name, spec] : specs()) {
+    std::string arg = spec.kind == Kind::boolean ? "" : spec.kind == Kind::integer ? " int" : " string";
+    std::string dflt = spec.dflt.empty() || spec.kind == Kind::boolean ? "" : fmt::format(" (default \"{}\")", spec.dflt);
+    std::string tag = spec.support == Support::later ? " [not yet built in weft]"
+                      : spec.support == Support::obsolete ? " [obsolete]" : "";
+    s += fmt::format("  --{}{}\n        {}{}{}\n", name, arg, spec.help, dflt, tag);
+  }
+  return s;
+}
+
+}  // namespace weft::weaver

@@ -1,0 +1,45 @@
+// weaver: the weft router daemon. Flags, wiring, io_context, signals; nothing else.
+#include <boost/asio.hpp>
+#include <cstdio>
+
+#include "flags.hpp"
+#include "weaver.hpp"
+
+int main(int argc, char** argv) {
+  using namespace weft;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  for (auto& a : args) {
+    if (a == "--help" || a == "-help" || a == "-h") {
+      std::fputs(weaver::usage().c_str(), stdout);
+      return 0;
+    }
+  }
+  auto opts = weaver::parse_flags(args);
+  if (!opts) {
+    std::fprintf(stderr, "weaver: %s\n(run 'weaver --help' for the list of flags)\n", opts.error().message.c_str());
+    return 2;
+  }
+  if (opts->flag("version")) {
+    std::printf("weave %s\n", std::string(weaver::kVersion).c_str());
+    return 0;
+  }
+  auto sink = std::make_shared<StderrSink>();
+  Logger log("weaver", sink);
+  log.info("Command line options: {}", fmt::join(args, " "));
+  boost::asio::io_context io;
+  weaver::Weaver w(io, std::move(*opts), log);
+  if (auto r = w.start(); !r) {
+    std::fprintf(stderr, "weaver: %s\n", r.error().message.c_str());
+    return 1;
+  }
+  boost::asio::signal_set signals(io, SIGTERM, SIGINT);
+  signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    log.info("=== received signal {}; shutting down ===", sig);
+    w.stop();
+    io.stop();
+  });
+  ::signal(SIGPIPE, SIG_IGN);
+  io.run();
+  return 0;
+}

@@ -1,0 +1,403 @@
+#include "weaver.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <sstream>
+
+#include "weft/base/cidr_list.hpp"
+#include "weft/http/response.hpp"
+#include "weft/mesh/gob.hpp"
+
+namespace weft::weaver {
+namespace {
+
+std::string read_first_line(const std::string& path) {
+  std::ifstream in(path);
+  std::string s;
+  if (in) std::getline(in, s);
+  return s;
+}
+
+std::string netns_inode(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return {};
+  return std::to_string(st.st_ino);
+}
+
+void mkdirs(const std::string& dir) {
+  std::string cur;
+  std::stringstream ss(dir);
+  std::string part;
+  if (!dir.empty() && dir[0] == '/') cur = "/";
+  while (std::getline(ss, part, '/')) {
+    if (part.empty()) continue;
+    cur += part + "/";
+    ::mkdir(cur.c_str(), 0755);
+  }
+}
+
+Bytes gob_uint(std::uint64_t v) {
+  Bytes out;
+  gob::Encoder enc(out);
+  (void)enc.encode(gob::uint_type(), gob::Value::of_uint(v));
+  return out;
+}
+
+Bytes gob_strings(const std::vector<std::string>& v) {
+  Bytes out;
+  gob::Encoder enc(out);
+  auto s = gob::Value::slice();
+  for (auto& x : v) s.elems.push_back(gob::Value::of_string(x));
+  (void)enc.encode(gob::slice_type("", gob::string_type()), s);
+  return out;
+}
+
+/// A small subset of Go's text/template over the report JSON: `{{.A.B}}`, `{{ .A }}`, `{{json .A}}`.
+Result<std::string> render_template(const std::string& tmpl, const nlohmann::ordered_json& root) {
+  std::string out;
+  std::size_t pos = 0;
+  static const std::regex action(R"(^\s*(json\s+)?\.([A-Za-z0-9_.]*)\s*$)");
+  while (pos < tmpl.size()) {
+    auto open = tmpl.find("{{", pos);
+    if (open == std::string::npos) {
+      out += tmpl.substr(pos);
+      break;
+    }
+    out += tmpl.substr(pos, open - pos);
+    auto close = tmpl.find("}}", open);
+    if (close == std::string::npos) return make_error("template: report:1: unclosed action");
+    auto inner = tmpl.substr(open + 2, close - open - 2);
+    std::smatch m;
+    if (!std::regex_match(inner, m, action)) {
+      return make_error("template: report:1: unsupported action {{{{{}}}}} (weft supports .Field paths and json)", inner);
+    }
+    const nlohmann::ordered_json* v = &root;
+    std::stringstream path(m[2].str());
+    std::string key;
+    while (std::getline(path, key, '.')) {
+      if (key.empty()) continue;
+      if (!v->is_object() || !v->contains(key)) {
+        return make_error("template: report:1: can't evaluate field {}", key);
+      }
+      v = &(*v)[key];
+    }
+    if (m[1].matched) {
+      out += v->dump();
+    } else if (v->is_string()) {
+      out += v->get<std::string>();
+    } else if (v->is_null()) {
+      out += "<nil>";
+    } else {
+      out += v->dump();
+    }
+    pos = close + 2;
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<PeerName> default_peer_name() {
+  std::string id = read_first_line("/etc/machine-id");
+  if (id.empty()) id = read_first_line("/var/lib/dbus/machine-id");
+  std::string uuid = read_first_line("/sys/class/dmi/id/product_uuid");
+  if (uuid.empty()) uuid = read_first_line("/sys/hypervisor/uuid");
+  if (id.empty() && uuid.empty()) return make_error("All system IDs are blank");
+  auto ns = netns_inode("/proc/self/ns/net");
+  if (!ns.empty() && ns != netns_inode("/proc/1/ns/net")) id += "-netns-" + ns;
+  return PeerName::from_system_id(to_bytes(id + uuid));
+}
+
+Weaver::Weaver(boost::asio::io_context& io, Options opts, Logger log)
+    : io_(io), opts_(std::move(opts)), log_(std::move(log)) {}
+
+Result<void> Weaver::setup_identity() {
+  auto prefix = opts_.get("db-prefix");
+  auto path = prefix + "data.db";
+  if (auto slash = path.rfind('/'); slash != std::string::npos && slash > 0) mkdirs(path.substr(0, slash));
+  WEFT_TRY(store, router::KvStore::open(path));
+  store_.emplace(std::move(store));
+
+  if (opts_.given("name")) {
+    auto n = PeerName::parse(opts_.get("name"));
+    if (!n) return make_error("invalid peer name {:?}: want aa:bb:cc:dd:ee:ff", opts_.get("name"));
+    self_.name = *n;
+  } else if (auto saved = store_->get("peername")) {
+    auto vals = gob::decode_all(*saved);
+    if (!vals || vals->size() != 1 || vals->front().kind != gob::Kind::Uint) {
+      return make_error("state file {} has an unreadable peer name; run 'weave reset' to start afresh", path);
+    }
+    self_.name = PeerName(vals->front().u);
+  } else {
+    WEFT_TRY(n, default_peer_name());
+    self_.name = n;
+  }
+  if (store_->get("peername") != gob_uint(self_.name.value())) {
+    WEFT_TRY_VOID(store_->put("peername", gob_uint(self_.name.value())));
+  }
+  self_.nickname = opts_.get("nickname");
+  if (self_.nickname.empty()) {
+    char host[256] = {};
+    ::gethostname(host, sizeof host - 1);
+    self_.nickname = host;
+  }
+  do {
+    self_.uid = rng_.next_u64();
+  } while (self_.uid == 0);
+  self_.short_id = ShortID::from_uint(rng_.uniform(4096));
+  return {};
+}
+
+Result<void> Weaver::start() {
+  for (auto& u : opts_.unsupported) {
+    log_.warn("flag {} is accepted for compatibility but is not supported by this weft build yet; ignoring it", u);
+  }
+  if (auto lvl = parse_log_level(opts_.get("log-level")); lvl) {
+    log_.set_level(*lvl);
+  } else {
+    return make_error("invalid log level {:?}", opts_.get("log-level"));
+  }
+  auto port = std::stol(opts_.get("port"));
+  if (port < 1 || port > 65535) return make_error("invalid port {}", port);
+  auto conn_limit = std::stol(opts_.get("conn-limit"));
+  if (conn_limit < 0) return make_error("invalid --conn-limit {}", conn_limit);
+  if (std::stol(opts_.get("min-protocol-version")) > 2) {
+    return make_error("--min-protocol-version {} is above the highest version (2)", opts_.get("min-protocol-version"));
+  }
+  WEFT_TRY(trusted, parse_cidr_list(opts_.get("trusted-subnets")));
+
+  std::string password = opts_.get("password");
+  if (password.empty()) {
+    if (const char* p = std::getenv("WEAVE_PASSWORD")) password = p;
+  }
+  if (password.empty()) {
+    if (const char* f = std::getenv("WEAVE_PASSWORD_FILE"); f && *f) {
+      std::ifstream in(f, std::ios::binary);
+      if (!in) return make_error("cannot read password file {}: {}", f, std::strerror(errno));
+      std::stringstream ss;
+      ss << in.rdbuf();
+      password = ss.str();
+      while (!password.empty() && (password.back() == '\n' || password.back() == '\r')) password.pop_back();
+      if (password.empty()) return make_error("password file {} is empty", f);
+    }
+  }
+  if (!password.empty()) password_ = to_bytes(password);
+
+  WEFT_TRY_VOID(setup_identity());
+  if (opts_.flag("print-peer-name")) {
+    fmt::print("{}\n", self_.name);
+    std::exit(0);
+  }
+
+  mesh_net::NodeConfig cfg;
+  cfg.self = self_;
+  cfg.host = opts_.get("host");
+  cfg.port = static_cast<std::uint16_t>(port);
+  cfg.password = password_;
+  cfg.conn_limit = static_cast<std::size_t>(conn_limit);
+  cfg.discovery = !opts_.flag("no-discovery");
+  cfg.trusted_subnets = trusted;
+  node_.emplace(io_, cfg, rng_, log_.child("router"));
+  WEFT_TRY_VOID(node_->listen());
+
+  auto add_server = [&](const std::string& flag, bool full, bool metrics_only) -> Result<void> {
+    auto addr = opts_.get(flag);
+    if (addr.empty()) return {};
+    http::Router r;
+    if (metrics_only) {
+      r.handle("GET", "/metrics", [this](auto&, auto&) {
+        auto res = http::text_response(200, router::format_metrics(status()));
+        res.content_type = "text/plain; version=0.0.4";
+        return res;
+      });
+    } else {
+      r = api_router(full);
+    }
+    auto srv = std::make_unique<http::HttpServer>(io_, std::move(r), log_.child("http"));
+    WEFT_TRY_VOID(srv->listen(addr));
+    log_.info("Listening for {} on {}", full ? "HTTP control messages" : metrics_only ? "metrics requests" : "status requests",
+              srv->address());
+    servers_.push_back(std::move(srv));
+    return {};
+  };
+  WEFT_TRY_VOID(add_server("http-addr", true, false));
+  WEFT_TRY_VOID(add_server("status-addr", false, false));
+  WEFT_TRY_VOID(add_server("metrics-addr", false, true));
+
+  log_.info("Command line peers {}", fmt::join(opts_.peers, " "));
+  log_.info("weave  {}", kVersion);
+  log_.info("Our name is {}({})", self_.name, self_.nickname);
+  log_.info("Communication between peers {} encrypted.", password_ ? "is" : "is not");
+
+  std::vector<std::string> peers = opts_.peers;
+  bool resume = opts_.flag("resume") || ::access("restart.sentinel", F_OK) == 0;
+  if (resume) {
+    if (auto saved = store_->get("directPeers")) {
+      auto vals = gob::decode_all(*saved);
+      if (vals && vals->size() == 1 && vals->front().kind == gob::Kind::Slice) {
+        peers.clear();
+        for (auto& e : vals->front().elems) peers.push_back(e.s);
+        log_.info("Resuming with persisted peers {}", fmt::join(peers, " "));
+      }
+    }
+  }
+  node_->start();
+  if (!peers.empty()) {
+    auto errors = node_->connect(peers, false);
+    for (auto& e : errors) log_.error("bad peer: {}", e);
+    if (!errors.empty()) return make_error("invalid peer address: {}", errors.front());
+  }
+  persist_direct_peers();
+  return {};
+}
+
+void Weaver::stop() {
+  for (auto& s : servers_) s->stop();
+  if (node_) node_->stop();
+}
+
+void Weaver::persist_direct_peers() {
+  auto r = store_->put("directPeers", gob_strings(node_->connection_maker().direct_peers()));
+  if (!r) log_.error("persisting peers: {}", r.error().message);
+}
+
+router::WeaveStatus Weaver::status() {
+  router::WeaveStatus ws;
+  ws.version = std::string(kVersion);
+  auto& r = ws.router;
+  auto& core = node_->core();
+  r.version = ws.version;
+  r.protocol_min = 2;
+  r.protocol_max = 2;
+  r.encryption = password_.has_value();
+  r.peer_discovery = !opts_.flag("no-discovery");
+  r.name = self_.name;
+  r.nickname = self_.nickname;
+  r.port = node_->bound_port();
+  auto nick_of = [&](PeerName n) {
+    auto* e = core.topology().find(n);
+    return e ? e->nickname : std::string{};
+  };
+  auto add_peer = [&](const mesh::PeerEntry& p) {
+    router::PeerStatus ps{p.name, p.nickname, p.uid, p.short_id, p.version, {}};
+    for (auto& [name, c] : p.connections) {
+      ps.connections.push_back({name, nick_of(name), c.remote_tcp_addr, c.outbound, c.established});
+    }
+    r.peers.push_back(std::move(ps));
+  };
+  add_peer(core.topology().self());
+  for (auto& [name, p] : core.topology().peers()) {
+    if (name != self_.name) add_peer(p);
+  }
+  auto& routes = core.routes();
+  std::map<PeerName, PeerName> uni(routes.unicast_table().begin(), routes.unicast_table().end());
+  for (auto& [dst, via] : uni) {
+    if (dst != self_.name) r.unicast_routes.push_back({dst, via});
+  }
+  for (auto& [name, p] : core.topology().peers()) {
+    (void)p;
+    r.broadcast_routes.push_back({name, routes.broadcast(name)});
+  }
+  for (auto& [id, c] : core.connections()) {
+    router::LocalConnStatus lc;
+    lc.address = c.info.remote_tcp_addr;
+    lc.outbound = c.info.outbound;
+    lc.state = c.established ? "established" : "pending";
+    auto who = router::peer_label(c.info.remote.name, c.info.remote.nickname);
+    lc.info = fmt::format("{:<6} {}", "none", who);
+    if (password_) lc.info = fmt::format("{:<11}{}", c.info.encrypted ? "encrypted" : "unencrypted", lc.info);
+    r.connections.push_back(std::move(lc));
+  }
+  std::set<std::string> live;
+  for (auto& [id, c] : core.connections()) live.insert(c.info.remote_tcp_addr);
+  auto wall = [](TimePoint t) {
+    auto sys = std::chrono::system_clock::now() + (t - Clock::now());
+    auto tt = std::chrono::system_clock::to_time_t(sys);
+    std::tm tm{};
+    gmtime_r(&tt, &tm);
+    return fmt::format("{:04}-{:02}-{:02} {:02}:{:02}:{:02} +0000 UTC", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                       tm.tm_hour, tm.tm_min, tm.tm_sec);
+  };
+  for (auto& [addr, t] : node_->connection_maker().targets()) {
+    using S = mesh::ConnectionMaker::State;
+    if (t.state == S::connected || t.state == S::suspended || live.count(addr)) continue;
+    router::LocalConnStatus lc;
+    lc.address = addr;
+    lc.outbound = true;
+    if (t.state == S::waiting) {
+      lc.state = t.last_error ? "failed" : "waiting";
+      lc.info = t.last_error ? fmt::format("{}, retry: {}", *t.last_error, wall(t.try_after))
+                             : fmt::format("until: {}", wall(t.try_after));
+    } else {
+      lc.state = t.last_error ? "retrying" : "connecting";
+      lc.info = t.last_error.value_or("");
+    }
+    r.connections.push_back(std::move(lc));
+  }
+  r.termination_count = core.termination_count();
+  r.targets = node_->connection_maker().direct_peers();
+  for (auto& c : node_->config().trusted_subnets) r.trusted_subnets.push_back(c.str());
+  r.gossip_bytes_sent = node_->gossip_bytes_sent();
+  r.gossip_bytes_received = node_->gossip_bytes_received();
+  return ws;
+}
+
+http::Router Weaver::api_router(bool full) {
+  http::Router r;
+  auto text = [](std::string s) { return http::text_response(200, std::move(s)); };
+  r.handle("GET", "/status", [this, text](auto&, auto&) { return text(router::format_status(status())); });
+  r.handle("GET", "/status/peers", [this, text](auto&, auto&) { return text(router::format_status_peers(status().router)); });
+  r.handle("GET", "/status/connections",
+           [this, text](auto&, auto&) { return text(router::format_status_connections(status().router)); });
+  r.handle("GET", "/status/targets",
+           [this, text](auto&, auto&) { return text(router::format_status_targets(status().router)); });
+  r.handle("GET", "/report", [this](auto&, auto&) { return http::json_response(router::format_report_json(status())); })
+      .header("Accept", "application/json");
+  r.handle("GET", "/report", [this](const http::HttpRequest& req, auto&) {
+    auto it = req.query.find("format");
+    if (it == req.query.end() || it->second.size() != 1) {
+      return http::text_response(400, "error: must supply one format parameter");
+    }
+    auto json = nlohmann::ordered_json::parse(router::format_report_json(status()));
+    auto out = render_template(it->second[0], json);
+    if (!out) return http::text_response(400, out.error().message);
+    return http::text_response(200, *out);
+  });
+  r.handle("GET", "/metrics", [this](auto&, auto&) {
+    auto res = http::text_response(200, router::format_metrics(status()));
+    res.content_type = "text/plain; version=0.0.4";
+    return res;
+  });
+  if (!full) return r;
+  r.handle("POST", "/connect", [this](const http::HttpRequest& req, auto&) {
+    std::vector<std::string> peers;
+    if (auto it = req.form.find("peer"); it != req.form.end()) peers = it->second;
+    bool replace = req.form_value("replace") == "true";
+    auto errors = node_->connect(peers, replace);
+    persist_direct_peers();
+    if (!errors.empty()) {
+      std::string msg;
+      for (auto& e : errors) msg += (msg.empty() ? "" : "\n") + e;
+      return http::text_response(400, msg);
+    }
+    return http::empty_response(200);
+  });
+  r.handle("POST", "/forget", [this](const http::HttpRequest& req, auto&) {
+    std::vector<std::string> peers;
+    if (auto it = req.form.find("peer"); it != req.form.end()) peers = it->second;
+    node_->forget(peers);
+    persist_direct_peers();
+    return http::empty_response(200);
+  });
+  // IPAM is not built yet: rmpeer and reset answer as Weave does with IPAM off.
+  r.handle("DELETE", "/peer", [](auto&, auto&) { return http::empty_response(204); });
+  r.handle("DELETE", "/peer/{id}", [](auto&, auto&) { return http::empty_response(200); });
+  return r;
+}
+
+}  // namespace weft::weaver

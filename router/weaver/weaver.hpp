@@ -1,0 +1,52 @@
+#pragma once
+// The weaver daemon's composition root: it owns the io_context, the mesh node, the HTTP servers
+// and the state file, and wires them together. Policy lives in the cores; this file only wires.
+#include <boost/asio.hpp>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "flags.hpp"
+#include "weft/base/logger.hpp"
+#include "weft/base/random.hpp"
+#include "weft/http/router.hpp"
+#include "weft/http/server.hpp"
+#include "weft/mesh_net/mesh_node.hpp"
+#include "weft/router/kv_store.hpp"
+#include "weft/router/status.hpp"
+
+namespace weft::weaver {
+
+inline constexpr std::string_view kVersion = "weft-0.1.0";
+
+class Weaver {
+ public:
+  Weaver(boost::asio::io_context& io, Options opts, Logger log);
+  /// Everything that can fail at startup: state file, name, listeners. One-line errors.
+  Result<void> start();
+  void stop();
+
+  router::WeaveStatus status();
+
+ private:
+  http::Router api_router(bool full);
+  Result<void> setup_identity();
+  void persist_direct_peers();
+
+  boost::asio::io_context& io_;
+  Options opts_;
+  Logger log_;
+  SodiumRandom rng_;
+  std::optional<router::KvStore> store_;
+  std::optional<mesh_net::MeshNode> node_;
+  std::vector<std::unique_ptr<http::HttpServer>> servers_;
+  mesh::PeerIdentity self_;
+  std::optional<Bytes> password_;
+};
+
+/// The peer name weave would derive for this machine (spec §2.1), made distinct per network
+/// namespace when not in the initial one, so several "hosts" in namespaces on one machine differ.
+Result<PeerName> default_peer_name();
+
+}  // namespace weft::weaver

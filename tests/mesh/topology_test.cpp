@@ -278,6 +278,16 @@ TEST_F(TopologyTest, StaleIncarnationOfUsPushesOurVersionBeyondIt) {
   EXPECT_TRUE(t().self().connections.contains(N(0x10)));
 }
 
+TEST_F(TopologyTest, VersionLimits) {
+  // Other peers may be anywhere below 2^63; a stale us may push our counter to 2^62 at most.
+  EXPECT_EQ(apply({peer(0x20, 21, (std::uint64_t{1} << 63) - 1)}).improved, names({0x20}));
+  auto out = apply({peer(kSelf, 5, (std::uint64_t{1} << 62) - 1)});
+  EXPECT_TRUE(out.local_version_bumped);
+  EXPECT_EQ(t().version(), std::uint64_t{1} << 62);
+  // Our own incarnation's entry is ignored whatever its version.
+  EXPECT_FALSE(apply({peer(kSelf, kSelfUid, (std::uint64_t{1} << 63) - 1)}).local_version_bumped);
+}
+
 TEST_F(TopologyTest, ImprovedIsSortedAndExcludesIgnoredPeers) {
   apply({peer(0x40, 1, 5)});
   auto out =
@@ -310,6 +320,9 @@ TEST_F(TopologyTest, HostileUpdatesAreRejectedAndLeaveTheTableUntouched) {
       {"uid 0 with connections", {peer(0x41, 0, 0, {conn(0x20)}, 0, false)}},
       {"uid 0 with a short id", {peer(0x41, 0, 0, {}, 7, true)}},
       {"exhausted version", {peer(kSelf, 5, ~std::uint64_t{0})}},
+      {"version that would push ours to wrap", {peer(kSelf, 5, ~std::uint64_t{0} - 1)}},
+      {"stale us pushing ours beyond 2^62", {peer(kSelf, 5, std::uint64_t{1} << 62)}},
+      {"version 2^63", {good, peer(0x41, 1, std::uint64_t{1} << 63)}},
       {"bad entry for us", {peer(kSelf, 5, 100, {}, 9999)}},
   };
   for (const auto& [what, update] : cases) {

@@ -1,10 +1,12 @@
 #include "weft/mesh/topology.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cassert>
+#include <cstdio>
+#include <cstdlib>
 #include <deque>
-#include <limits>
-#include <set>
 #include <unordered_set>
 #include <utility>
 
@@ -13,7 +15,12 @@ namespace weft::mesh {
 namespace {
 
 constexpr std::uint32_t kShortIdSpace = std::uint32_t{ShortID::kMax} + 1;  // 4096
-constexpr std::uint64_t kMaxVersion = std::numeric_limits<std::uint64_t>::max();
+// NB: no honest peer makes 2^62 topology changes. Versions from 2^63 up are refused outright, and
+// a stale incarnation of us may only push our own counter up to 2^62: a hostile update can then
+// never bring our version near a value the rest of the mesh refuses (or near wrapping to 0),
+// after which every peer would ignore our updates.
+constexpr std::uint64_t kVersionLimit = std::uint64_t{1} << 63;
+constexpr std::uint64_t kSelfJumpLimit = std::uint64_t{1} << 62;
 
 PeerEntry entry_from_summary(const PeerSummary& s) {
   PeerEntry e;
@@ -192,6 +199,16 @@ void Topology::finish(Pending& pending) {
   }
 }
 
+void Topology::debug_check() const {
+#ifndef NDEBUG
+  auto r = check_invariants();
+  if (!r.ok()) {
+    fmt::print(stderr, "weft: topology invariant violated: {}\n", r.error().message);
+    std::abort();
+  }
+#endif
+}
+
 ChangeOutcome Topology::set_short_id_for_test(ShortID id) {
   Pending pending;
   set_local_short_id(id.value(), pending);
@@ -242,6 +259,7 @@ Result<ChangeOutcome> Topology::add_connection(const PeerIdentity& remote,
   ++me.version;
   pending.out.local_version_bumped = true;
   finish(pending);
+  debug_check();
   return pending.out;
 }
 
@@ -291,7 +309,7 @@ void Topology::release_local_ref(PeerName name) {
 
 // ---- gossip ----
 
-Result<void> Topology::validate_update(const std::vector<PeerSummary>& update) {
+Result<void> Topology::validate_update(const std::vector<PeerSummary>& update) const {
   if (update.size() > kMaxUpdatePeers) {
     return make_error("topology update with {} peers exceeds the limit of {}", update.size(),
                       kMaxUpdatePeers);
@@ -307,8 +325,11 @@ Result<void> Topology::validate_update(const std::vector<PeerSummary>& update) {
     if (p.short_id > ShortID::kMax) {
       return make_error("peer {} claims short id {} (> {})", p.name, p.short_id, ShortID::kMax);
     }
-    if (p.version == kMaxVersion) {
-      return make_error("peer {} claims an exhausted version counter", p.name);
+    if (p.version >= kVersionLimit) {
+      return make_error("peer {} claims version {} (>= 2^63)", p.name, p.version);
+    }
+    if (p.name == self_ && p.uid != self().uid && p.version >= kSelfJumpLimit) {
+      return make_error("an incarnation of us claims version {} (>= 2^62)", p.version);
     }
     if (p.uid == 0 && (p.version != 0 || p.has_short_id || !p.connections.empty())) {
       // Only placeholders carry uid 0, and a placeholder never has a version, id or connections.
@@ -407,6 +428,7 @@ Result<UpdateOutcome> Topology::apply_update(const std::vector<PeerSummary>& upd
   std::sort(out.placeholders.begin(), out.placeholders.end());
   finish(pending);
   static_cast<ChangeOutcome&>(out) = pending.out;
+  debug_check();
   return out;
 }
 
@@ -449,6 +471,7 @@ GcOutcome Topology::garbage_collect() {
   }
   finish(pending);
   static_cast<ChangeOutcome&>(out) = pending.out;
+  debug_check();
   return out;
 }
 

@@ -116,9 +116,10 @@ class Topology {
   // ---- gossip ----
 
   /// Merges a received update (§2.3). Hostile or self-inconsistent updates (bad ShortID, name 0,
-  /// duplicate peers, duplicate or self-referencing connections, malformed placeholders, exhausted
-  /// version counter) are rejected as a whole and leave the table untouched.
-  /// NB: does not garbage-collect; the shell arms its GC timer on every update (§2.3 rule 3).
+  /// duplicate peers, duplicate or self-referencing connections, malformed placeholders, versions
+  /// >= 2^63, another incarnation of us at >= 2^62) are rejected as a whole and leave the table
+  /// untouched. NB: does not garbage-collect; the shell arms its GC timer on every update (§2.3
+  /// rule 3).
   Result<UpdateOutcome> apply_update(const std::vector<PeerSummary>& update);
   /// Deletes peers unreachable from us over any connection (established or not) that have no
   /// local reference; then retries ShortID re-assignment if we lost ours earlier (§2.7).
@@ -157,7 +158,9 @@ class Topology {
   void set_local_short_id(std::uint16_t id, Pending& pending);
   PeerEntry& fetch_with_default(const PeerIdentity& remote, Pending& pending);
   void finish(Pending& pending);
-  static Result<void> validate_update(const std::vector<PeerSummary>& update);
+  /// Debug builds (no NDEBUG) abort on a broken invariant after each structural mutation (R3).
+  void debug_check() const;
+  Result<void> validate_update(const std::vector<PeerSummary>& update) const;
 
   PeerName self_;
   Random* rng_;

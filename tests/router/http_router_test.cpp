@@ -304,6 +304,13 @@ TEST(Router, FirstFullMatchWinsOverEarlierMethodMismatch) {
   EXPECT_EQ(r.dispatch(req("DELETE", "/x/1")).status, 405);
 }
 
+TEST(Router, RouteMethodsAreUpperCasedRequestMethodsAreNot) {
+  Router r;
+  r.handle("get", "/s", echo("s"));
+  EXPECT_EQ(r.dispatch(req("GET", "/s")).body, "s GET");
+  EXPECT_EQ(r.dispatch(req("get", "/s")).status, 405);
+}
+
 TEST(Router, RegistrationOrderDecidesOverlaps) {
   Router r;
   r.handle("GET", "/a/{v}", echo("var"));

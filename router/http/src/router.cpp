@@ -111,6 +111,8 @@ Route& Router::handle(std::string method, std::string_view pattern, Handler hand
     }
     segs.push_back({kind, std::string(name)});
   }
+  // gorilla upper-cases route methods; request methods stay case-sensitive ("get" matches nothing).
+  for (auto& c : method) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return routes_.emplace_back(Route(std::move(method), std::move(segs), std::move(handler)));
 }
 

@@ -168,7 +168,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     } else if (ec == bhttp::error::header_limit || ec == bhttp::error::buffer_overflow) {
       send_error(431);
     } else if (is_http_parse_error(ec) && ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message) {
-      st_->log.debug("http: bad request: {}", ec.message());
+      st_->log.debug("bad request: {}", ec.message());
       send_error(400);
     } else {
       // Clean close between requests, timeout, reset, or stop(): nobody to answer.
@@ -191,7 +191,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     std::string target(breq.target());
     auto req = make_request(method, target, std::move(headers), std::move(breq.body()));
     if (!req) {
-      st_->log.debug("http: bad request {} {}: {}", method, target, req.error().message);
+      st_->log.debug("bad request {} {}: {}", method, target, req.error().message);
       send_error(400);
       return;
     }
@@ -199,17 +199,17 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     try {
       res = st_->router.dispatch(*req);
     } catch (const std::exception& e) {
-      st_->log.error("http: {} {}: handler failed: {}", method, target, e.what());
+      st_->log.error("{} {}: handler failed: {}", method, target, e.what());
       res = text_response(500, "500 Internal Server Error");
     } catch (...) {
-      st_->log.error("http: {} {}: handler failed", method, target);
+      st_->log.error("{} {}: handler failed", method, target);
       res = text_response(500, "500 Internal Server Error");
     }
     if (res.status < 100 || res.status > 999) {
-      st_->log.error("http: {} {}: handler returned status {}", method, target, res.status);
+      st_->log.error("{} {}: handler returned status {}", method, target, res.status);
       res = text_response(500, "500 Internal Server Error");
     }
-    st_->log.debug("http: {} {} -> {}", method, target, res.status);
+    st_->log.debug("{} {} -> {}", method, target, res.status);
     write_response(std::move(res), version, keep_alive && !closed_, head, false);
   }
 
@@ -225,7 +225,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     msg.reason(text.empty() ? fmt::format("status code {}", res.status) : std::string(text));
     for (const auto& [name, value] : res.extra_headers) {
       if (name.empty() || has_crlf(name) || has_crlf(value) || name.find(':') != std::string::npos) {
-        st_->log.warn("http: dropping malformed response header '{}'", name);
+        st_->log.warn("dropping malformed response header '{}'", name);
         continue;
       }
       msg.insert(name, value);
@@ -335,7 +335,7 @@ void accept_next(const std::shared_ptr<ServerState>& st) {
     }
     if (ec) {
       // EMFILE and friends: back off instead of spinning, like Go's accept loop.
-      st->log.warn("http: accept on {}: {}", st->bound, ec.message());
+      st->log.warn("accept on {}: {}", st->bound, ec.message());
       st->retry_timer.expires_after(kAcceptRetryDelay);
       st->retry_timer.async_wait([st, gen](error_code tec) {
         if (!tec && gen == st->generation) accept_next<Protocol>(st);
@@ -409,7 +409,7 @@ Result<void> HttpServer::listen(const std::string& addr) {
     st.unix_acceptor.emplace(std::move(acc));
     ++st.generation;
     accept_next<unix_proto>(state_);
-    st.log.debug("http: listening on unix {}", path);
+    st.log.debug("listening on unix {}", path);
     return {};
   }
 
@@ -456,7 +456,7 @@ Result<void> HttpServer::listen(const std::string& addr) {
     st.tcp_acceptor.emplace(std::move(acc));
     ++st.generation;
     accept_next<tcp>(state_);
-    st.log.debug("http: listening on tcp {}", st.bound);
+    st.log.debug("listening on tcp {}", st.bound);
     return {};
   }
   return make_error("listen tcp {}: socket: {}", addr, errno_text(open_ec));

@@ -65,7 +65,8 @@ class Route {
 
 class Router {
  public:
-  /// Registers `handler` for `method` (exact, e.g. "GET"; "" = any method) on `pattern`.
+  /// Registers `handler` for `method` (upper-cased like gorilla's Methods, then compared exactly
+  /// with the request's; "" = any method) on `pattern`.
   /// Throws std::invalid_argument for a malformed pattern: routes are built at startup (R8c).
   /// The returned reference stays valid as long as the Router (more routes may be added).
   Route& handle(std::string method, std::string_view pattern, Handler handler);

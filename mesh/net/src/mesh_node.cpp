@@ -163,6 +163,9 @@ Result<void> MeshNode::on_handshake_done(TcpConnection& c, const mesh::Handshake
   info.conn_uid = mesh::connection_uid(c.params().features.conn_id, remote.conn_id);
   info.encrypted = hs.session_key.has_value();
   info.accept_new_peer = c.params().accept_new_peer;
+  info.trusted_by_us = c.params().features.trusted;
+  info.remote_ip = c.remote_ip();
+  info.remote_port = c.remote_port();
   mesh::Effects fx;
   auto now = Clock::now();
   auto refused = core_.add_connection(now, c.id(), info, fx);
@@ -303,6 +306,10 @@ std::vector<std::string> MeshNode::connect(const std::vector<std::string>& peers
 void MeshNode::forget(const std::vector<std::string>& peers) {
   maker_.forget(peers);
   refresh_targets();
+}
+
+void MeshNode::close_connection(mesh::ConnId id, const std::string& reason) {
+  if (auto it = conns_.find(id); it != conns_.end()) it->second->close(reason);
 }
 
 std::vector<std::string> MeshNode::handshaking() const {

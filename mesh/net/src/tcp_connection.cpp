@@ -31,6 +31,12 @@ std::string TcpConnection::remote_ip() const {
   return ec ? std::string{} : ep.address().to_string();
 }
 
+std::uint16_t TcpConnection::remote_port() const {
+  boost::system::error_code ec;
+  auto ep = socket_.remote_endpoint(ec);
+  return ec ? 0 : ep.port();
+}
+
 void TcpConnection::start() {
   boost::system::error_code ec;
   socket_.set_option(tcp::no_delay(true), ec);

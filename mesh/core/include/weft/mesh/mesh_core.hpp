@@ -60,6 +60,9 @@ struct ConnectionInfo {
   std::uint64_t conn_uid = 0;   ///< our ConnID ^ theirs
   bool encrypted = false;
   bool accept_new_peer = true;  ///< false for discovered targets: the remote must already be known
+  bool trusted_by_us = false;   ///< the remote's IP is in our --trusted-subnets
+  std::string remote_ip;        ///< the TCP peer's IP (the sleeve's UDP peer on outbound connections)
+  std::uint16_t remote_port = 0;
 };
 
 struct MeshConfig {

@@ -67,6 +67,7 @@ class MeshNode final : public ConnectionOwner {
   void forget(const std::vector<std::string>& peers);
   void connection_established(mesh::ConnId id);
   void send_overlay(mesh::ConnId id, mesh::ProtocolTag tag, ByteSpan payload);
+  void close_connection(mesh::ConnId id, const std::string& reason);
   /// Connections still in their handshake (for status: "connecting").
   std::vector<std::string> handshaking() const;
   std::uint64_t gossip_bytes_sent() const { return gossip_sent_; }

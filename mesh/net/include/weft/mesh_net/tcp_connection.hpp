@@ -58,6 +58,7 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
   bool closed() const { return closed_; }
   std::string local_ip() const;
   std::string remote_ip() const;
+  std::uint16_t remote_port() const;
 
  private:
   void read();

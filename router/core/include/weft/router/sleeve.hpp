@@ -1,0 +1,189 @@
+#pragma once
+// The sleeve overlay (spec §4): frame records in UDP datagrams, per-connection forwarders with
+// heartbeats, connection-establishment control messages over TCP, PMTU handling, the
+// fragmentation test, NaCl encryption with DF/non-DF sequence spaces and replay windows.
+//
+//   datagram  = <[6] sender PeerName> <records>                                 (plain)
+//             | <[6] sender> <[8] seqNoAndDF BE> <[16] tag> <secretbox(records)> (encrypted)
+//   record    = <[6] src PeerName> <[6] dst PeerName> <[2] BE length> <Ethernet frame>
+//   special   = a record whose first 14 frame bytes are zero: 22 bytes = heartbeat (connUID BE at
+//               14..21), 60001 = fragmentation test, 60000 = PMTU trigger, other = MTU test
+//
+// Pure: the shell feeds it datagrams, TCP control messages and time; it returns datagrams to
+// send, control messages to write, frames for the forwarder and local injection, and events.
+#include <array>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "weft/base/clock.hpp"
+#include "weft/base/peer_name.hpp"
+#include "weft/datapath/underlay.hpp"
+#include "weft/mesh/handshake.hpp"
+#include "weft/mesh/mesh_core.hpp"
+#include "weft/mesh/session_crypto.hpp"
+
+namespace weft::router {
+
+inline constexpr std::size_t kSleevePlainOverhead = 6;
+inline constexpr std::size_t kSleeveEncryptedOverhead = 6 + mesh::kSleeveCryptoOverhead;  // 30
+inline constexpr std::size_t kFrameRecordOverhead = 14;
+inline constexpr std::size_t kMaxUdpPayload = 65507;
+inline constexpr std::size_t kMaxFramesPerBurst = 100;
+/// IP+UDP (28) + packet overhead + record overhead (14) + Ethernet header (14).
+inline constexpr std::size_t overhead_df(bool encrypted) {
+  return 28 + (encrypted ? kSleeveEncryptedOverhead : kSleevePlainOverhead) + kFrameRecordOverhead + 14;
+}
+
+inline constexpr std::uint8_t kSubConnectionEstablished = 1;
+inline constexpr std::uint8_t kSubFragmentationReceived = 2;
+inline constexpr std::uint8_t kSubPmtuVerified = 3;
+
+inline constexpr std::size_t kHeartbeatFrameLen = 22;
+inline constexpr std::size_t kFragTestFrameLen = 60001;
+inline constexpr std::size_t kPmtuTriggerFrameLen = 60000;
+
+struct FrameRecordView {
+  PeerName src;
+  PeerName dst;
+  std::span<const std::uint8_t> frame;
+};
+
+/// Parses frame records; stops at the first malformed one (earlier records stay valid) and
+/// reports it through `malformed`.
+std::vector<FrameRecordView> parse_frame_records(std::span<const std::uint8_t> body, bool& malformed);
+void append_frame_record(Bytes& out, PeerName src, PeerName dst, std::span<const std::uint8_t> frame);
+
+struct SleeveStats {
+  std::uint64_t rx_datagrams = 0;
+  std::uint64_t rx_frames = 0;
+  std::uint64_t tx_datagrams = 0;
+  std::uint64_t tx_frames = 0;
+  std::uint64_t rx_unknown_sender = 0;
+  std::uint64_t rx_decrypt_errors = 0;
+  std::uint64_t rx_replayed = 0;
+  std::uint64_t rx_malformed = 0;
+  std::uint64_t tx_dropped = 0;
+  std::uint64_t tx_icmp_frag_needed = 0;
+  std::uint64_t tx_fragmented = 0;
+};
+
+/// What the sleeve wants done.
+struct SleeveEffects {
+  struct Datagram {
+    datapath::UdpEndpoint to;
+    Bytes data;
+    bool df = false;
+    PeerName peer;  ///< the forwarder it belongs to (for EMSGSIZE feedback)
+  };
+  std::vector<Datagram> datagrams;
+  struct Control {
+    mesh::ConnId conn;
+    mesh::ProtocolTag tag;
+    Bytes payload;
+  };
+  std::vector<Control> controls;
+  std::vector<mesh::ConnId> established;  ///< mark these mesh connections established
+  std::vector<std::pair<mesh::ConnId, std::string>> failed;  ///< forwarder failed: close connection
+  std::vector<Bytes> inject;  ///< frames for the local bridge (e.g. ICMP frag-needed)
+};
+
+struct SleeveConnection {
+  mesh::ConnId conn = 0;
+  PeerName remote;
+  std::uint64_t conn_uid = 0;
+  bool outbound = false;
+  std::optional<datapath::UdpEndpoint> remote_addr;  ///< outbound: the TCP peer's ip:port
+  std::optional<mesh::SessionKey> key;               ///< set => encrypted sleeve
+  bool compat = false;                               ///< remote sent no Overlays: tags 1/2/3
+  std::uint8_t index = 0;                            ///< our sleeve index in the common overlays
+};
+
+class Sleeve {
+ public:
+  static constexpr Duration kFastHeartbeat = std::chrono::milliseconds(500);
+  static constexpr Duration kSlowHeartbeat = std::chrono::seconds(10);
+  static constexpr Duration kHeartbeatTimeout = std::chrono::seconds(60);
+  static constexpr Duration kFragTestInterval = std::chrono::minutes(5);
+
+  /// `mtu` = the overlay MTU used until PMTU discovery says otherwise.
+  Sleeve(PeerName self, int mtu) : self_(self), default_mtu_(mtu) {}
+
+  /// Common overlay negotiation (spec §5.3) for our advertisement ["sleeve"]: the index, or an
+  /// error when the remote advertises overlays without sleeve.
+  static Result<std::optional<std::uint8_t>> negotiate(const mesh::RemoteFeatures& remote);
+
+  /// A mesh connection was added: start its forwarder (heartbeats at 500 ms).
+  void add_connection(TimePoint now, const SleeveConnection& c, SleeveEffects& fx);
+  void remove_connection(mesh::ConnId conn);
+  /// Tags 1/2/3/7 from the connection.
+  void on_control(TimePoint now, mesh::ConnId conn, mesh::ProtocolTag tag, std::span<const std::uint8_t> payload,
+                  SleeveEffects& fx);
+  /// A UDP datagram. Data frames go to `frames` (views into `data` or into an internal buffer that
+  /// stays valid until the next call).
+  void on_datagram(TimePoint now, const datapath::UdpEndpoint& from, std::span<const std::uint8_t> data,
+                   std::vector<FrameRecordView>& frames, SleeveEffects& fx);
+  /// Queues a frame to neighbour `next_hop`; datagrams are built in flush().
+  void send_frame(TimePoint now, PeerName next_hop, PeerName src, PeerName dst, std::span<const std::uint8_t> frame,
+                  SleeveEffects& fx);
+  /// Closes every datagram under construction into fx.datagrams.
+  void flush(SleeveEffects& fx);
+  /// A DF send failed with EMSGSIZE; `path_mtu` from IP_MTU.
+  void on_emsgsize(PeerName peer, int path_mtu);
+  /// Heartbeats, timeouts, frag tests. Returns the next deadline.
+  TimePoint on_tick(TimePoint now, SleeveEffects& fx);
+
+  struct ForwarderStatus {
+    mesh::ConnId conn;
+    PeerName remote;
+    bool established;
+    bool encrypted;
+    int mtu;
+    std::optional<datapath::UdpEndpoint> remote_addr;
+  };
+  std::vector<ForwarderStatus> status() const;
+  const SleeveStats& stats() const { return stats_; }
+  std::optional<int> mtu_to(PeerName peer) const;
+
+ private:
+  struct Pending {
+    Bytes buf;  ///< records only (header added at flush)
+    std::size_t frames = 0;
+  };
+  struct Fwd {
+    SleeveConnection c;
+    std::optional<mesh::SleeveEncryptors> enc;
+    std::optional<mesh::SleeveDecryptor> dec;
+    bool heard = false;        ///< a valid heartbeat arrived
+    bool established = false;  ///< remote confirmed it hears ours (ConnectionEstablished)
+    bool stack_frag = false;
+    TimePoint last_rx{};
+    TimePoint next_hb{};
+    TimePoint next_frag_test{};
+    Duration hb_interval = kFastHeartbeat;
+    int mtu = 0;
+    std::size_t max_payload = kMaxUdpPayload;
+    Pending df, non_df;
+  };
+  std::size_t packet_overhead(const Fwd& f) const;
+  void send_special(Fwd& f, std::size_t len, bool df, SleeveEffects& fx, std::uint64_t uid = 0);
+  void control(Fwd& f, std::uint8_t sub, std::span<const std::uint8_t> payload, SleeveEffects& fx);
+  void close_pending(Fwd& f, Pending& p, bool df, SleeveEffects& fx);
+  void queue_record(Fwd& f, bool df, PeerName src, PeerName dst, std::span<const std::uint8_t> frame,
+                    SleeveEffects& fx);
+  void heartbeat(Fwd& f, SleeveEffects& fx);
+  Fwd* by_peer(PeerName p);
+  Fwd* by_conn(mesh::ConnId c);
+
+  PeerName self_;
+  int default_mtu_;
+  std::map<mesh::ConnId, Fwd> fwds_;
+  std::map<PeerName, mesh::ConnId> by_peer_;
+  Bytes plain_;  ///< decrypted records of the current datagram
+  SleeveStats stats_;
+};
+
+}  // namespace weft::router

@@ -1,0 +1,334 @@
+#include "weft/router/sleeve.hpp"
+
+#include <algorithm>
+
+#include "weft/datapath/fragment.hpp"
+#include "weft/datapath/icmp.hpp"
+#include "weft/datapath/ipv4_header.hpp"
+
+namespace weft::router {
+namespace {
+
+bool is_special(std::span<const std::uint8_t> frame) {
+  if (frame.size() < 14) return false;
+  return std::all_of(frame.begin(), frame.begin() + 14, [](std::uint8_t b) { return b == 0; });
+}
+
+void put_name(Bytes& out, PeerName p) {
+  auto m = p.mac().bytes();
+  out.insert(out.end(), m.begin(), m.end());
+}
+
+}  // namespace
+
+std::vector<FrameRecordView> parse_frame_records(std::span<const std::uint8_t> body, bool& malformed) {
+  std::vector<FrameRecordView> out;
+  malformed = false;
+  ByteReader r(body);
+  while (r.remaining() >= kFrameRecordOverhead) {
+    auto src = r.take(6);
+    auto dst = r.take(6);
+    auto len = r.u16be();
+    auto frame = r.take(*len);
+    if (!frame) {
+      malformed = true;
+      return out;
+    }
+    out.push_back(FrameRecordView{*PeerName::from_bytes(*src), *PeerName::from_bytes(*dst), *frame});
+  }
+  if (!r.empty()) malformed = true;  // trailing garbage
+  return out;
+}
+
+void append_frame_record(Bytes& out, PeerName src, PeerName dst, std::span<const std::uint8_t> frame) {
+  put_name(out, src);
+  put_name(out, dst);
+  out.push_back(static_cast<std::uint8_t>(frame.size() >> 8));
+  out.push_back(static_cast<std::uint8_t>(frame.size()));
+  out.insert(out.end(), frame.begin(), frame.end());
+}
+
+Result<std::optional<std::uint8_t>> Sleeve::negotiate(const mesh::RemoteFeatures& remote) {
+  if (!remote.overlays) return std::optional<std::uint8_t>{};  // compat sleeve: tags 1/2/3
+  const auto& o = *remote.overlays;
+  if (std::find(o.begin(), o.end(), "sleeve") == o.end()) {
+    return make_error("no matching overlays: we offer sleeve, the peer offers {}",
+                      o.empty() ? std::string("none") : fmt::format("{}", fmt::join(o, " ")));
+  }
+  return std::optional<std::uint8_t>(0);
+}
+
+Sleeve::Fwd* Sleeve::by_peer(PeerName p) {
+  auto it = by_peer_.find(p);
+  return it == by_peer_.end() ? nullptr : by_conn(it->second);
+}
+
+Sleeve::Fwd* Sleeve::by_conn(mesh::ConnId c) {
+  auto it = fwds_.find(c);
+  return it == fwds_.end() ? nullptr : &it->second;
+}
+
+std::size_t Sleeve::packet_overhead(const Fwd& f) const {
+  return f.enc ? kSleeveEncryptedOverhead : kSleevePlainOverhead;
+}
+
+void Sleeve::add_connection(TimePoint now, const SleeveConnection& c, SleeveEffects& fx) {
+  remove_connection(c.conn);
+  Fwd f;
+  f.c = c;
+  if (c.key) {
+    auto side = c.outbound ? mesh::Side::outbound : mesh::Side::inbound;
+    f.enc.emplace(*c.key, side);
+    f.dec.emplace(*c.key, side);
+  }
+  f.mtu = default_mtu_;
+  f.last_rx = now;
+  f.next_hb = now + kFastHeartbeat;
+  auto [it, _] = fwds_.emplace(c.conn, std::move(f));
+  by_peer_[c.remote] = c.conn;
+  if (it->second.c.remote_addr) heartbeat(it->second, fx);
+}
+
+void Sleeve::remove_connection(mesh::ConnId conn) {
+  auto it = fwds_.find(conn);
+  if (it == fwds_.end()) return;
+  auto p = by_peer_.find(it->second.c.remote);
+  if (p != by_peer_.end() && p->second == conn) by_peer_.erase(p);
+  fwds_.erase(it);
+}
+
+void Sleeve::close_pending(Fwd& f, Pending& p, bool df, SleeveEffects& fx) {
+  if (p.frames == 0) return;
+  SleeveEffects::Datagram d;
+  d.to = *f.c.remote_addr;
+  d.df = df;
+  d.peer = f.c.remote;
+  d.data.reserve(p.buf.size() + packet_overhead(f));
+  put_name(d.data, self_);
+  if (f.enc) {
+    f.enc->for_path(df).seal_append(d.data, p.buf);
+  } else {
+    d.data.insert(d.data.end(), p.buf.begin(), p.buf.end());
+  }
+  stats_.tx_datagrams++;
+  stats_.tx_frames += p.frames;
+  fx.datagrams.push_back(std::move(d));
+  p.buf.clear();
+  p.frames = 0;
+}
+
+void Sleeve::send_special(Fwd& f, std::size_t len, bool df, SleeveEffects& fx, std::uint64_t uid) {
+  if (!f.c.remote_addr) return;
+  Bytes frame(len, 0);
+  if (len == kHeartbeatFrameLen) {
+    for (int i = 0; i < 8; ++i) frame[14 + i] = static_cast<std::uint8_t>(uid >> (56 - 8 * i));
+  }
+  Pending p;
+  append_frame_record(p.buf, self_, f.c.remote, frame);
+  p.frames = 1;
+  close_pending(f, p, df, fx);
+  stats_.tx_frames--;  // control traffic is not a data frame
+}
+
+void Sleeve::heartbeat(Fwd& f, SleeveEffects& fx) { send_special(f, kHeartbeatFrameLen, true, fx, f.c.conn_uid); }
+
+void Sleeve::control(Fwd& f, std::uint8_t sub, std::span<const std::uint8_t> payload, SleeveEffects& fx) {
+  SleeveEffects::Control c;
+  c.conn = f.c.conn;
+  if (f.c.compat) {
+    c.tag = static_cast<mesh::ProtocolTag>(sub);
+  } else {
+    c.tag = mesh::ProtocolTag::overlay_control;
+    c.payload = {f.c.index, sub};
+  }
+  c.payload.insert(c.payload.end(), payload.begin(), payload.end());
+  fx.controls.push_back(std::move(c));
+}
+
+void Sleeve::on_control(TimePoint now, mesh::ConnId conn, mesh::ProtocolTag tag, std::span<const std::uint8_t> payload,
+                        SleeveEffects& fx) {
+  auto* f = by_conn(conn);
+  if (!f) return;
+  std::uint8_t sub;
+  if (tag == mesh::ProtocolTag::overlay_control) {
+    if (payload.size() < 2 || payload[0] != f->c.index) return;  // not ours, or malformed: drop
+    sub = payload[1];
+    payload = payload.subspan(2);
+  } else {
+    sub = static_cast<std::uint8_t>(tag);
+  }
+  switch (sub) {
+    case kSubConnectionEstablished:
+      if (f->established) return;
+      f->established = true;
+      f->hb_interval = kSlowHeartbeat;
+      f->next_hb = now + kSlowHeartbeat;
+      fx.established.push_back(conn);
+      // Fragmentation test (non-DF) and the PMTU trigger (DF, expected to fail with EMSGSIZE).
+      send_special(*f, kFragTestFrameLen, false, fx);
+      f->next_frag_test = now + kFragTestInterval;
+      send_special(*f, kPmtuTriggerFrameLen, true, fx);
+      return;
+    case kSubFragmentationReceived: f->stack_frag = true; return;
+    case kSubPmtuVerified: return;  // we originate no MTU tests besides the trigger
+    default: return;
+  }
+}
+
+void Sleeve::on_datagram(TimePoint now, const datapath::UdpEndpoint& from, std::span<const std::uint8_t> data,
+                         std::vector<FrameRecordView>& frames, SleeveEffects& fx) {
+  stats_.rx_datagrams++;
+  if (data.size() < 6) {
+    stats_.rx_malformed++;
+    return;
+  }
+  auto sender = *PeerName::from_bytes(data.first(6));
+  auto* f = by_peer(sender);
+  if (!f) {
+    stats_.rx_unknown_sender++;
+    return;
+  }
+  std::span<const std::uint8_t> body = data.subspan(6);
+  if (f->dec) {
+    auto r = f->dec->open_into(plain_, body);
+    if (!r) {
+      stats_.rx_decrypt_errors++;
+      return;
+    }
+    if (!*r) {
+      stats_.rx_replayed++;
+      return;
+    }
+    body = plain_;
+  }
+  bool malformed = false;
+  auto records = parse_frame_records(body, malformed);
+  if (malformed) stats_.rx_malformed++;
+  for (auto& rec : records) {
+    if (!is_special(rec.frame)) {
+      stats_.rx_frames++;
+      frames.push_back(rec);
+      continue;
+    }
+    if (rec.src != f->c.remote || rec.dst != self_) continue;
+    auto len = rec.frame.size();
+    if (len == kHeartbeatFrameLen) {
+      std::uint64_t uid = 0;
+      for (int i = 0; i < 8; ++i) uid = (uid << 8) | rec.frame[14 + i];
+      if (uid != f->c.conn_uid) continue;
+      bool first = !f->heard;
+      bool had_addr = f->c.remote_addr.has_value();
+      f->heard = true;
+      f->last_rx = now;
+      f->c.remote_addr = from;
+      if (!had_addr) heartbeat(*f, fx);
+      if (first) control(*f, kSubConnectionEstablished, {}, fx);
+    } else if (len == kFragTestFrameLen) {
+      control(*f, kSubFragmentationReceived, {}, fx);
+    } else {
+      std::uint8_t mtu[2] = {static_cast<std::uint8_t>((len - 14) >> 8), static_cast<std::uint8_t>(len - 14)};
+      control(*f, kSubPmtuVerified, mtu, fx);
+    }
+  }
+}
+
+void Sleeve::queue_record(Fwd& f, bool df, PeerName src, PeerName dst, std::span<const std::uint8_t> frame,
+                          SleeveEffects& fx) {
+  auto& p = df ? f.df : f.non_df;
+  auto overhead = packet_overhead(f);
+  auto total = overhead + p.buf.size() + kFrameRecordOverhead + frame.size();
+  if (p.frames > 0 && (total > f.max_payload || p.frames >= kMaxFramesPerBurst)) {
+    close_pending(f, p, df, fx);
+    total = overhead + kFrameRecordOverhead + frame.size();
+  }
+  if (p.frames == 0 && total > (df ? f.max_payload : kMaxUdpPayload)) {
+    stats_.tx_dropped++;
+    return;
+  }
+  append_frame_record(p.buf, src, dst, frame);
+  p.frames++;
+}
+
+void Sleeve::send_frame(TimePoint, PeerName next_hop, PeerName src, PeerName dst, std::span<const std::uint8_t> frame,
+                        SleeveEffects& fx) {
+  auto* f = by_peer(next_hop);
+  if (!f || !f->c.remote_addr) {
+    stats_.tx_dropped++;
+    return;
+  }
+  auto pkt = datapath::parse_ipv4_frame(frame);
+  auto limit = static_cast<std::size_t>(f->mtu) + 14;
+  if (pkt && pkt->ip.df) {
+    if (frame.size() <= limit) return queue_record(*f, true, src, dst, frame, fx);
+    if (Mac::from_bytes(frame.first(6)).is_broadcast()) {
+      stats_.tx_dropped++;
+      return;
+    }
+    auto icmp = datapath::make_icmp_frag_needed(datapath::FrameView{frame}, static_cast<std::uint16_t>(f->mtu));
+    if (!icmp.empty()) {
+      stats_.tx_icmp_frag_needed++;
+      fx.inject.push_back(std::move(icmp));
+    }
+    return;
+  }
+  if (f->stack_frag || !pkt) return queue_record(*f, false, src, dst, frame, fx);
+  if (frame.size() <= limit) return queue_record(*f, true, src, dst, frame, fx);
+  std::vector<Bytes> frags;
+  if (!datapath::fragment_ipv4(datapath::FrameView{frame}, static_cast<std::uint16_t>(f->mtu), frags)) {
+    stats_.tx_dropped++;
+    return;
+  }
+  stats_.tx_fragmented++;
+  for (auto& fr : frags) queue_record(*f, true, src, dst, fr, fx);
+}
+
+void Sleeve::flush(SleeveEffects& fx) {
+  for (auto& [id, f] : fwds_) {
+    close_pending(f, f.df, true, fx);
+    close_pending(f, f.non_df, false, fx);
+  }
+}
+
+void Sleeve::on_emsgsize(PeerName peer, int path_mtu) {
+  auto* f = by_peer(peer);
+  if (!f || path_mtu <= 0) return;
+  int m = path_mtu - static_cast<int>(overhead_df(f->enc.has_value()));
+  f->mtu = std::max(m, 68);
+  f->max_payload = static_cast<std::size_t>(std::max(path_mtu - 28, 100));
+}
+
+TimePoint Sleeve::on_tick(TimePoint now, SleeveEffects& fx) {
+  TimePoint next = now + kSlowHeartbeat;
+  for (auto& [id, f] : fwds_) {
+    if (now - f.last_rx > kHeartbeatTimeout) {
+      fx.failed.emplace_back(id, "no sleeve heartbeat received for 60s");
+      continue;
+    }
+    if (f.c.remote_addr && now >= f.next_hb) {
+      heartbeat(f, fx);
+      f.next_hb = now + f.hb_interval;
+    }
+    if (f.established && now >= f.next_frag_test) {
+      send_special(f, kFragTestFrameLen, false, fx);
+      f.next_frag_test = now + kFragTestInterval;
+    }
+    next = std::min(next, f.next_hb);
+    next = std::min(next, f.last_rx + kHeartbeatTimeout + std::chrono::milliseconds(1));
+    if (f.established) next = std::min(next, f.next_frag_test);
+  }
+  return next;
+}
+
+std::vector<Sleeve::ForwarderStatus> Sleeve::status() const {
+  std::vector<ForwarderStatus> out;
+  for (auto& [id, f] : fwds_) out.push_back({id, f.c.remote, f.established, f.enc.has_value(), f.mtu, f.c.remote_addr});
+  return out;
+}
+
+std::optional<int> Sleeve::mtu_to(PeerName peer) const {
+  auto it = by_peer_.find(peer);
+  if (it == by_peer_.end()) return std::nullopt;
+  return fwds_.at(it->second).mtu;
+}
+
+}  // namespace weft::router

@@ -9,7 +9,16 @@
 #include <regex>
 #include <sstream>
 
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+
+#include <cstring>
+
 #include "weft/base/cidr_list.hpp"
+#include "weft/datapath/linux/host_setup.hpp"
+#include "weft/datapath/pcap_datapath.hpp"
+#include "weft/datapath/udp_underlay.hpp"
 #include "weft/http/response.hpp"
 #include "weft/mesh/gob.hpp"
 
@@ -113,6 +122,49 @@ Result<PeerName> default_peer_name() {
   return PeerName::from_system_id(to_bytes(id + uuid));
 }
 
+int underlay_mtu(const std::string& bridge) {
+  // NB: ioctls and /proc/net are per network namespace; /sys/class/net is not (it shows the
+  // namespace sysfs was mounted in), so it cannot be used here.
+  int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return 1500;
+  auto query = [fd](const std::string& iface, unsigned long req, ifreq& ifr) {
+    std::memset(&ifr, 0, sizeof ifr);
+    std::strncpy(ifr.ifr_name, iface.c_str(), IFNAMSIZ - 1);
+    return ::ioctl(fd, req, &ifr) == 0;
+  };
+  auto mtu_of = [&](const std::string& iface) {
+    ifreq ifr;
+    return query(iface, SIOCGIFMTU, ifr) ? ifr.ifr_mtu : 0;
+  };
+  int result = 0;
+  std::ifstream routes("/proc/net/route");
+  std::string line;
+  std::getline(routes, line);  // header
+  while (result == 0 && std::getline(routes, line)) {
+    std::istringstream ss(line);
+    std::string iface, dest;
+    ss >> iface >> dest;
+    if (dest == "00000000") result = mtu_of(iface);
+  }
+  if (result == 0) {
+    std::ifstream dev("/proc/net/dev");
+    std::getline(dev, line);
+    std::getline(dev, line);
+    while (std::getline(dev, line)) {
+      auto colon = line.find(':');
+      if (colon == std::string::npos) continue;
+      auto n = line.substr(0, colon);
+      n.erase(0, n.find_first_not_of(' '));
+      if (n == "lo" || n == bridge || n.rfind("vethwe", 0) == 0 || n.rfind("ethwe", 0) == 0) continue;
+      ifreq ifr;
+      if (!query(n, SIOCGIFFLAGS, ifr) || !(ifr.ifr_flags & IFF_UP)) continue;
+      if (int m = mtu_of(n); m > 0 && (result == 0 || m < result)) result = m;
+    }
+  }
+  ::close(fd);
+  return result > 0 ? result : 1500;
+}
+
 Weaver::Weaver(boost::asio::io_context& io, Options opts, Logger log)
     : io_(io), opts_(std::move(opts)), log_(std::move(log)) {}
 
@@ -204,6 +256,7 @@ Result<void> Weaver::start() {
   cfg.trusted_subnets = trusted;
   node_.emplace(io_, cfg, rng_, log_.child("router"));
   WEFT_TRY_VOID(node_->listen());
+  WEFT_TRY_VOID(setup_datapath());
 
   auto add_server = [&](const std::string& flag, bool full, bool metrics_only) -> Result<void> {
     auto addr = opts_.get(flag);
@@ -256,8 +309,59 @@ Result<void> Weaver::start() {
   return {};
 }
 
+Result<void> Weaver::setup_datapath() {
+  auto backend = opts_.get("datapath-backend");
+  auto bridge = opts_.get("weave-bridge");
+  mtu_ = static_cast<int>(std::stol(opts_.get("mtu")));
+  if (mtu_ == 0) {
+    if (const char* env = std::getenv("WEAVE_MTU"); env && *env) {
+      try {
+        mtu_ = std::stoi(env);
+      } catch (...) {
+        return make_error("invalid WEAVE_MTU {:?}", env);
+      }
+    }
+  }
+  if (mtu_ == 0) {
+    int under = underlay_mtu(bridge);
+    mtu_ = under - static_cast<int>(router::overhead_df(password_.has_value()));
+    log_.info("Using MTU {} (underlay MTU {} minus sleeve overhead {})", mtu_, under,
+              router::overhead_df(password_.has_value()));
+  }
+  if (mtu_ < 576 || mtu_ > 65535) return make_error("invalid MTU {}: want 576..65535", mtu_);
+  std::unique_ptr<datapath::Datapath> dp;
+  if (backend == "pcap") {
+    datapath::host::HostSetup setup(log_.child("bridge"));
+    datapath::host::BridgeConfig bc;
+    bc.name = bridge;
+    bc.mtu = static_cast<std::uint32_t>(mtu_);
+    bc.mac = self_.name.mac();
+    WEFT_TRY(state, setup.ensure_bridge(bc));
+    (void)state;
+    WEFT_TRY(pcap, datapath::PcapDatapath::open(std::string(datapath::host::kVethPcapEnd),
+                                                 static_cast<int>(std::stol(opts_.get("bufsz")))));
+    dp = std::move(pcap);
+  } else if (backend == "none") {
+    dp = std::make_unique<router_net::NullDatapath>();
+  } else {
+    return make_error("unknown --datapath-backend {:?}: want pcap or none", backend);
+  }
+  Ipv4 bind_ip;
+  if (auto h = opts_.get("host"); !h.empty()) {
+    auto ip = Ipv4::parse(h);
+    if (!ip) return make_error("invalid --host {:?}: want an IPv4 address", h);
+    bind_ip = *ip;
+  }
+  WEFT_TRY(underlay, datapath::UdpUnderlay::open(bind_ip, node_->bound_port()));
+  log_.info("Sleeve on UDP port {}, capturing with {}", node_->bound_port(), dp->describe());
+  overlay_.emplace(io_, *node_, std::move(dp), std::move(underlay), mtu_, log_.child("sleeve"));
+  overlay_->start();
+  return {};
+}
+
 void Weaver::stop() {
   for (auto& s : servers_) s->stop();
+  if (overlay_) overlay_->stop();
   if (node_) node_->stop();
 }
 
@@ -303,14 +407,27 @@ router::WeaveStatus Weaver::status() {
     (void)p;
     r.broadcast_routes.push_back({name, routes.broadcast(name)});
   }
+  std::map<mesh::ConnId, router::Sleeve::ForwarderStatus> fwd;
+  if (overlay_) {
+    for (auto& f : overlay_->sleeve().status()) fwd.emplace(f.conn, f);
+    r.interface = overlay_->datapath().describe();
+  }
   for (auto& [id, c] : core.connections()) {
     router::LocalConnStatus lc;
     lc.address = c.info.remote_tcp_addr;
     lc.outbound = c.info.outbound;
     lc.state = c.established ? "established" : "pending";
     auto who = router::peer_label(c.info.remote.name, c.info.remote.nickname);
-    lc.info = fmt::format("{:<6} {}", "none", who);
+    auto it = fwd.find(id);
+    lc.info = fmt::format("{:<6} {}", it != fwd.end() ? "sleeve" : "none", who);
     if (password_) lc.info = fmt::format("{:<11}{}", c.info.encrypted ? "encrypted" : "unencrypted", lc.info);
+    if (it != fwd.end()) {
+      if (it->second.encrypted) lc.attrs.emplace_back("encrypted", "true");
+      lc.attrs.emplace_back("mtu", std::to_string(it->second.mtu));
+      lc.attrs.emplace_back("name", "sleeve");
+      r.peer_traffic.push_back({c.info.remote.name, it->second.tx_frames, it->second.tx_bytes, it->second.rx_frames,
+                                it->second.rx_bytes});
+    }
     r.connections.push_back(std::move(lc));
   }
   std::set<std::string> live;

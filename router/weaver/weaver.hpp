@@ -13,6 +13,7 @@
 #include "weft/http/router.hpp"
 #include "weft/http/server.hpp"
 #include "weft/mesh_net/mesh_node.hpp"
+#include "weft/router_net/overlay_shell.hpp"
 #include "weft/router/kv_store.hpp"
 #include "weft/router/status.hpp"
 
@@ -32,6 +33,7 @@ class Weaver {
  private:
   http::Router api_router(bool full);
   Result<void> setup_identity();
+  Result<void> setup_datapath();
   void persist_direct_peers();
 
   boost::asio::io_context& io_;
@@ -40,6 +42,8 @@ class Weaver {
   SodiumRandom rng_;
   std::optional<router::KvStore> store_;
   std::optional<mesh_net::MeshNode> node_;
+  std::optional<router_net::OverlayShell> overlay_;
+  int mtu_ = 0;
   std::vector<std::unique_ptr<http::HttpServer>> servers_;
   mesh::PeerIdentity self_;
   std::optional<Bytes> password_;
@@ -48,5 +52,8 @@ class Weaver {
 /// The peer name weave would derive for this machine (spec §2.1), made distinct per network
 /// namespace when not in the initial one, so several "hosts" in namespaces on one machine differ.
 Result<PeerName> default_peer_name();
+/// The MTU of the interface with the default route, else the smallest MTU of the host's other
+/// up interfaces (loopback and weave's own links excluded), else 1500.
+int underlay_mtu(const std::string& bridge);
 
 }  // namespace weft::weaver

@@ -112,6 +112,8 @@ void Sleeve::close_pending(Fwd& f, Pending& p, bool df, SleeveEffects& fx) {
   }
   stats_.tx_datagrams++;
   stats_.tx_frames += p.frames;
+  f.tx_frames += p.frames;
+  f.tx_bytes += d.data.size();
   fx.datagrams.push_back(std::move(d));
   p.buf.clear();
   p.frames = 0;
@@ -128,6 +130,7 @@ void Sleeve::send_special(Fwd& f, std::size_t len, bool df, SleeveEffects& fx, s
   p.frames = 1;
   close_pending(f, p, df, fx);
   stats_.tx_frames--;  // control traffic is not a data frame
+  f.tx_frames--;
 }
 
 void Sleeve::heartbeat(Fwd& f, SleeveEffects& fx) { send_special(f, kHeartbeatFrameLen, true, fx, f.c.conn_uid); }
@@ -201,12 +204,14 @@ void Sleeve::on_datagram(TimePoint now, const datapath::UdpEndpoint& from, std::
     }
     body = plain_;
   }
+  f->rx_bytes += data.size();
   bool malformed = false;
   auto records = parse_frame_records(body, malformed);
   if (malformed) stats_.rx_malformed++;
   for (auto& rec : records) {
     if (!is_special(rec.frame)) {
       stats_.rx_frames++;
+      f->rx_frames++;
       frames.push_back(rec);
       continue;
     }
@@ -321,7 +326,10 @@ TimePoint Sleeve::on_tick(TimePoint now, SleeveEffects& fx) {
 
 std::vector<Sleeve::ForwarderStatus> Sleeve::status() const {
   std::vector<ForwarderStatus> out;
-  for (auto& [id, f] : fwds_) out.push_back({id, f.c.remote, f.established, f.enc.has_value(), f.mtu, f.c.remote_addr});
+  for (auto& [id, f] : fwds_) {
+    out.push_back({id, f.c.remote, f.established, f.enc.has_value(), f.mtu, f.c.remote_addr, f.tx_frames, f.tx_bytes,
+                   f.rx_frames, f.rx_bytes});
+  }
   return out;
 }
 

@@ -138,6 +138,14 @@ std::string format_report_json(const WeaveStatus& s) {
   ojson targets = r.targets.empty() ? ojson(nullptr) : ojson(r.targets);
   ojson overlay_diag = ojson::object();
   for (auto& o : r.overlays) overlay_diag[o] = nullptr;
+  ojson traffic = ojson::array();
+  for (auto& t : r.peer_traffic) {
+    traffic.push_back({{"Peer", t.peer.str()},
+                       {"TxFrames", t.tx_frames},
+                       {"TxBytes", t.tx_bytes},
+                       {"RxFrames", t.rx_frames},
+                       {"RxBytes", t.rx_bytes}});
+  }
   ojson router = {{"Protocol", "weave"},
                   {"ProtocolMinVersion", r.protocol_min},
                   {"ProtocolMaxVersion", r.protocol_max},
@@ -156,7 +164,8 @@ std::string format_report_json(const WeaveStatus& s) {
                   {"TrustedSubnets", r.trusted_subnets},
                   {"Interface", r.interface},
                   {"CaptureStats", nullptr},
-                  {"MACs", nullptr}};
+                  {"MACs", nullptr},
+                  {"PeerTraffic", traffic}};
   ojson top = {{"Ready", s.ready},
                {"Version", s.version},
                {"VersionCheck", {{"Enabled", false}, {"Success", false}, {"NewVersion", ""}, {"NextCheckAt", "0001-01-01T00:00:00Z"}}},
@@ -179,6 +188,18 @@ std::string format_metrics(const WeaveStatus& s) {
   out += fmt::format("weave_connection_terminations_total {}\n", r.termination_count);
   out += "# HELP weave_peers Number of peers known.\n# TYPE weave_peers gauge\n";
   out += fmt::format("weave_peers {}\n", r.peers.size());
+  out += "# HELP weft_sleeve_frames_total Frames carried by the sleeve overlay, per neighbour and direction.\n"
+         "# TYPE weft_sleeve_frames_total counter\n";
+  for (auto& t : r.peer_traffic) {
+    out += fmt::format("weft_sleeve_frames_total{{peer=\"{}\",direction=\"tx\"}} {}\n", t.peer, t.tx_frames);
+    out += fmt::format("weft_sleeve_frames_total{{peer=\"{}\",direction=\"rx\"}} {}\n", t.peer, t.rx_frames);
+  }
+  out += "# HELP weft_sleeve_bytes_total Datagram bytes of the sleeve overlay, per neighbour and direction.\n"
+         "# TYPE weft_sleeve_bytes_total counter\n";
+  for (auto& t : r.peer_traffic) {
+    out += fmt::format("weft_sleeve_bytes_total{{peer=\"{}\",direction=\"tx\"}} {}\n", t.peer, t.tx_bytes);
+    out += fmt::format("weft_sleeve_bytes_total{{peer=\"{}\",direction=\"rx\"}} {}\n", t.peer, t.rx_bytes);
+  }
   out += "# HELP weft_gossip_bytes_total Gossip message bytes by direction.\n# TYPE weft_gossip_bytes_total counter\n";
   out += fmt::format("weft_gossip_bytes_total{{direction=\"sent\"}} {}\n", r.gossip_bytes_sent);
   out += fmt::format("weft_gossip_bytes_total{{direction=\"received\"}} {}\n", r.gossip_bytes_received);

@@ -143,6 +143,7 @@ class Sleeve {
     bool encrypted;
     int mtu;
     std::optional<datapath::UdpEndpoint> remote_addr;
+    std::uint64_t tx_frames, tx_bytes, rx_frames, rx_bytes;
   };
   std::vector<ForwarderStatus> status() const;
   const SleeveStats& stats() const { return stats_; }
@@ -166,6 +167,7 @@ class Sleeve {
     Duration hb_interval = kFastHeartbeat;
     int mtu = 0;
     std::size_t max_payload = kMaxUdpPayload;
+    std::uint64_t tx_frames = 0, tx_bytes = 0, rx_frames = 0, rx_bytes = 0;
     Pending df, non_df;
   };
   std::size_t packet_overhead(const Fwd& f) const;

@@ -46,6 +46,12 @@ struct BroadcastStatus {
   std::vector<PeerName> via;
 };
 
+/// Sleeve traffic to and from one neighbour.
+struct PeerTraffic {
+  PeerName peer;
+  std::uint64_t tx_frames = 0, tx_bytes = 0, rx_frames = 0, rx_bytes = 0;
+};
+
 struct RouterStatus {
   std::string version;
   std::uint8_t protocol_min = 1;
@@ -64,6 +70,7 @@ struct RouterStatus {
   std::vector<std::string> trusted_subnets;
   std::vector<std::string> overlays{"sleeve"};
   std::string interface;  ///< e.g. "vethwe-pcap (via pcap)"; "" without a datapath
+  std::vector<PeerTraffic> peer_traffic;
   std::uint64_t gossip_bytes_sent = 0;
   std::uint64_t gossip_bytes_received = 0;
 };

@@ -1,0 +1,78 @@
+#pragma once
+// The data-plane shell: moves frames between the local bridge (a Datapath backend) and peers (an
+// Underlay), driving the Forwarder and Sleeve cores. Single-threaded on the router's io_context;
+// both fds are watched with stream_descriptor::async_wait and drained in bursts.
+#include <boost/asio.hpp>
+#include <memory>
+#include <optional>
+
+#include "weft/base/logger.hpp"
+#include "weft/datapath/datapath.hpp"
+#include "weft/datapath/underlay.hpp"
+#include "weft/mesh_net/mesh_node.hpp"
+#include "weft/router/forwarder.hpp"
+#include "weft/router/sleeve.hpp"
+
+namespace weft::router_net {
+
+namespace asio = boost::asio;
+
+/// A datapath with no bridge behind it (mesh-only mode): captures nothing, drops what it is given.
+class NullDatapath final : public datapath::Datapath {
+ public:
+  std::size_t receive(std::span<datapath::FrameView>) override { return 0; }
+  std::size_t send(std::span<const datapath::FrameView> f) override {
+    stats_.tx_dropped += f.size();
+    return 0;
+  }
+  int wait_fd() const override { return -1; }
+  datapath::DatapathStats stats() const override { return stats_; }
+  std::string describe() const override { return "none"; }
+
+ private:
+  datapath::DatapathStats stats_;
+};
+
+class OverlayShell {
+ public:
+  static constexpr std::size_t kBurst = 64;
+
+  OverlayShell(asio::io_context& io, mesh_net::MeshNode& node, std::unique_ptr<datapath::Datapath> dp,
+               std::unique_ptr<datapath::Underlay> underlay, int mtu, Logger log);
+  /// Installs the node hooks and starts watching both fds.
+  void start();
+  void stop();
+
+  const router::Sleeve& sleeve() const { return sleeve_; }
+  const router::Forwarder& forwarder() const { return fwd_; }
+  const datapath::Datapath& datapath() const { return *dp_; }
+  const datapath::Underlay& underlay() const { return *underlay_; }
+  int mtu() const { return mtu_; }
+
+ private:
+  void watch_datapath();
+  void watch_underlay();
+  void drain_datapath();
+  void drain_underlay();
+  void apply(router::SleeveEffects& fx);
+  void rearm_tick();
+
+  asio::io_context& io_;
+  mesh_net::MeshNode& node_;
+  std::unique_ptr<datapath::Datapath> dp_;
+  std::unique_ptr<datapath::Underlay> underlay_;
+  int mtu_;
+  Logger log_;
+  router::Sleeve sleeve_;
+  router::Forwarder fwd_;
+  std::optional<asio::posix::stream_descriptor> dp_fd_;
+  std::optional<asio::posix::stream_descriptor> ul_fd_;
+  asio::steady_timer tick_;
+  asio::steady_timer expire_;
+  std::vector<router::OverlaySend> sends_;
+  std::vector<router::FrameRecordView> records_;
+  std::vector<datapath::FrameView> inject_;
+  bool stopped_ = false;
+};
+
+}  // namespace weft::router_net

@@ -1,0 +1,180 @@
+#include "weft/router_net/overlay_shell.hpp"
+
+#include <cerrno>
+
+namespace weft::router_net {
+
+OverlayShell::OverlayShell(asio::io_context& io, mesh_net::MeshNode& node, std::unique_ptr<datapath::Datapath> dp,
+                           std::unique_ptr<datapath::Underlay> underlay, int mtu, Logger log)
+    : io_(io),
+      node_(node),
+      dp_(std::move(dp)),
+      underlay_(std::move(underlay)),
+      mtu_(mtu),
+      log_(std::move(log)),
+      sleeve_(node.config().self.name, mtu),
+      fwd_(node.config().self.name),
+      tick_(io),
+      expire_(io) {}
+
+void OverlayShell::start() {
+  mesh_net::NodeHooks h;
+  h.on_connection_added = [this](const mesh::MeshCore::LocalConn& c, const mesh::HandshakeResult& hs) {
+    router::SleeveConnection sc;
+    sc.conn = c.id;
+    sc.remote = c.info.remote.name;
+    sc.conn_uid = c.info.conn_uid;
+    sc.outbound = c.info.outbound;
+    auto neg = router::Sleeve::negotiate(c.info.remote);
+    if (!neg) {
+      node_.close_connection(c.id, neg.error().message);
+      return false;
+    }
+    sc.compat = !neg->has_value();
+    sc.index = neg->value_or(0);
+    bool untrusted = !c.info.trusted_by_us || !c.info.remote.trusted;
+    if (hs.session_key && untrusted) sc.key = hs.session_key;
+    if (c.info.outbound) {
+      if (auto ip = Ipv4::parse(c.info.remote_ip)) sc.remote_addr = datapath::UdpEndpoint{*ip, c.info.remote_port};
+    }
+    router::SleeveEffects fx;
+    sleeve_.add_connection(Clock::now(), sc, fx);
+    apply(fx);
+    rearm_tick();
+    return false;  // established once the sleeve heartbeats say so
+  };
+  h.on_connection_removed = [this](mesh::ConnId id, PeerName) { sleeve_.remove_connection(id); };
+  h.on_overlay_message = [this](const mesh::OverlayMessage& m) {
+    router::SleeveEffects fx;
+    sleeve_.on_control(Clock::now(), m.conn, m.tag, m.payload, fx);
+    apply(fx);
+  };
+  h.on_peers_gone = [this](const std::vector<mesh::PeerSummary>& gone) {
+    for (auto& p : gone) fwd_.peer_gone(p.name);
+  };
+  node_.set_hooks(std::move(h));
+  if (dp_->wait_fd() >= 0) {
+    dp_fd_.emplace(io_, ::dup(dp_->wait_fd()));
+    watch_datapath();
+  }
+  ul_fd_.emplace(io_, ::dup(underlay_->wait_fd()));
+  watch_underlay();
+  rearm_tick();
+}
+
+void OverlayShell::stop() {
+  stopped_ = true;
+  boost::system::error_code ec;
+  if (dp_fd_) dp_fd_->close(ec);
+  if (ul_fd_) ul_fd_->close(ec);
+  tick_.cancel();
+  expire_.cancel();
+}
+
+void OverlayShell::watch_datapath() {
+  dp_fd_->async_wait(asio::posix::stream_descriptor::wait_read, [this](const boost::system::error_code& ec) {
+    if (ec || stopped_) return;
+    drain_datapath();
+    watch_datapath();
+  });
+}
+
+void OverlayShell::watch_underlay() {
+  ul_fd_->async_wait(asio::posix::stream_descriptor::wait_read, [this](const boost::system::error_code& ec) {
+    if (ec || stopped_) return;
+    drain_underlay();
+    watch_underlay();
+  });
+}
+
+void OverlayShell::drain_datapath() {
+  std::array<datapath::FrameView, kBurst> frames;
+  router::SleeveEffects fx;
+  auto now = Clock::now();
+  auto& routes = node_.core().routes();
+  // NB: bounded: at most 16 bursts per wake-up, so the underlay and timers get their turn.
+  for (int round = 0; round < 16; ++round) {
+    auto n = dp_->receive(frames);
+    if (n == 0) break;
+    for (std::size_t i = 0; i < n; ++i) {
+      sends_.clear();
+      fwd_.on_local_frame(now, frames[i].data, routes, sends_);
+      for (auto& s : sends_) sleeve_.send_frame(now, s.next_hop, s.src_peer, s.dst_peer, s.frame, fx);
+    }
+    // The frame views die at the next receive(): build the datagrams now.
+    sleeve_.flush(fx);
+    apply(fx);
+    fx = {};
+  }
+}
+
+void OverlayShell::drain_underlay() {
+  std::array<datapath::DatagramIn, kBurst> dgrams;
+  router::SleeveEffects fx;
+  auto now = Clock::now();
+  for (int round = 0; round < 16; ++round) {
+    auto n = underlay_->receive(dgrams);
+    if (n == 0) break;
+    auto& routes = node_.core().routes();
+    for (std::size_t i = 0; i < n; ++i) {
+      records_.clear();
+      sleeve_.on_datagram(now, dgrams[i].from, dgrams[i].data, records_, fx);
+      inject_.clear();
+      for (auto& rec : records_) {
+        bool inject = false;
+        sends_.clear();
+        fwd_.on_overlay_frame(now, rec.src, rec.dst, rec.frame, routes, inject, sends_);
+        if (inject) inject_.push_back(datapath::FrameView{rec.frame});
+        for (auto& s : sends_) sleeve_.send_frame(now, s.next_hop, s.src_peer, s.dst_peer, s.frame, fx);
+      }
+      // Records may point into the sleeve's decryption buffer: use them before the next datagram.
+      if (!inject_.empty()) dp_->send(inject_);
+    }
+    sleeve_.flush(fx);
+    apply(fx);
+    fx = {};
+  }
+}
+
+void OverlayShell::apply(router::SleeveEffects& fx) {
+  if (!fx.inject.empty()) {
+    std::vector<datapath::FrameView> views;
+    for (auto& b : fx.inject) views.push_back(datapath::FrameView{b});
+    dp_->send(views);
+  }
+  std::size_t done = 0;
+  std::vector<datapath::DatagramOut> out;
+  out.reserve(fx.datagrams.size());
+  for (auto& d : fx.datagrams) out.push_back(datapath::DatagramOut{d.to, d.data, d.df});
+  while (done < out.size()) {
+    datapath::SendError err;
+    auto n = underlay_->send(std::span(out).subspan(done), &err);
+    done += n;
+    if (done >= out.size()) break;
+    // The datagram at `done` failed: EMSGSIZE feeds PMTU discovery; anything else is dropped.
+    if (err.error == EMSGSIZE) sleeve_.on_emsgsize(fx.datagrams[done].peer, err.path_mtu);
+    ++done;
+  }
+  for (auto& c : fx.controls) node_.send_overlay(c.conn, c.tag, c.payload);
+  for (auto id : fx.established) node_.connection_established(id);
+  for (auto& [id, why] : fx.failed) node_.close_connection(id, why);
+}
+
+void OverlayShell::rearm_tick() {
+  if (stopped_) return;
+  router::SleeveEffects fx;
+  auto next = sleeve_.on_tick(Clock::now(), fx);
+  apply(fx);
+  tick_.expires_at(next);
+  tick_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec && !stopped_) rearm_tick();
+  });
+  if (expire_.expiry() <= Clock::now()) {
+    expire_.expires_after(std::chrono::minutes(1));
+    expire_.async_wait([this](const boost::system::error_code& ec) {
+      if (!ec && !stopped_) fwd_.expire(Clock::now());
+    });
+  }
+}
+
+}  // namespace weft::router_net

@@ -5,7 +5,13 @@
 #include "flags.hpp"
 #include "weaver.hpp"
 
+namespace weft::weaver {
+/// `weaver util ...`: host plumbing for scripts/weave (util_main.cpp). argv[0] is "util".
+int run_util(int argc, char** argv);
+}  // namespace weft::weaver
+
 int main(int argc, char** argv) {
+  if (argc > 1 && std::string(argv[1]) == "util") return weft::weaver::run_util(argc - 1, argv + 1);
   using namespace weft;
   std::vector<std::string> args(argv + 1, argv + argc);
   for (auto& a : args) {

@@ -13,8 +13,10 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cstdlib>
 #include <optional>
+#include <thread>
 
 #include "weft/datapath/linux/container_attach.hpp"
 #include "weft/datapath/linux/ethtool.hpp"
@@ -459,6 +461,44 @@ TEST_F(NetlinkTest, AttachNeedsTheBridge) {
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().message.find("wtnlnobr"), std::string::npos);
   EXPECT_FALSE(must(cnl.find_link("ethwe")).has_value());
+}
+
+TEST_F(NetlinkTest, DumpsSurviveConcurrentChanges) {
+  // One thread churns links while this one lists them: interrupted dumps are retried, never
+  // reported as errors, and a list never holds a link twice. Enough links that a dump spans
+  // several reads (the kernel flags NLM_F_DUMP_INTR only between parts).
+  for (int i = 0; i < 60; ++i) {
+    ASSERT_OK(nl_->create_veth({.name = fmt::format("wtnls{}", i), .peer_name = fmt::format("wtnlt{}", i),
+                                .mtu = {}, .peer_netns = nullptr}));
+  }
+  std::atomic<bool> stop{false};
+  std::atomic<int> churn_errors{0};
+  std::thread churn([&] {
+    auto nl = Rtnl::open(&ns_);
+    if (!nl) {
+      ++churn_errors;
+      return;
+    }
+    for (int i = 0; !stop; i = (i + 1) % 8) {
+      std::string a = fmt::format("wtnlc{}", i), b = fmt::format("wtnld{}", i);
+      if (!nl->create_veth({.name = a, .peer_name = b, .mtu = {}, .peer_netns = nullptr}).ok()) ++churn_errors;
+      if (!nl->add_address(a, Cidr(Ipv4(0x0a630900u + static_cast<std::uint32_t>(i)), 24)).ok()) ++churn_errors;
+      if (!nl->delete_link(a).ok()) ++churn_errors;
+    }
+  });
+  for (int i = 0; i < 100; ++i) {
+    auto links = nl_->links();
+    ASSERT_TRUE(links.ok()) << links.error().message;
+    std::vector<int> idx;
+    for (auto& l : *links) idx.push_back(l.ifindex);
+    std::sort(idx.begin(), idx.end());
+    ASSERT_EQ(std::adjacent_find(idx.begin(), idx.end()), idx.end());
+    auto addrs = nl_->all_addresses();
+    ASSERT_TRUE(addrs.ok()) << addrs.error().message;
+  }
+  stop = true;
+  churn.join();
+  EXPECT_EQ(churn_errors.load(), 0);
 }
 
 TEST(VethId, PidOrInodeTail) {

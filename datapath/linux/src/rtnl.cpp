@@ -23,6 +23,7 @@ constexpr std::size_t kTxBufSize = 4096;
 // truncated (MSG_TRUNC) and its messages lost.
 constexpr std::size_t kRxBufSize = 65536;
 constexpr std::size_t kIfNameMax = 15;  // IFNAMSIZ - 1
+constexpr int kDumpRetries = 10;
 
 /// Attribute table filled by mnl_attr_parse: tb[type] = last attribute of that type.
 template <std::size_t N>
@@ -226,30 +227,61 @@ Result<Rtnl> Rtnl::open(const Netns* ns) {
   return Rtnl(*s);
 }
 
-int Rtnl::transact(nlmsghdr* nlh, const MsgFn& on_msg) {
+int Rtnl::transact(nlmsghdr* nlh, const MsgFn& on_msg, const std::function<void()>& restart) {
   if (sock_ == nullptr) return EBADF;
-  std::uint32_t seq = ++seq_;
-  nlh->nlmsg_seq = seq;
-  if (mnl_socket_sendto(sock_, nlh, nlh->nlmsg_len) < 0) return errno;
-  struct Ctx {
-    const MsgFn* fn;
-  } ctx{&on_msg};
-  auto cb = [](const nlmsghdr* m, void* data) -> int {
-    const auto* c = static_cast<const Ctx*>(data);
-    if (*c->fn) (*c->fn)(m);
-    return MNL_CB_OK;
-  };
-  for (;;) {
-    ssize_t n = mnl_socket_recvfrom(sock_, rx_.data(), rx_.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return errno;
+  const bool dump = (nlh->nlmsg_flags & NLM_F_DUMP) == NLM_F_DUMP;
+  // A dump that raced with a change in the namespace is flagged NLM_F_DUMP_INTR and may be
+  // inconsistent: run it again, after `restart` has dropped what on_msg collected so far.
+  for (int attempt = 0;; ++attempt) {
+    std::uint32_t seq = ++seq_;
+    nlh->nlmsg_seq = seq;
+    if (mnl_socket_sendto(sock_, nlh, nlh->nlmsg_len) < 0) return errno;
+    bool interrupted = false;
+    int result = -1;
+    while (result < 0) {
+      ssize_t n = mnl_socket_recvfrom(sock_, rx_.data(), rx_.size());
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return errno;
+      }
+      // NB: parsed by hand rather than with mnl_cb_run, which stops at the first error or
+      // interrupted-dump flag and leaves the rest of the answer queued, where it would be taken
+      // for the answer to the next request. Here everything up to DONE/ACK/error is consumed,
+      // and leftovers of an earlier request (another sequence number) are skipped.
+      auto len = static_cast<int>(n);
+      for (const auto* m = reinterpret_cast<const nlmsghdr*>(rx_.data()); mnl_nlmsg_ok(m, len);
+           m = mnl_nlmsg_next(m, &len)) {
+        if (m->nlmsg_seq != seq || (m->nlmsg_pid != 0 && m->nlmsg_pid != portid_)) continue;
+        if ((m->nlmsg_flags & NLM_F_DUMP_INTR) != 0) interrupted = true;
+        if (m->nlmsg_type == NLMSG_ERROR) {
+          if (mnl_nlmsg_get_payload_len(m) < sizeof(nlmsgerr)) {
+            result = EPROTO;
+          } else {
+            const auto* err = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(m));
+            result = err->error < 0 ? -err->error : err->error;
+          }
+          break;
+        }
+        if (m->nlmsg_type == NLMSG_DONE) {
+          result = 0;
+          break;
+        }
+        if (m->nlmsg_type == NLMSG_NOOP || m->nlmsg_type == NLMSG_OVERRUN) continue;
+        if (!interrupted && on_msg) on_msg(m);
+        if (!dump && (nlh->nlmsg_flags & NLM_F_ACK) == 0) {
+          result = 0;  // a single answer without an ACK to wait for
+          break;
+        }
+      }
     }
-    // NB: mnl_cb_run turns an NLMSG_ERROR into -1 with errno = the kernel's error, and an ACK
-    // (error 0) or NLMSG_DONE into MNL_CB_STOP.
-    int ret = mnl_cb_run(rx_.data(), static_cast<std::size_t>(n), seq, portid_, cb, &ctx);
-    if (ret == MNL_CB_ERROR) return errno != 0 ? errno : EPROTO;
-    if (ret == MNL_CB_STOP) return 0;
+    if (result == 0 && dump && interrupted) {
+      if (attempt < kDumpRetries) {
+        if (restart) restart();
+        continue;
+      }
+      return EINTR;
+    }
+    return result;
   }
 }
 
@@ -298,9 +330,11 @@ Result<std::vector<LinkInfo>> Rtnl::links() {
   ifi->ifi_family = AF_UNSPEC;
   mnl_attr_put_u32(m.nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
   std::vector<LinkInfo> out;
-  int e = transact(m.nlh, [&](const nlmsghdr* nlh) {
-    if (auto l = parse_link(nlh)) out.push_back(std::move(*l));
-  });
+  int e = transact(
+      m.nlh, [&](const nlmsghdr* nlh) {
+        if (auto l = parse_link(nlh)) out.push_back(std::move(*l));
+      },
+      [&] { out.clear(); });
   if (e != 0) return make_error("list links: {}", errstr(e));
   return out;
 }
@@ -475,9 +509,11 @@ Result<std::vector<AddrInfo>> Rtnl::all_addresses() {
   auto* ifa = m.start<ifaddrmsg>(RTM_GETADDR, NLM_F_DUMP);
   ifa->ifa_family = AF_INET;
   std::vector<AddrInfo> out;
-  int e = transact(m.nlh, [&](const nlmsghdr* nlh) {
-    if (auto a = parse_addr(nlh)) out.push_back(*a);
-  });
+  int e = transact(
+      m.nlh, [&](const nlmsghdr* nlh) {
+        if (auto a = parse_addr(nlh)) out.push_back(*a);
+      },
+      [&] { out.clear(); });
   if (e != 0) return make_error("list addresses: {}", errstr(e));
   return out;
 }
@@ -517,9 +553,11 @@ Result<std::vector<RouteInfo>> Rtnl::routes() {
   auto* rtm = m.start<rtmsg>(RTM_GETROUTE, NLM_F_DUMP);
   rtm->rtm_family = AF_INET;
   std::vector<RouteInfo> out;
-  int e = transact(m.nlh, [&](const nlmsghdr* nlh) {
-    if (auto r = parse_route(nlh); r && r->table == RT_TABLE_MAIN) out.push_back(*r);
-  });
+  int e = transact(
+      m.nlh, [&](const nlmsghdr* nlh) {
+        if (auto r = parse_route(nlh); r && r->table == RT_TABLE_MAIN) out.push_back(*r);
+      },
+      [&] { out.clear(); });
   if (e != 0) return make_error("list routes: {}", errstr(e));
   return out;
 }

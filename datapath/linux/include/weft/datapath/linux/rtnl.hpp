@@ -142,8 +142,9 @@ class Rtnl {
   using MsgFn = std::function<void(const nlmsghdr*)>;
   explicit Rtnl(mnl_socket* s);
   /// Sends the request and waits until the kernel has answered it completely (ACK, error or the
-  /// end of a dump), calling ON_MSG for each answer message. Returns 0 or a positive errno.
-  int transact(nlmsghdr* nlh, const MsgFn& on_msg = {});
+  /// end of a dump), calling ON_MSG for each answer message. A dump interrupted by a concurrent
+  /// change is repeated (a few times) after calling RESTART. Returns 0 or a positive errno.
+  int transact(nlmsghdr* nlh, const MsgFn& on_msg = {}, const std::function<void()>& restart = {});
   Result<std::optional<LinkInfo>> get_link(std::string_view name, int ifindex);
   /// RTM_NEWLINK on an existing link; FILL adds the attributes to change.
   Result<void> modify_link(std::string_view what, std::string_view name,

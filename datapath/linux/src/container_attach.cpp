@@ -143,7 +143,8 @@ Result<bool> detach_container(const Netns& container, std::span<const Cidr> cidr
 Result<std::vector<ContainerInterface>> container_interfaces(const Netns& container,
                                                              std::string_view bridge) {
   WEFT_TRY(host, Rtnl::open());
-  WEFT_TRY(br, host.link(bridge));
+  WEFT_TRY(br, host.find_link(bridge));
+  if (!br) return make_error("bridge {} not found: has weave been set up (weave launch)?", bridge);
   WEFT_TRY(host_ns, Netns::current());
   WEFT_TRY(guest, Rtnl::open(&container));
   bool same_ns = host_ns.inode() == container.inode();
@@ -156,7 +157,7 @@ Result<std::vector<ContainerInterface>> container_interfaces(const Netns& contai
     bool peer_here = same_ns ? !l.peer_netnsid : (l.peer_netnsid && nsid && *l.peer_netnsid == *nsid);
     if (!peer_here) continue;
     auto peer = host.link(l.peer_ifindex);
-    if (!peer || peer->master != br.ifindex) continue;
+    if (!peer || peer->master != br->ifindex) continue;
     WEFT_TRY(iface, describe(guest, l));
     out.push_back(std::move(iface));
   }

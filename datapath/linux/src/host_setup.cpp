@@ -32,8 +32,9 @@ Result<BridgeState> HostSetup::inspect(std::string_view name) {
 
 Result<BridgeState> HostSetup::inspect_here(Rtnl& nl, std::string_view name) {
   BridgeState st;
-  WEFT_TRY(br, nl.link(name));
-  st.bridge = std::move(br);
+  WEFT_TRY(br, nl.find_link(name));
+  if (!br) return make_error("bridge {} not found: has weave been set up (weave launch)?", name);
+  st.bridge = std::move(*br);
   WEFT_TRY(vb, nl.find_link(kVethBridgeEnd));
   WEFT_TRY(vp, nl.find_link(kVethPcapEnd));
   if (vb) st.veth_bridge = std::move(*vb);

@@ -42,8 +42,8 @@ std::uint16_t naive_checksum(std::span<const std::uint8_t> b) {
 }
 
 bool inside(std::span<const std::uint8_t> outer, std::span<const std::uint8_t> inner) {
-  return inner.empty() ||
-         (inner.data() >= outer.data() && inner.data() + inner.size() <= outer.data() + outer.size());
+  return inner.empty() || (inner.data() >= outer.data() &&
+                           inner.data() + inner.size() <= outer.data() + outer.size());
 }
 
 void check_parse(std::span<const std::uint8_t> frame) {
@@ -90,7 +90,8 @@ void check_fragment(std::span<const std::uint8_t> frame, std::uint16_t mtu) {
     payload.insert(payload.end(), p->payload.begin(), p->payload.end());
     next += p->payload.size();
   }
-  FUZZ_CHECK(std::equal(payload.begin(), payload.end(), orig->payload.begin(), orig->payload.end()));
+  FUZZ_CHECK(
+      std::equal(payload.begin(), payload.end(), orig->payload.begin(), orig->payload.end()));
 }
 
 void check_icmp(std::span<const std::uint8_t> frame, std::uint16_t mtu) {
@@ -110,7 +111,8 @@ void check_icmp(std::span<const std::uint8_t> frame, std::uint16_t mtu) {
   FUZZ_CHECK(((p->payload[6] << 8) | p->payload[7]) == mtu);
   const std::size_t quoted = orig->ip.header_len() + std::min<std::size_t>(8, orig->payload.size());
   FUZZ_CHECK(p->payload.size() == 8 + quoted);
-  FUZZ_CHECK(std::equal(orig->packet.begin(), orig->packet.begin() + static_cast<std::ptrdiff_t>(quoted),
+  FUZZ_CHECK(std::equal(orig->packet.begin(),
+                        orig->packet.begin() + static_cast<std::ptrdiff_t>(quoted),
                         p->payload.begin() + 8));
 }
 

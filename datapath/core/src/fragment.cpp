@@ -38,7 +38,8 @@ bool copied_options(std::span<const std::uint8_t> opts, std::array<std::uint8_t,
       return false;
     }
     if ((type & kOptCopied) != 0) {
-      std::copy_n(opts.begin() + static_cast<std::ptrdiff_t>(i), olen, buf.begin() + static_cast<std::ptrdiff_t>(len));
+      std::copy_n(opts.begin() + static_cast<std::ptrdiff_t>(i), olen,
+                  buf.begin() + static_cast<std::ptrdiff_t>(len));
       len += olen;
     }
     i += olen;
@@ -109,7 +110,8 @@ bool fragment_ipv4(const FrameView& frame, std::uint16_t mtu, std::vector<Bytes>
     }
     detail::put16(ip, 6, flags);
     detail::fix_ipv4_checksum(ip);
-    std::copy_n(f->payload.begin() + static_cast<std::ptrdiff_t>(from), n, ip.begin() + static_cast<std::ptrdiff_t>(this_hlen));
+    std::copy_n(f->payload.begin() + static_cast<std::ptrdiff_t>(from), n,
+                ip.begin() + static_cast<std::ptrdiff_t>(this_hlen));
     out.push_back(std::move(b));
   }
   return true;

@@ -24,7 +24,9 @@ inline void put_mac(std::span<std::uint8_t> b, std::size_t at, const Mac& m) {
     b[at + i] = m.bytes()[i];
   }
 }
-inline void put_ip(std::span<std::uint8_t> b, std::size_t at, Ipv4 a) { put32(b, at, a.value()); }
+inline void put_ip(std::span<std::uint8_t> b, std::size_t at, Ipv4 a) {
+  put32(b, at, a.value());
+}
 
 /// Recomputes the header checksum of the IPv4 header at the start of `hdr` (IHL*4 bytes).
 inline void fix_ipv4_checksum(std::span<std::uint8_t> hdr) {

@@ -72,6 +72,8 @@ std::size_t FakeDatapath::send(std::span<const FrameView> frames) {
   return accepted;
 }
 
-std::vector<Bytes> FakeDatapath::take_sent() { return std::exchange(sent_, {}); }
+std::vector<Bytes> FakeDatapath::take_sent() {
+  return std::exchange(sent_, {});
+}
 
 }  // namespace weft::datapath

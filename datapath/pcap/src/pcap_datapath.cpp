@@ -47,7 +47,8 @@ Result<std::unique_ptr<PcapDatapath>> PcapDatapath::open(std::string ifname, int
   }
   const int rc = pcap_activate(p.get());
   if (rc < 0) {
-    // NB: for the PCAP_ERROR_* codes with no detail in the error buffer, fall back to the status text.
+    // NB: for the PCAP_ERROR_* codes with no detail in the error buffer, fall back to the status
+    // text.
     const char* detail = pcap_geterr(p.get());
     return make_error("pcap {}: activate: {}", ifname,
                       (detail != nullptr && detail[0] != '\0') ? detail : pcap_statustostr(rc));
@@ -67,7 +68,9 @@ Result<std::unique_ptr<PcapDatapath>> PcapDatapath::open(std::string ifname, int
 }
 
 PcapDatapath::PcapDatapath(std::string ifname, pcap_t* p, int fd)
-    : ifname_(std::move(ifname)), pcap_(p), fd_(fd),
+    : ifname_(std::move(ifname)),
+      pcap_(p),
+      fd_(fd),
       arena_(std::make_unique_for_overwrite<std::uint8_t[]>(kMaxBatch * kSnapLen)) {}
 
 PcapDatapath::~PcapDatapath() {
@@ -76,7 +79,8 @@ PcapDatapath::~PcapDatapath() {
   }
 }
 
-void PcapDatapath::on_packet(unsigned char* user, const pcap_pkthdr* h, const unsigned char* bytes) {
+void PcapDatapath::on_packet(unsigned char* user, const pcap_pkthdr* h,
+                             const unsigned char* bytes) {
   auto* self = reinterpret_cast<PcapDatapath*>(user);
   if (h->caplen < h->len || h->caplen > static_cast<bpf_u_int32>(kSnapLen) ||
       self->count_ >= self->out_.size()) {
@@ -102,8 +106,8 @@ std::size_t PcapDatapath::receive(std::span<FrameView> out) {
   count_ = 0;
   arena_used_ = 0;
   while (count_ < out_.size()) {
-    const int n = pcap_dispatch(pcap_, static_cast<int>(out_.size() - count_), &PcapDatapath::on_packet,
-                                reinterpret_cast<unsigned char*>(this));
+    const int n = pcap_dispatch(pcap_, static_cast<int>(out_.size() - count_),
+                                &PcapDatapath::on_packet, reinterpret_cast<unsigned char*>(this));
     if (n <= 0) {
       break;  // 0: nothing more ready; < 0: an error (e.g. the interface went away)
     }

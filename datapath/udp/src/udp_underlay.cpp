@@ -29,7 +29,9 @@ UdpEndpoint from_sockaddr(const sockaddr_in& sa) {
   return UdpEndpoint{Ipv4(ntohl(sa.sin_addr.s_addr)), ntohs(sa.sin_port)};
 }
 
-Error sys_error(const char* what) { return make_error("udp underlay: {}: {}", what, std::strerror(errno)); }
+Error sys_error(const char* what) {
+  return make_error("udp underlay: {}: {}", what, std::strerror(errno));
+}
 
 /// Closes an fd on scope exit unless released.
 class FdGuard {
@@ -81,7 +83,8 @@ Result<int> make_socket(sockaddr_in bind_addr, int pmtu_mode) {
 
 /// Preallocated receive arena and message headers; sized once in open().
 struct UdpUnderlay::Buffers {
-  std::unique_ptr<std::uint8_t[]> arena = std::make_unique_for_overwrite<std::uint8_t[]>(kMaxBatch * kSlotSize);
+  std::unique_ptr<std::uint8_t[]> arena =
+      std::make_unique_for_overwrite<std::uint8_t[]>(kMaxBatch * kSlotSize);
   std::array<mmsghdr, kMaxBatch> rx_msgs{};
   std::array<iovec, kMaxBatch> rx_iov{};
   std::array<sockaddr_in, kMaxBatch> rx_addr{};
@@ -125,7 +128,10 @@ Result<std::unique_ptr<UdpUnderlay>> UdpUnderlay::open(Ipv4 bind_ip, std::uint16
 }
 
 UdpUnderlay::UdpUnderlay(int nondf_fd, int df_fd, int epoll_fd, UdpEndpoint local)
-    : nondf_fd_(nondf_fd), df_fd_(df_fd), epoll_fd_(epoll_fd), local_(local),
+    : nondf_fd_(nondf_fd),
+      df_fd_(df_fd),
+      epoll_fd_(epoll_fd),
+      local_(local),
       buf_(std::make_unique<Buffers>()) {
   for (std::size_t i = 0; i < kMaxBatch; ++i) {
     buf_->rx_iov[i].iov_base = buf_->arena.get() + i * kSlotSize;
@@ -186,8 +192,9 @@ std::size_t UdpUnderlay::receive(std::span<DatagramIn> out) {
     if ((m.msg_hdr.msg_flags & MSG_TRUNC) != 0) {
       continue;  // cannot happen with 64 KiB slots; never hand out a cut datagram
     }
-    out[n++] = DatagramIn{from_sockaddr(buf_->rx_addr[i]),
-                          std::span<const std::uint8_t>(buf_->arena.get() + i * kSlotSize, m.msg_len)};
+    out[n++] =
+        DatagramIn{from_sockaddr(buf_->rx_addr[i]),
+                   std::span<const std::uint8_t>(buf_->arena.get() + i * kSlotSize, m.msg_len)};
     ++stats_.rx_datagrams;
     stats_.rx_bytes += m.msg_len;
   }

@@ -28,8 +28,9 @@ std::optional<Reassembled> reassemble(const std::vector<Bytes>& frags, const Ipv
   for (const auto& f : frags) {
     auto p = parse_ipv4_frame(FrameView{f});
     if (!p || !p->ip.checksum_ok || p->ip.id != orig.ip.id || p->ip.ttl != orig.ip.ttl ||
-        p->ip.tos != orig.ip.tos || p->ip.protocol != orig.ip.protocol || p->ip.src != orig.ip.src ||
-        p->ip.dst != orig.ip.dst || p->ip.df || p->ip.reserved_flag != orig.ip.reserved_flag ||
+        p->ip.tos != orig.ip.tos || p->ip.protocol != orig.ip.protocol ||
+        p->ip.src != orig.ip.src || p->ip.dst != orig.ip.dst || p->ip.df ||
+        p->ip.reserved_flag != orig.ip.reserved_flag ||
         !std::equal(p->l2.begin(), p->l2.end(), orig.l2.begin(), orig.l2.end()) ||
         f.size() != p->l2.size() + p->packet.size()) {
       return std::nullopt;
@@ -85,12 +86,18 @@ TEST(Fragment, SplitsAtWeaveSizesAndReassembles) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->base, 0u);
   EXPECT_FALSE(r->last_mf);
-  EXPECT_TRUE(std::equal(r->payload.begin(), r->payload.end(), orig->payload.begin(), orig->payload.end()));
+  EXPECT_TRUE(
+      std::equal(r->payload.begin(), r->payload.end(), orig->payload.begin(), orig->payload.end()));
 }
 
 TEST(Fragment, GoldenSmallSplit) {
   // 40 bytes of payload at mtu 36: pieces of (36-20)&~7 = 16, 16, 8. Header checksums from Python.
-  const Bytes in = PacketBuilder().ipv4(ip("10.0.0.1"), ip("10.0.0.2"), 17).id(1).ttl(64).payload(test::pattern(40)).build();
+  const Bytes in = PacketBuilder()
+                       .ipv4(ip("10.0.0.1"), ip("10.0.0.2"), 17)
+                       .id(1)
+                       .ttl(64)
+                       .payload(test::pattern(40))
+                       .build();
   std::vector<Bytes> out;
   ASSERT_TRUE(fragment_ipv4(FrameView{in}, 36, out));
   ASSERT_EQ(out.size(), 3u);
@@ -147,11 +154,13 @@ TEST(Fragment, OptionsRfc791) {
   }
   auto r = reassemble(out, *orig);
   ASSERT_TRUE(r);
-  EXPECT_TRUE(std::equal(r->payload.begin(), r->payload.end(), orig->payload.begin(), orig->payload.end()));
+  EXPECT_TRUE(
+      std::equal(r->payload.begin(), r->payload.end(), orig->payload.begin(), orig->payload.end()));
 }
 
 TEST(Fragment, NonCopiedOptionsOnlyGiveBareLaterHeaders) {
-  const Bytes in = PacketBuilder().options(*from_hex("0101 07040000 0000")).payload(test::pattern(100)).build();
+  const Bytes in =
+      PacketBuilder().options(*from_hex("0101 07040000 0000")).payload(test::pattern(100)).build();
   std::vector<Bytes> out;
   ASSERT_TRUE(fragment_ipv4(FrameView{in}, 60, out));
   for (std::size_t i = 1; i < out.size(); ++i) {
@@ -171,7 +180,8 @@ TEST(Fragment, MalformedOptionsRefused) {
 TEST(Fragment, RefragmentingKeepsOffsetAndMf) {
   // A middle fragment (offset 800 bytes, MF) and a last one (offset 1600, no MF).
   for (bool mf : {true, false}) {
-    const Bytes in = PacketBuilder().mf(mf).frag_offset(mf ? 100 : 200).payload(test::pattern(800)).build();
+    const Bytes in =
+        PacketBuilder().mf(mf).frag_offset(mf ? 100 : 200).payload(test::pattern(800)).build();
     auto orig = parse_ipv4_frame(FrameView{in});
     std::vector<Bytes> out;
     ASSERT_TRUE(fragment_ipv4(FrameView{in}, 300, out));
@@ -180,7 +190,8 @@ TEST(Fragment, RefragmentingKeepsOffsetAndMf) {
     ASSERT_TRUE(r);
     EXPECT_EQ(r->base, mf ? 800u : 1600u);
     EXPECT_EQ(r->last_mf, mf);
-    EXPECT_TRUE(std::equal(r->payload.begin(), r->payload.end(), orig->payload.begin(), orig->payload.end()));
+    EXPECT_TRUE(std::equal(r->payload.begin(), r->payload.end(), orig->payload.begin(),
+                           orig->payload.end()));
   }
 }
 
@@ -209,7 +220,8 @@ TEST(Fragment, RoundTripTwiceTaggedPaddedAndSizes) {
       ASSERT_TRUE(r);
       EXPECT_EQ(r->base, 0u);
       EXPECT_FALSE(r->last_mf);
-      EXPECT_TRUE(std::equal(r->payload.begin(), r->payload.end(), orig->payload.begin(), orig->payload.end()));
+      EXPECT_TRUE(std::equal(r->payload.begin(), r->payload.end(), orig->payload.begin(),
+                             orig->payload.end()));
     }
   }
 }

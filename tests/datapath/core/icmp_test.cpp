@@ -100,7 +100,8 @@ TEST(IcmpFragNeeded, StructureAndChecksums) {
     // The quote is the original IP header (with options) and the first 8 payload bytes.
     auto orig = parse_ipv4_frame(FrameView{in});
     ASSERT_TRUE(orig);
-    EXPECT_TRUE(std::equal(orig->packet.begin(), orig->packet.begin() + 32, p->payload.begin() + 8));
+    EXPECT_TRUE(
+        std::equal(orig->packet.begin(), orig->packet.begin() + 32, p->payload.begin() + 8));
     EXPECT_EQ(out.size(), p->eth.header_len + p->packet.size());
   }
 }
@@ -113,14 +114,20 @@ TEST(IcmpFragNeeded, Refusals) {
   EXPECT_TRUE(refused(Bytes(tcp.begin(), tcp.begin() + 30)));  // truncated
   EXPECT_TRUE(refused(PacketBuilder().df().frag_offset(185).payload(test::pattern(40)).build()));
   EXPECT_FALSE(refused(PacketBuilder().mf().payload(test::pattern(40)).build()));  // first fragment
-  EXPECT_TRUE(refused(PacketBuilder().ipv4(ip("0.0.0.0"), ip("10.0.0.1"), 17).payload(test::pattern(9)).build()));
-  EXPECT_TRUE(refused(PacketBuilder().ipv4(ip("224.0.0.5"), ip("10.0.0.1"), 17).payload(test::pattern(9)).build()));
-  EXPECT_TRUE(refused(PacketBuilder().ipv4(ip("255.255.255.255"), ip("10.0.0.1"), 17).payload(test::pattern(9)).build()));
+  EXPECT_TRUE(refused(
+      PacketBuilder().ipv4(ip("0.0.0.0"), ip("10.0.0.1"), 17).payload(test::pattern(9)).build()));
+  EXPECT_TRUE(refused(
+      PacketBuilder().ipv4(ip("224.0.0.5"), ip("10.0.0.1"), 17).payload(test::pattern(9)).build()));
+  EXPECT_TRUE(refused(PacketBuilder()
+                          .ipv4(ip("255.255.255.255"), ip("10.0.0.1"), 17)
+                          .payload(test::pattern(9))
+                          .build()));
   // ICMP errors are never answered with ICMP errors; empty ICMP is treated as one.
   for (std::uint8_t type : {3, 4, 5, 11, 12}) {
     Bytes icmp = test::pattern(36);
     icmp[0] = type;
-    EXPECT_TRUE(refused(PacketBuilder().ipv4(ip("10.0.0.2"), ip("10.0.0.1"), kIpProtoIcmp).payload(icmp).build()))
+    EXPECT_TRUE(refused(
+        PacketBuilder().ipv4(ip("10.0.0.2"), ip("10.0.0.1"), kIpProtoIcmp).payload(icmp).build()))
         << int{type};
   }
   EXPECT_TRUE(refused(PacketBuilder().ipv4(ip("10.0.0.2"), ip("10.0.0.1"), kIpProtoIcmp).build()));

@@ -130,7 +130,8 @@ TEST(Ipv4, BadChecksumIsReportedNotRejected) {
 }
 
 TEST(Ipv4, Malformed) {
-  const Bytes good = PacketBuilder().options(*from_hex("01010100")).payload(test::pattern(8)).build();
+  const Bytes good =
+      PacketBuilder().options(*from_hex("01010100")).payload(test::pattern(8)).build();
   ASSERT_TRUE(parse_ipv4_frame(FrameView{good}));
   // Every truncation fails (total length says 32 bytes of IP).
   for (std::size_t n = 0; n < good.size(); ++n) {

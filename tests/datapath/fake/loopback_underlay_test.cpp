@@ -70,8 +70,10 @@ TEST(LoopbackUnderlay, DfPathMtuGivesEmsgsize) {
 
   const Bytes fits = test::pattern(1280 - 28);
   const Bytes big = test::pattern(1280 - 27);
-  const DatagramOut batch[] = {
-      {{kB, 6783}, fits, true}, {{kB, 6783}, big, false}, {{kB, 6783}, big, true}, {{kB, 6783}, fits, true}};
+  const DatagramOut batch[] = {{{kB, 6783}, fits, true},
+                               {{kB, 6783}, big, false},
+                               {{kB, 6783}, big, true},
+                               {{kB, 6783}, fits, true}};
   SendError err;
   EXPECT_EQ(a->send(batch, &err), 2u);  // non-DF big is fine (the network fragments it)
   EXPECT_EQ(err.index, 2u);

@@ -70,8 +70,8 @@ class PacketSocket {
   }
   bool ok() const { return fd_ >= 0 && addr_.sll_ifindex > 0; }
   bool send(const Bytes& f) {
-    return ::sendto(fd_, f.data(), f.size(), 0, reinterpret_cast<const sockaddr*>(&addr_), sizeof addr_) ==
-           static_cast<ssize_t>(f.size());
+    return ::sendto(fd_, f.data(), f.size(), 0, reinterpret_cast<const sockaddr*>(&addr_),
+                    sizeof addr_) == static_cast<ssize_t>(f.size());
   }
   /// Frames that arrived on the interface (not our own outgoing ones) with ethertype `type`.
   std::vector<Bytes> receive(std::uint16_t type, std::size_t want, int timeout_ms) {
@@ -81,7 +81,8 @@ class PacketSocket {
       for (;;) {
         sockaddr_ll from{};
         socklen_t len = sizeof from;
-        const ssize_t n = ::recvfrom(fd_, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&from), &len);
+        const ssize_t n =
+            ::recvfrom(fd_, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&from), &len);
         if (n < 0) {
           break;
         }
@@ -111,7 +112,8 @@ TEST(PcapDatapath, OpenFailsCleanlyForMissingInterface) {
 TEST(PcapDatapath, VethCaptureAndInject) {
   WEFT_RUN_IN_NETNS([]() -> std::string {
     // No IPv6 autoconfiguration chatter on the veth: only our frames should flow.
-    (void)test::sh("sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1");
+    (void)test::sh(
+        "sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1");
     NS_TRY(test::sh("ip link set lo up"));
     NS_TRY(test::sh("ip link add va type veth peer name vb"));
     NS_TRY(test::sh("ip link set va up && ip link set vb up"));
@@ -156,8 +158,8 @@ TEST(PcapDatapath, VethCaptureAndInject) {
     }
     if (next != kIn) {
       const auto st = dp.stats();
-      return fmt::format("captured {} of {} (other {}, rx_frames {}, rx_dropped {}, max batch {})", next, kIn,
-                         other, st.rx_frames, st.rx_dropped, max_batch);
+      return fmt::format("captured {} of {} (other {}, rx_frames {}, rx_dropped {}, max batch {})",
+                         next, kIn, other, st.rx_frames, st.rx_dropped, max_batch);
     }
     NS_CHECK(max_batch > 1);  // all 100 were queued before the first receive()
     NS_CHECK(max_batch <= out.size());
@@ -213,7 +215,8 @@ TEST(PcapDatapath, VethCaptureAndInject) {
 
 TEST(PcapDatapath, RingOverflowIsCountedAsRxDropped) {
   WEFT_RUN_IN_NETNS([]() -> std::string {
-    (void)test::sh("sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1");
+    (void)test::sh(
+        "sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1");
     NS_TRY(test::sh("ip link add va type veth peer name vb"));
     NS_TRY(test::sh("ip link set va up && ip link set vb up"));
     auto opened = PcapDatapath::open("va", 1);  // ~16 slots
@@ -248,7 +251,8 @@ TEST(PcapDatapath, RingOverflowIsCountedAsRxDropped) {
 
 TEST(PcapDatapath, LargeBatchAndJumboFrames) {
   WEFT_RUN_IN_NETNS([]() -> std::string {
-    (void)test::sh("sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1");
+    (void)test::sh(
+        "sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1");
     NS_TRY(test::sh("ip link add va type veth peer name vb"));
     NS_TRY(test::sh("ip link set va mtu 65000 up && ip link set vb mtu 65000 up"));
     auto opened = PcapDatapath::open("va", 8);

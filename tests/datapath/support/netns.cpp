@@ -96,7 +96,8 @@ NetnsOutcome run_in_private_netns(const std::function<std::string()>& body, int 
       ::kill(pid, SIGKILL);
       ::waitpid(pid, &status, 0);
       ::close(fds[0]);
-      return {NetnsOutcome::Kind::failed, fmt::format("timed out after {} s; so far: {}", timeout_s, msg)};
+      return {NetnsOutcome::Kind::failed,
+              fmt::format("timed out after {} s; so far: {}", timeout_s, msg)};
     }
   }
   for (;;) {

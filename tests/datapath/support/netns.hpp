@@ -27,37 +27,37 @@ std::string sh(const std::string& cmd);
 }  // namespace weft::datapath::test
 
 /// In a gtest body: runs `body` in a private netns and turns the outcome into pass/skip/fail.
-#define WEFT_RUN_IN_NETNS(...)                                                         \
-  do {                                                                                 \
-    auto weft_outcome_ = ::weft::datapath::test::run_in_private_netns(__VA_ARGS__);    \
-    if (weft_outcome_.kind == ::weft::datapath::test::NetnsOutcome::Kind::skipped) {   \
-      GTEST_SKIP() << weft_outcome_.message;                                           \
-    }                                                                                  \
-    ASSERT_EQ(weft_outcome_.kind, ::weft::datapath::test::NetnsOutcome::Kind::ok)      \
-        << weft_outcome_.message;                                                      \
+#define WEFT_RUN_IN_NETNS(...)                                                        \
+  do {                                                                                \
+    auto weft_outcome_ = ::weft::datapath::test::run_in_private_netns(__VA_ARGS__);   \
+    if (weft_outcome_.kind == ::weft::datapath::test::NetnsOutcome::Kind::skipped) {  \
+      GTEST_SKIP() << weft_outcome_.message;                                          \
+    }                                                                                 \
+    ASSERT_TRUE(weft_outcome_.kind == ::weft::datapath::test::NetnsOutcome::Kind::ok) \
+        << weft_outcome_.message;                                                     \
   } while (0)
 
 // Checks for use inside a netns body (which returns its failure message instead of asserting:
 // gtest's state lives in the parent process).
-#define NS_CHECK(cond)                                                                  \
-  do {                                                                                  \
-    if (!(cond)) {                                                                      \
-      return fmt::format("{}:{}: check failed: {}", __FILE__, __LINE__, #cond);         \
-    }                                                                                   \
+#define NS_CHECK(cond)                                                          \
+  do {                                                                          \
+    if (!(cond)) {                                                              \
+      return fmt::format("{}:{}: check failed: {}", __FILE__, __LINE__, #cond); \
+    }                                                                           \
   } while (0)
-#define NS_CHECK_EQ(a, b)                                                               \
-  do {                                                                                  \
-    const auto& ns_a_ = (a);                                                            \
-    const auto& ns_b_ = (b);                                                            \
-    if (!(ns_a_ == ns_b_)) {                                                            \
-      return fmt::format("{}:{}: {} == {} failed: {} vs {}", __FILE__, __LINE__, #a, #b, \
-                         ns_a_, ns_b_);                                                 \
-    }                                                                                   \
+#define NS_CHECK_EQ(a, b)                                                                       \
+  do {                                                                                          \
+    const auto& ns_a_ = (a);                                                                    \
+    const auto& ns_b_ = (b);                                                                    \
+    if (!(ns_a_ == ns_b_)) {                                                                    \
+      return fmt::format("{}:{}: {} == {} failed: {} vs {}", __FILE__, __LINE__, #a, #b, ns_a_, \
+                         ns_b_);                                                                \
+    }                                                                                           \
   } while (0)
-#define NS_TRY(expr)                          \
-  do {                                        \
-    std::string ns_err_ = (expr);             \
-    if (!ns_err_.empty()) {                   \
-      return ns_err_;                         \
-    }                                         \
+#define NS_TRY(expr)              \
+  do {                            \
+    std::string ns_err_ = (expr); \
+    if (!ns_err_.empty()) {       \
+      return ns_err_;             \
+    }                             \
   } while (0)

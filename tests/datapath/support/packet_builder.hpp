@@ -32,8 +32,12 @@ inline Bytes pattern(std::size_t n, std::uint8_t seed = 0) {
   return b;
 }
 
-inline Mac mac(std::uint8_t last) { return Mac({0x02, 0, 0, 0, 0, last}); }
-inline Ipv4 ip(const char* s) { return *Ipv4::parse(s); }
+inline Mac mac(std::uint8_t last) {
+  return Mac({0x02, 0, 0, 0, 0, last});
+}
+inline Ipv4 ip(const char* s) {
+  return *Ipv4::parse(s);
+}
 
 class PacketBuilder {
  public:
@@ -60,19 +64,49 @@ class PacketBuilder {
     ethertype_ = 0x0800;
     return *this;
   }
-  PacketBuilder& tos(std::uint8_t v) { tos_ = v; return *this; }
-  PacketBuilder& ttl(std::uint8_t v) { ttl_ = v; return *this; }
-  PacketBuilder& id(std::uint16_t v) { id_ = v; return *this; }
-  PacketBuilder& df(bool v = true) { df_ = v; return *this; }
-  PacketBuilder& mf(bool v = true) { mf_ = v; return *this; }
-  PacketBuilder& evil(bool v = true) { evil_ = v; return *this; }
+  PacketBuilder& tos(std::uint8_t v) {
+    tos_ = v;
+    return *this;
+  }
+  PacketBuilder& ttl(std::uint8_t v) {
+    ttl_ = v;
+    return *this;
+  }
+  PacketBuilder& id(std::uint16_t v) {
+    id_ = v;
+    return *this;
+  }
+  PacketBuilder& df(bool v = true) {
+    df_ = v;
+    return *this;
+  }
+  PacketBuilder& mf(bool v = true) {
+    mf_ = v;
+    return *this;
+  }
+  PacketBuilder& evil(bool v = true) {
+    evil_ = v;
+    return *this;
+  }
   /// In 8-byte units, as on the wire.
-  PacketBuilder& frag_offset(std::uint16_t units) { frag_offset_ = units; return *this; }
+  PacketBuilder& frag_offset(std::uint16_t units) {
+    frag_offset_ = units;
+    return *this;
+  }
   /// Raw option bytes; must be a multiple of 4 long (pad with 0 = End-of-Options yourself).
-  PacketBuilder& options(Bytes o) { options_ = std::move(o); return *this; }
-  PacketBuilder& bad_checksum() { bad_checksum_ = true; return *this; }
+  PacketBuilder& options(Bytes o) {
+    options_ = std::move(o);
+    return *this;
+  }
+  PacketBuilder& bad_checksum() {
+    bad_checksum_ = true;
+    return *this;
+  }
   /// The L4 bytes (or, for non-IPv4, the bytes after the ethertype).
-  PacketBuilder& payload(Bytes p) { payload_ = std::move(p); return *this; }
+  PacketBuilder& payload(Bytes p) {
+    payload_ = std::move(p);
+    return *this;
+  }
   /// A UDP header + data as payload, with a correct pseudo-header checksum.
   PacketBuilder& udp(std::uint16_t sport, std::uint16_t dport, const Bytes& data) {
     proto_ = 17;
@@ -88,7 +122,10 @@ class PacketBuilder {
     return *this;
   }
   /// Pads the finished frame with zeros to at least n bytes (Ethernet's 60-byte minimum).
-  PacketBuilder& pad_to(std::size_t n) { pad_to_ = n; return *this; }
+  PacketBuilder& pad_to(std::size_t n) {
+    pad_to_ = n;
+    return *this;
+  }
 
   Bytes build() const {
     Bytes out;

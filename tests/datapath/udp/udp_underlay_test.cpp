@@ -96,7 +96,8 @@ TEST(UdpUnderlay, BatchRoundTripBothPaths) {
   std::vector<Bytes> payloads;
   std::vector<DatagramOut> batch;
   for (std::size_t i = 0; i < 200; ++i) {
-    payloads.push_back(test::pattern(i % 7 == 0 ? 60000 : 20 + i * 5, static_cast<std::uint8_t>(i)));
+    payloads.push_back(
+        test::pattern(i % 7 == 0 ? 60000 : 20 + i * 5, static_cast<std::uint8_t>(i)));
   }
   for (std::size_t i = 0; i < payloads.size(); ++i) {
     // Runs of 1..4 with the same flag, so sendmmsg groups are exercised.
@@ -189,7 +190,8 @@ TEST(UdpUnderlay, NetnsSmallMtuDfPath) {
     const Bytes fits = test::pattern(1400 - 28, 1);
     const Bytes over = test::pattern(1400 - 27, 2);
     const Bytes big = test::pattern(3000, 3);
-    const DatagramOut batch[] = {{to_b, fits, true}, {to_b, big, false}, {to_b, over, true}, {to_b, fits, false}};
+    const DatagramOut batch[] = {
+        {to_b, fits, true}, {to_b, big, false}, {to_b, over, true}, {to_b, fits, false}};
     SendError err;
     NS_CHECK_EQ((*a)->send(batch, &err), 2u);
     NS_CHECK_EQ(err.index, 2u);

@@ -4,8 +4,8 @@
 // injected locally, towards the sender, so its TCP lowers its MSS.
 //
 //   Ethernet: dst = orig src MAC, src = orig dst MAC, same tag (if any) and ethertype
-//   IPv4:     IHL 5, TOS = orig TOS, ID 0, no flags, TTL 64, proto 1, src = orig dst, dst = orig src
-//   ICMP:     <[1] 3> <[1] 4> <[2] checksum> <[2] 0 unused> <[2] next-hop MTU>
+//   IPv4:     IHL 5, TOS = orig TOS, ID 0, no flags, TTL 64, proto 1, src = orig dst, dst = orig
+//   src ICMP:     <[1] 3> <[1] 4> <[2] checksum> <[2] 0 unused> <[2] next-hop MTU>
 //             <orig IP header incl. options> <first 8 bytes of the orig IP payload>
 #include <cstdint>
 

@@ -36,17 +36,17 @@ inline constexpr std::uint8_t kIpProtoTcp = 6;
 inline constexpr std::uint8_t kIpProtoUdp = 17;
 
 struct Ipv4Header {
-  std::uint8_t ihl = 5;              ///< header length in 32-bit words (5..15)
+  std::uint8_t ihl = 5;  ///< header length in 32-bit words (5..15)
   std::uint8_t tos = 0;
-  std::uint16_t total_length = 0;    ///< header + payload, bytes
+  std::uint16_t total_length = 0;  ///< header + payload, bytes
   std::uint16_t id = 0;
-  bool reserved_flag = false;        ///< the "evil bit"; preserved, never interpreted
+  bool reserved_flag = false;  ///< the "evil bit"; preserved, never interpreted
   bool df = false;
   bool mf = false;
-  std::uint16_t frag_offset = 0;     ///< in 8-byte units
+  std::uint16_t frag_offset = 0;  ///< in 8-byte units
   std::uint8_t ttl = 0;
   std::uint8_t protocol = 0;
-  std::uint16_t checksum = 0;        ///< as found on the wire
+  std::uint16_t checksum = 0;  ///< as found on the wire
   bool checksum_ok = false;
   Ipv4 src;
   Ipv4 dst;

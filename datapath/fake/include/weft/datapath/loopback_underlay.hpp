@@ -23,7 +23,7 @@ class LoopbackUnderlay;
 /// and vice versa.
 class LoopbackNet {
  public:
-  static constexpr int kDefaultMtu = 65536;            ///< Linux loopback
+  static constexpr int kDefaultMtu = 65536;             ///< Linux loopback
   static constexpr std::size_t kMaxUdpPayload = 65507;  ///< 65535 - 20 - 8
 
   explicit LoopbackNet(std::uint64_t seed = 1);

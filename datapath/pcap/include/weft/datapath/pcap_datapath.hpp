@@ -30,7 +30,7 @@ namespace weft::datapath {
 
 class PcapDatapath final : public Datapath {
  public:
-  static constexpr std::size_t kMaxBatch = 64;      ///< frames per receive()
+  static constexpr std::size_t kMaxBatch = 64;  ///< frames per receive()
   static constexpr int kSnapLen = 65535;
 
   /// Opens and activates capture on `ifname` with a kernel buffer of `bufsz_mb` MiB (Weave's

@@ -23,9 +23,9 @@ namespace weft::datapath {
 
 class UdpUnderlay final : public Underlay {
  public:
-  static constexpr std::size_t kMaxBatch = 64;       ///< datagrams per syscall
-  static constexpr std::size_t kSlotSize = 65536;    ///< > the largest UDP payload (65507)
-  static constexpr int kSocketBuffer = 4 << 20;      ///< SO_RCVBUF / SO_SNDBUF request
+  static constexpr std::size_t kMaxBatch = 64;     ///< datagrams per syscall
+  static constexpr std::size_t kSlotSize = 65536;  ///< > the largest UDP payload (65507)
+  static constexpr int kSocketBuffer = 4 << 20;    ///< SO_RCVBUF / SO_SNDBUF request
 
   /// Binds both sockets to bind_ip:port (Ipv4() = any; port 0 = an ephemeral port shared by both).
   /// Buffers are set to 4 MiB, with SO_*BUFFORCE when permitted (root / CAP_NET_ADMIN) so that

@@ -1,0 +1,437 @@
+#include "weft/ipam/ipam_codec.hpp"
+
+#include <limits>
+
+namespace weft::ipam {
+
+using gob::Kind;
+using gob::Value;
+
+const IpamGobTypes& IpamGobTypes::get() {
+  static const IpamGobTypes t = [] {
+    IpamGobTypes x;
+    auto u = gob::uint_type();
+    // NB: Go names a struct it first meets as a map key/value or as a pointer-slice element with
+    // "" (NodeID, NodeClaims, entry, ownedData); the decoder ignores type names anyway.
+    x.node_id = gob::struct_type("", {{"Name", u}, {"UID", u}});
+    x.proposal_id = gob::struct_type("ProposalID", {{"Round", u}, {"Proposer", x.node_id}});
+    x.value_slice = gob::slice_type("Value", u);
+    x.accepted_value =
+        gob::struct_type("AcceptedValue", {{"Value", x.value_slice}, {"Origin", x.proposal_id}});
+    x.node_claims = gob::struct_type("", {{"Promise", x.proposal_id},
+                                          {"Accepted", x.proposal_id},
+                                          {"AcceptedVal", x.accepted_value}});
+    x.paxos = gob::map_type("GossipState", x.node_id, x.node_claims);
+    x.nicknames = gob::map_type("map[mesh.PeerName]string", u, gob::string_type());
+    x.entry = gob::struct_type("", {{"Token", u}, {"Peer", u}, {"Version", u}, {"Free", u}});
+    x.entries = gob::slice_type("entries", x.entry);
+    x.seeds = gob::slice_type("[]mesh.PeerName", u);
+    x.ring = gob::struct_type(
+        "Ring",
+        {{"Start", u}, {"End", u}, {"Peer", u}, {"Entries", x.entries}, {"Seeds", x.seeds}});
+    x.gossip_state = gob::struct_type("gossipState", {{"Now", gob::int_type()},
+                                                      {"Nicknames", x.nicknames},
+                                                      {"Paxos", x.paxos},
+                                                      {"Ring", x.ring}});
+    x.range = gob::struct_type("Range", {{"Start", u}, {"End", u}});
+    x.cidr = gob::struct_type("CIDR", {{"Addr", u}, {"PrefixLen", gob::int_type()}});
+    x.owned = gob::struct_type("", {{"IsContainer", gob::bool_type()},
+                                    {"Cidrs", gob::slice_type("[]address.CIDR", x.cidr)}});
+    x.owned_map = gob::map_type("", gob::string_type(), x.owned);
+    return x;
+  }();
+  return t;
+}
+
+namespace {
+
+Value U(std::uint64_t v) { return Value::of_uint(v); }
+
+// ---- value builders (encode side). Nested non-pointer structs are always set: Go always sends
+// them, even all-zero.
+
+Value node_id_value(const NodeId& n) {
+  auto v = Value::structure();
+  v.set("Name", U(n.name.value())).set("UID", U(n.uid));
+  return v;
+}
+
+Value proposal_value(const ProposalId& p) {
+  auto v = Value::structure();
+  v.set("Round", U(p.round)).set("Proposer", node_id_value(p.proposer));
+  return v;
+}
+
+Value peers_value(const std::vector<PeerName>& ps) {
+  std::vector<Value> el;
+  el.reserve(ps.size());
+  for (auto p : ps) el.push_back(U(p.value()));
+  return Value::slice(std::move(el));
+}
+
+Value claims_value(const NodeClaims& c) {
+  auto av = Value::structure();
+  av.set("Value", peers_value(c.accepted_val.value))
+      .set("Origin", proposal_value(c.accepted_val.origin));
+  auto v = Value::structure();
+  v.set("Promise", proposal_value(c.promise))
+      .set("Accepted", proposal_value(c.accepted))
+      .set("AcceptedVal", av);
+  return v;
+}
+
+Value ring_value(const WireRing& r) {
+  std::vector<Value> es;
+  es.reserve(r.entries.size());
+  for (auto& e : r.entries) {
+    auto ev = Value::structure();
+    ev.set("Token", U(e.token.value()))
+        .set("Peer", U(e.peer.value()))
+        .set("Version", U(e.version))
+        .set("Free", U(e.free));
+    es.push_back(std::move(ev));
+  }
+  auto v = Value::structure();
+  v.set("Start", U(r.range.start()))
+      .set("End", U(r.range.end()))
+      .set("Peer", U(r.peer.value()))
+      .set("Entries", Value::slice(std::move(es)))
+      .set("Seeds", peers_value(r.seeds));
+  return v;
+}
+
+Value range_value(Ipv4Range r) {
+  auto v = Value::structure();
+  v.set("Start", U(r.start())).set("End", U(r.end()));
+  return v;
+}
+
+// ---- binders (decode side)
+
+Result<const Value*> sub(const Value& v, std::string_view name, Kind want) {
+  auto* f = v.field(name);
+  if (!f) return static_cast<const Value*>(nullptr);
+  if (f->kind != want) {
+    return make_error("gob: field {} is {}, want {}", name, gob::kind_name(f->kind),
+                      gob::kind_name(want));
+  }
+  return f;
+}
+
+Result<std::uint32_t> get_u32(const Value& v, std::string_view name) {
+  WEFT_TRY(x, v.get_uint(name));
+  if (x > std::numeric_limits<std::uint32_t>::max()) {
+    return make_error("ipam: field {} = {} overflows uint32", name, x);
+  }
+  return static_cast<std::uint32_t>(x);
+}
+
+Result<PeerName> peer_of(std::uint64_t x, std::string_view what) {
+  if (x > 0xFFFF'FFFF'FFFFull)
+    return make_error("ipam: {} {:#x} is not a 48-bit peer name", what, x);
+  return PeerName(x);
+}
+
+Result<PeerName> get_peer(const Value& v, std::string_view name) {
+  WEFT_TRY(x, v.get_uint(name));
+  return peer_of(x, name);
+}
+
+Result<std::vector<PeerName>> get_peers(const Value& v, std::string_view name) {
+  WEFT_TRY(s, sub(v, name, Kind::Slice));
+  std::vector<PeerName> out;
+  if (!s) return out;
+  out.reserve(s->elems.size());
+  for (auto& e : s->elems) {
+    if (e.kind != Kind::Uint)
+      return make_error("ipam: {} element is {}, want uint", name, gob::kind_name(e.kind));
+    WEFT_TRY(p, peer_of(e.u, name));
+    out.push_back(p);
+  }
+  return out;
+}
+
+Result<NodeId> node_id_from(const Value* v) {
+  NodeId n;
+  if (!v) return n;
+  WEFT_TRY(name, get_peer(*v, "Name"));
+  WEFT_TRY(uid, v->get_uint("UID"));
+  n.name = name;
+  n.uid = uid;
+  return n;
+}
+
+Result<ProposalId> proposal_from(const Value& parent, std::string_view name) {
+  WEFT_TRY(v, sub(parent, name, Kind::Struct));
+  ProposalId p;
+  if (!v) return p;
+  WEFT_TRY(round, v->get_uint("Round"));
+  WEFT_TRY(prop, sub(*v, "Proposer", Kind::Struct));
+  WEFT_TRY(node, node_id_from(prop));
+  p.round = round;
+  p.proposer = node;
+  return p;
+}
+
+Result<NodeClaims> claims_from(const Value& v) {
+  if (v.kind != Kind::Struct) return make_error("ipam: NodeClaims is {}", gob::kind_name(v.kind));
+  NodeClaims c;
+  WEFT_TRY(promise, proposal_from(v, "Promise"));
+  WEFT_TRY(accepted, proposal_from(v, "Accepted"));
+  c.promise = promise;
+  c.accepted = accepted;
+  WEFT_TRY(av, sub(v, "AcceptedVal", Kind::Struct));
+  if (av) {
+    WEFT_TRY(val, get_peers(*av, "Value"));
+    WEFT_TRY(origin, proposal_from(*av, "Origin"));
+    c.accepted_val.value = std::move(val);
+    c.accepted_val.origin = origin;
+  }
+  return c;
+}
+
+Result<Ipv4Range> range_from(const Value& v, std::string_view what) {
+  if (v.kind != Kind::Struct)
+    return make_error("ipam: {} is {}, want struct", what, gob::kind_name(v.kind));
+  WEFT_TRY(start, get_u32(v, "Start"));
+  WEFT_TRY(end, get_u32(v, "End"));
+  return Ipv4Range(start, end);
+}
+
+Result<WireRing> ring_from(const Value& v) {
+  WEFT_TRY(range, range_from(v, "Ring"));
+  WireRing r;
+  r.range = range;
+  WEFT_TRY(peer, get_peer(v, "Peer"));
+  r.peer = peer;
+  WEFT_TRY(es, sub(v, "Entries", Kind::Slice));
+  if (es) {
+    r.entries.reserve(es->elems.size());
+    for (auto& ev : es->elems) {
+      if (ev.kind != Kind::Struct)
+        return make_error("ipam: ring entry is {}", gob::kind_name(ev.kind));
+      RingEntry e;
+      WEFT_TRY(token, get_u32(ev, "Token"));
+      WEFT_TRY(p, get_peer(ev, "Peer"));
+      WEFT_TRY(version, get_u32(ev, "Version"));
+      WEFT_TRY(free, get_u32(ev, "Free"));
+      e.token = Ipv4(token);
+      e.peer = p;
+      e.version = version;
+      e.free = free;
+      r.entries.push_back(e);
+    }
+  }
+  WEFT_TRY(seeds, get_peers(v, "Seeds"));
+  r.seeds = std::move(seeds);
+  return r;
+}
+
+/// The first value of a one-message gob stream (Go's Decode reads one value and leaves the rest).
+Result<Value> first_value(ByteSpan in) {
+  gob::Decoder dec(in);
+  WEFT_TRY(v, dec.next());
+  if (!v) return make_error("ipam: empty gob stream");
+  return std::move(*v);
+}
+
+template <typename F>
+Bytes fresh(F&& f) {
+  Bytes out;
+  gob::Encoder enc(out);
+  auto r = f(enc);
+  // NB: our own values always match our own types; an error here is a programming error.
+  if (!r.ok()) return {};
+  return out;
+}
+
+}  // namespace
+
+gob::Value gossip_state_to_value(const GossipState& s) {
+  auto nick = Value::map();
+  for (auto& [p, n] : s.nicknames) nick.add_entry(U(p.value()), Value::of_string(n));
+  auto v = Value::structure();
+  v.set("Now", Value::of_int(s.now)).set("Nicknames", std::move(nick));
+  if (s.paxos) {
+    auto m = Value::map();
+    for (auto& [id, c] : *s.paxos) m.add_entry(node_id_value(id), claims_value(c));
+    v.set("Paxos", std::move(m));
+  }
+  if (s.ring) v.set("Ring", ring_value(*s.ring));
+  return v;
+}
+
+Result<GossipState> gossip_state_from_value(const gob::Value& v) {
+  if (v.kind != Kind::Struct)
+    return make_error("ipam: gossipState is {}, want struct", gob::kind_name(v.kind));
+  GossipState s;
+  WEFT_TRY(now, v.get_int("Now"));
+  s.now = now;
+  WEFT_TRY(nick, sub(v, "Nicknames", Kind::Map));
+  if (nick) {
+    for (auto& [k, n] : nick->entries) {
+      if (k.kind != Kind::Uint || n.kind != Kind::String)
+        return make_error("ipam: bad Nicknames entry");
+      WEFT_TRY(p, peer_of(k.u, "Nicknames key"));
+      s.nicknames[p] = n.s;
+    }
+  }
+  WEFT_TRY(paxos, sub(v, "Paxos", Kind::Map));
+  if (paxos) {
+    PaxosState st;
+    for (auto& [k, c] : paxos->entries) {
+      if (k.kind != Kind::Struct)
+        return make_error("ipam: Paxos key is {}", gob::kind_name(k.kind));
+      WEFT_TRY(id, node_id_from(&k));
+      WEFT_TRY(claims, claims_from(c));
+      st[id] = std::move(claims);
+    }
+    s.paxos = std::move(st);
+  }
+  WEFT_TRY(ring, sub(v, "Ring", Kind::Struct));
+  if (ring) {
+    WEFT_TRY(r, ring_from(*ring));
+    s.ring = std::move(r);
+  }
+  return s;
+}
+
+Result<void> encode_gossip_state(gob::Encoder& enc, const GossipState& s) {
+  return enc.encode(IpamGobTypes::get().gossip_state, gossip_state_to_value(s));
+}
+Bytes encode_gossip_state(const GossipState& s) {
+  return fresh([&](gob::Encoder& e) { return encode_gossip_state(e, s); });
+}
+
+Result<void> encode_range(gob::Encoder& enc, Ipv4Range r) {
+  return enc.encode(IpamGobTypes::get().range, range_value(r));
+}
+Bytes encode_range(Ipv4Range r) {
+  return fresh([&](gob::Encoder& e) { return encode_range(e, r); });
+}
+
+Result<void> encode_ring(gob::Encoder& enc, const WireRing& r) {
+  return enc.encode(IpamGobTypes::get().ring, ring_value(r));
+}
+Bytes encode_ring(const WireRing& r) {
+  return fresh([&](gob::Encoder& e) { return encode_ring(e, r); });
+}
+
+Result<void> encode_owned(gob::Encoder& enc, const OwnedMap& m) {
+  auto v = Value::map();
+  for (auto& [ident, d] : m) {
+    std::vector<Value> cs;
+    for (auto& c : d.cidrs) {
+      auto cv = Value::structure();
+      cv.set("Addr", U(c.addr().value())).set("PrefixLen", Value::of_int(c.prefix()));
+      cs.push_back(std::move(cv));
+    }
+    auto od = Value::structure();
+    od.set("IsContainer", Value::of_bool(d.is_container)).set("Cidrs", Value::slice(std::move(cs)));
+    v.add_entry(Value::of_string(ident), std::move(od));
+  }
+  return enc.encode(IpamGobTypes::get().owned_map, v);
+}
+Bytes encode_owned(const OwnedMap& m) {
+  return fresh([&](gob::Encoder& e) { return encode_owned(e, m); });
+}
+
+Bytes encode_peer_name(PeerName p) {
+  return fresh([&](gob::Encoder& e) { return e.encode(gob::uint_type(), U(p.value())); });
+}
+
+namespace {
+Bytes typed(UnicastType t, Bytes body) {
+  Bytes out;
+  out.reserve(body.size() + 1);
+  out.push_back(static_cast<std::uint8_t>(t));
+  out.insert(out.end(), body.begin(), body.end());
+  return out;
+}
+}  // namespace
+
+Bytes encode_space_request(Ipv4Range r) {
+  return typed(UnicastType::space_request, encode_range(r));
+}
+Bytes encode_space_request_denied(Ipv4Range r) {
+  return typed(UnicastType::space_request_denied, encode_range(r));
+}
+Bytes encode_ring_update(const GossipState& s) {
+  return typed(UnicastType::ring_update, encode_gossip_state(s));
+}
+
+Result<GossipState> decode_gossip_state(ByteSpan in) {
+  WEFT_TRY(v, first_value(in));
+  return gossip_state_from_value(v);
+}
+
+Result<Ipv4Range> decode_range(ByteSpan in) {
+  WEFT_TRY(v, first_value(in));
+  return range_from(v, "Range");
+}
+
+Result<WireRing> decode_ring(ByteSpan in) {
+  WEFT_TRY(v, first_value(in));
+  if (v.kind != Kind::Struct)
+    return make_error("ipam: ring is {}, want struct", gob::kind_name(v.kind));
+  return ring_from(v);
+}
+
+Result<OwnedMap> decode_owned(ByteSpan in) {
+  WEFT_TRY(v, first_value(in));
+  if (v.kind != Kind::Map)
+    return make_error("ipam: ownedAddresses is {}, want map", gob::kind_name(v.kind));
+  OwnedMap m;
+  for (auto& [k, d] : v.entries) {
+    if (k.kind != Kind::String || d.kind != Kind::Struct)
+      return make_error("ipam: bad ownedAddresses entry");
+    OwnedData od;
+    WEFT_TRY(is_c, d.get_bool("IsContainer"));
+    od.is_container = is_c;
+    WEFT_TRY(cs, sub(d, "Cidrs", Kind::Slice));
+    if (cs) {
+      for (auto& c : cs->elems) {
+        if (c.kind != Kind::Struct) return make_error("ipam: CIDR is {}", gob::kind_name(c.kind));
+        WEFT_TRY(addr, get_u32(c, "Addr"));
+        WEFT_TRY(plen, c.get_int("PrefixLen"));
+        if (plen < 0 || plen > 32)
+          return make_error("ipam: CIDR prefix length {} out of range", plen);
+        od.cidrs.emplace_back(Ipv4(addr), static_cast<std::uint8_t>(plen));
+      }
+    }
+    m[k.s] = std::move(od);
+  }
+  return m;
+}
+
+Result<PeerName> decode_peer_name(ByteSpan in) {
+  WEFT_TRY(v, first_value(in));
+  if (v.kind != Kind::Uint)
+    return make_error("ipam: peername is {}, want uint", gob::kind_name(v.kind));
+  return peer_of(v.u, "peername");
+}
+
+Result<UnicastMessage> decode_unicast(ByteSpan in) {
+  if (in.empty()) return make_error("ipam: empty unicast message");
+  UnicastMessage m;
+  auto body = in.subspan(1);
+  switch (in[0]) {
+    case 0:
+    case 2: {
+      m.type = in[0] == 0 ? UnicastType::space_request : UnicastType::space_request_denied;
+      WEFT_TRY(r, decode_range(body));
+      m.range = r;
+      return m;
+    }
+    case 1: {
+      m.type = UnicastType::ring_update;
+      WEFT_TRY(s, decode_gossip_state(body));
+      m.state = std::move(s);
+      return m;
+    }
+    default:
+      return make_error("ipam: unknown unicast message type {}", in[0]);
+  }
+}
+
+}  // namespace weft::ipam

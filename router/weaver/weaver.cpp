@@ -411,6 +411,33 @@ router::WeaveStatus Weaver::status() {
   if (overlay_) {
     for (auto& f : overlay_->sleeve().status()) fwd.emplace(f.conn, f);
     r.interface = overlay_->datapath().describe();
+    auto& ss = overlay_->sleeve().stats();
+    auto& fs = overlay_->forwarder().stats();
+    auto ds = overlay_->datapath().stats();
+    auto us = overlay_->underlay().stats();
+    r.datapath_counters = {{"sleeve_rx_datagrams", ss.rx_datagrams},
+                           {"sleeve_rx_frames", ss.rx_frames},
+                           {"sleeve_tx_datagrams", ss.tx_datagrams},
+                           {"sleeve_tx_frames", ss.tx_frames},
+                           {"sleeve_rx_unknown_sender", ss.rx_unknown_sender},
+                           {"sleeve_rx_decrypt_errors", ss.rx_decrypt_errors},
+                           {"sleeve_rx_replayed", ss.rx_replayed},
+                           {"sleeve_rx_malformed", ss.rx_malformed},
+                           {"sleeve_tx_dropped", ss.tx_dropped},
+                           {"sleeve_tx_icmp_frag_needed", ss.tx_icmp_frag_needed},
+                           {"sleeve_tx_fragmented", ss.tx_fragmented},
+                           {"forward_local_unicast", fs.local_unicast},
+                           {"forward_local_flooded", fs.local_flooded},
+                           {"forward_relayed", fs.relayed},
+                           {"forward_injected", fs.injected},
+                           {"forward_dropped_mac_conflict", fs.dropped_mac_conflict},
+                           {"forward_dropped_no_route", fs.dropped_no_route},
+                           {"forward_dropped_other", fs.dropped_other},
+                           {"capture_rx_frames", ds.rx_frames},
+                           {"capture_rx_dropped", ds.rx_dropped},
+                           {"capture_tx_frames", ds.tx_frames},
+                           {"capture_tx_dropped", ds.tx_dropped},
+                           {"underlay_tx_errors", us.tx_errors}};
   }
   for (auto& [id, c] : core.connections()) {
     router::LocalConnStatus lc;

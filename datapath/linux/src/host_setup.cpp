@@ -77,14 +77,14 @@ Result<BridgeState> HostSetup::ensure_here(const BridgeConfig& cfg) {
     if (vp2) WEFT_TRY_VOID(nl.delete_link(kVethPcapEnd));
     WEFT_TRY_VOID(nl.create_veth({.name = std::string(kVethBridgeEnd),
                                   .peer_name = std::string(kVethPcapEnd),
-                                  .mtu = cfg.mtu}));
+                                  .mtu = cfg.veth_mtu}));
   }
 
   // 3. MTUs: ports first; the bridge's own MTU is then set explicitly, which also stops the
   // kernel from re-deriving it from the smallest port later.
   for (std::string_view n : {kVethBridgeEnd, kVethPcapEnd}) {
     WEFT_TRY(l, nl.link(n));
-    if (l.mtu != cfg.mtu) WEFT_TRY_VOID(nl.set_mtu(n, cfg.mtu));
+    if (l.mtu != cfg.veth_mtu) WEFT_TRY_VOID(nl.set_mtu(n, cfg.veth_mtu));
   }
   WEFT_TRY(brl, nl.link(name));
   WEFT_TRY(vbl, nl.link(kVethBridgeEnd));

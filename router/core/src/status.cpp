@@ -166,6 +166,9 @@ std::string format_report_json(const WeaveStatus& s) {
                   {"CaptureStats", nullptr},
                   {"MACs", nullptr},
                   {"PeerTraffic", traffic}};
+  ojson counters = ojson::object();
+  for (auto& [k, v] : r.datapath_counters) counters[k] = v;
+  router["DatapathStats"] = counters;
   ojson top = {{"Ready", s.ready},
                {"Version", s.version},
                {"VersionCheck", {{"Enabled", false}, {"Success", false}, {"NewVersion", ""}, {"NextCheckAt", "0001-01-01T00:00:00Z"}}},
@@ -200,6 +203,9 @@ std::string format_metrics(const WeaveStatus& s) {
     out += fmt::format("weft_sleeve_bytes_total{{peer=\"{}\",direction=\"tx\"}} {}\n", t.peer, t.tx_bytes);
     out += fmt::format("weft_sleeve_bytes_total{{peer=\"{}\",direction=\"rx\"}} {}\n", t.peer, t.rx_bytes);
   }
+  out += "# HELP weft_datapath_events_total Data-plane events: frames, drops by reason, replays.\n"
+         "# TYPE weft_datapath_events_total counter\n";
+  for (auto& [k, v] : r.datapath_counters) out += fmt::format("weft_datapath_events_total{{event=\"{}\"}} {}\n", k, v);
   out += "# HELP weft_gossip_bytes_total Gossip message bytes by direction.\n# TYPE weft_gossip_bytes_total counter\n";
   out += fmt::format("weft_gossip_bytes_total{{direction=\"sent\"}} {}\n", r.gossip_bytes_sent);
   out += fmt::format("weft_gossip_bytes_total{{direction=\"received\"}} {}\n", r.gossip_bytes_received);

@@ -71,6 +71,9 @@ struct RouterStatus {
   std::vector<std::string> overlays{"sleeve"};
   std::string interface;  ///< e.g. "vethwe-pcap (via pcap)"; "" without a datapath
   std::vector<PeerTraffic> peer_traffic;
+  /// Data-plane counters by name (sleeve drops, forwarding decisions, capture stats), shown under
+  /// Router.DatapathStats in /report and as weft_datapath_events_total{event=...} in /metrics.
+  std::vector<std::pair<std::string, std::uint64_t>> datapath_counters;
   std::uint64_t gossip_bytes_sent = 0;
   std::uint64_t gossip_bytes_received = 0;
 };

@@ -33,6 +33,11 @@ struct BridgeConfig {
   std::string name{kDefaultBridge};
   std::uint32_t mtu = kDefaultBridgeMtu;
   std::optional<Mac> mac;  ///< Weave uses the peer name; nullopt = kernel-chosen (kept if present)
+  /// MTU of the vethwe pair. NB: larger than the bridge's on purpose: a container attached while
+  /// the overlay MTU was bigger (a relaunch with a password, a smaller underlay) still gets its
+  /// frames captured, and the sleeve answers oversized DF frames with ICMP "fragmentation needed"
+  /// instead of the bridge dropping them silently.
+  std::uint32_t veth_mtu = kDefaultBridgeMtu;
 };
 
 struct BridgeState {

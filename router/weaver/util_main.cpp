@@ -40,7 +40,8 @@ constexpr std::string_view kUsage =
 
 Logger make_logger() {
   auto level = LogLevel::warn;
-  if (const char* d = std::getenv("WEAVE_DEBUG"); d != nullptr && *d != '\0') level = LogLevel::debug;
+  if (const char* d = std::getenv("WEAVE_DEBUG"); d != nullptr && *d != '\0')
+    level = LogLevel::debug;
   return Logger("weaver util", std::make_shared<StderrSink>(), level);
 }
 
@@ -83,7 +84,8 @@ Result<void> create_bridge(const Args& a) {
   host::BridgeConfig cfg;
   std::vector<std::string> pos;
   for (std::size_t i = 0; i < a.size(); ++i) {
-    if ((a[i] == "--mtu" || a[i] == "--mac") && i + 1 >= a.size()) return make_error("{} needs a value", a[i]);
+    if ((a[i] == "--mtu" || a[i] == "--mac") && i + 1 >= a.size())
+      return make_error("{} needs a value", a[i]);
     if (a[i] == "--mtu") {
       WEFT_TRY(mtu, parse_mtu(a[++i]));
       cfg.mtu = mtu;
@@ -164,7 +166,8 @@ Result<void> container_addrs(const Args& args) {
         if (!first) first = st.error();
         continue;
       }
-      std::printf("%s %s%s\n", arg.c_str(), st->bridge.mac.str().c_str(), join_cidrs(st->addresses).c_str());
+      std::printf("%s %s%s\n", arg.c_str(), st->bridge.mac.str().c_str(),
+                  join_cidrs(st->addresses).c_str());
       continue;
     }
     auto ns = host::Netns::open(netns_path(arg));
@@ -187,7 +190,8 @@ Result<void> container_addrs(const Args& args) {
 }
 
 Result<void> expose_or_hide(bool expose, const Args& a) {
-  if (a.size() != 2) return usage_error(fmt::format("{} needs BRIDGE CIDR", expose ? "expose" : "hide"));
+  if (a.size() != 2)
+    return usage_error(fmt::format("{} needs BRIDGE CIDR", expose ? "expose" : "hide"));
   auto c = Cidr::parse(a[1]);
   if (!c) return make_error("invalid CIDR '{}'", a[1]);
   host::HostSetup hs(make_logger());

@@ -3,13 +3,12 @@
 // root namespace is never touched. Needs root (CAP_NET_ADMIN + CAP_SYS_ADMIN): without it the
 // tests are skipped, unless CI is set, in which case they fail.
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <algorithm>
 #include <array>
@@ -32,14 +31,14 @@ namespace {
 Cidr cidr(const char* s) { return *Cidr::parse(s); }
 Mac mac(const char* s) { return *Mac::parse(s); }
 
-#define ASSERT_OK(expr)                                          \
-  do {                                                           \
-    auto&& assert_ok_r_ = (expr);                                \
+#define ASSERT_OK(expr)                                             \
+  do {                                                              \
+    auto&& assert_ok_r_ = (expr);                                   \
     ASSERT_TRUE(assert_ok_r_.ok()) << assert_ok_r_.error().message; \
   } while (0)
-#define EXPECT_OK(expr)                                          \
-  do {                                                           \
-    auto&& expect_ok_r_ = (expr);                                \
+#define EXPECT_OK(expr)                                             \
+  do {                                                              \
+    auto&& expect_ok_r_ = (expr);                                   \
     EXPECT_TRUE(expect_ok_r_.ok()) << expect_ok_r_.error().message; \
   } while (0)
 
@@ -134,7 +133,8 @@ TEST_F(NetlinkTest, InvalidNamesAreRejectedBeforeTheKernel) {
 
 TEST_F(NetlinkTest, VethPairMasterAndHairpin) {
   ASSERT_OK(nl_->create_bridge({.name = "wtnlbr", .mtu = {}, .mac = {}}));
-  ASSERT_OK(nl_->create_veth({.name = "wtnlva", .peer_name = "wtnlvb", .mtu = 1400, .peer_netns = nullptr}));
+  ASSERT_OK(nl_->create_veth(
+      {.name = "wtnlva", .peer_name = "wtnlvb", .mtu = 1400, .peer_netns = nullptr}));
   auto a = must(nl_->link("wtnlva"));
   auto b = must(nl_->link("wtnlvb"));
   EXPECT_EQ(a.kind, LinkKind::veth);
@@ -172,7 +172,8 @@ TEST_F(NetlinkTest, VethAcrossNamespacesAndMove) {
   auto ns2_pair = another_ns();
   auto& ns2 = ns2_pair.first;
   auto& nl2 = ns2_pair.second;
-  ASSERT_OK(nl_->create_veth({.name = "wtnlvc", .peer_name = "wtnlvd", .mtu = {}, .peer_netns = &ns2}));
+  ASSERT_OK(
+      nl_->create_veth({.name = "wtnlvc", .peer_name = "wtnlvd", .mtu = {}, .peer_netns = &ns2}));
   EXPECT_FALSE(must(nl_->find_link("wtnlvd")).has_value());
   auto c = must(nl_->link("wtnlvc"));
   auto d = must(nl2.link("wtnlvd"));
@@ -182,7 +183,8 @@ TEST_F(NetlinkTest, VethAcrossNamespacesAndMove) {
   ASSERT_TRUE(id.has_value());
   EXPECT_EQ(*id, *c.peer_netnsid);
 
-  ASSERT_OK(nl_->create_veth({.name = "wtnlve", .peer_name = "wtnlvf", .mtu = {}, .peer_netns = nullptr}));
+  ASSERT_OK(nl_->create_veth(
+      {.name = "wtnlve", .peer_name = "wtnlvf", .mtu = {}, .peer_netns = nullptr}));
   ASSERT_OK(nl_->move_to_netns("wtnlvf", ns2));
   EXPECT_FALSE(must(nl_->find_link("wtnlvf")).has_value());
   auto f = must(nl2.link("wtnlvf"));
@@ -229,14 +231,16 @@ TEST_F(NetlinkTest, Addresses) {
 }
 
 TEST_F(NetlinkTest, MulticastRoute) {
-  ASSERT_OK(nl_->create_veth({.name = "wtnlva", .peer_name = "wtnlvb", .mtu = {}, .peer_netns = nullptr}));
+  ASSERT_OK(nl_->create_veth(
+      {.name = "wtnlva", .peer_name = "wtnlvb", .mtu = {}, .peer_netns = nullptr}));
   ASSERT_OK(nl_->set_up("wtnlva"));
   ASSERT_OK(nl_->set_up("wtnlvb"));
   auto mc = cidr("224.0.0.0/4");
   ASSERT_OK(nl_->add_route(mc, "wtnlva", RouteScope::link));
   auto routes = must(nl_->routes());
   auto va = must(nl_->link("wtnlva"));
-  auto it = std::find_if(routes.begin(), routes.end(), [&](const RouteInfo& r) { return r.dst == mc; });
+  auto it =
+      std::find_if(routes.begin(), routes.end(), [&](const RouteInfo& r) { return r.dst == mc; });
   ASSERT_NE(it, routes.end());
   EXPECT_EQ(it->oif, va.ifindex);
   EXPECT_EQ(it->scope, RouteScope::link);
@@ -247,7 +251,8 @@ TEST_F(NetlinkTest, MulticastRoute) {
 
 TEST_F(NetlinkTest, OffloadsOff) {
   ASSERT_OK(nl_->create_bridge({.name = "wtnlbr", .mtu = {}, .mac = {}}));
-  ASSERT_OK(nl_->create_veth({.name = "wtnlva", .peer_name = "wtnlvb", .mtu = {}, .peer_netns = nullptr}));
+  ASSERT_OK(nl_->create_veth(
+      {.name = "wtnlva", .peer_name = "wtnlvb", .mtu = {}, .peer_netns = nullptr}));
   auto before = must(in_netns(ns_, [] { return offload_state("wtnlva"); }));
   EXPECT_TRUE(before.tx_checksum);  // veth's default
   for (const char* n : {"wtnlva", "wtnlbr"}) {
@@ -264,15 +269,21 @@ TEST_F(NetlinkTest, OffloadsOff) {
 }
 
 TEST_F(NetlinkTest, Sysctls) {
-  ASSERT_OK(nl_->create_veth({.name = "wtnlva", .peer_name = "wtnlvb", .mtu = {}, .peer_netns = nullptr}));
+  ASSERT_OK(nl_->create_veth(
+      {.name = "wtnlva", .peer_name = "wtnlvb", .mtu = {}, .peer_netns = nullptr}));
   ASSERT_OK(in_netns(ns_, [] { return set_neigh_params("wtnlva"); }));
-  EXPECT_EQ(must(in_netns(ns_, [] { return read_sysctl("net/ipv4/neigh/wtnlva/base_reachable_time"); })), "5");
-  EXPECT_EQ(must(in_netns(ns_, [] { return read_sysctl("net/ipv4/neigh/wtnlva/delay_first_probe_time"); })),
+  EXPECT_EQ(
+      must(in_netns(ns_, [] { return read_sysctl("net/ipv4/neigh/wtnlva/base_reachable_time"); })),
+      "5");
+  EXPECT_EQ(must(in_netns(
+                ns_, [] { return read_sysctl("net/ipv4/neigh/wtnlva/delay_first_probe_time"); })),
             "2");
-  EXPECT_EQ(must(in_netns(ns_, [] { return read_sysctl("net/ipv4/neigh/wtnlva/ucast_solicit"); })), "1");
+  EXPECT_EQ(must(in_netns(ns_, [] { return read_sysctl("net/ipv4/neigh/wtnlva/ucast_solicit"); })),
+            "1");
   if (::access("/proc/sys/net/ipv6/conf/all/accept_ra", F_OK) == 0) {
     ASSERT_OK(in_netns(ns_, [] { return set_accept_ra("wtnlva", 0); }));
-    EXPECT_EQ(must(in_netns(ns_, [] { return read_sysctl("net/ipv6/conf/wtnlva/accept_ra"); })), "0");
+    EXPECT_EQ(must(in_netns(ns_, [] { return read_sysctl("net/ipv6/conf/wtnlva/accept_ra"); })),
+              "0");
   }
   // The link is not visible from the test's own namespace.
   EXPECT_FALSE(read_sysctl("net/ipv4/neigh/wtnlva/ucast_solicit").ok());
@@ -281,7 +292,8 @@ TEST_F(NetlinkTest, Sysctls) {
 }
 
 TEST_F(NetlinkTest, GratuitousArpIsBroadcastOnTheWire) {
-  ASSERT_OK(nl_->create_veth({.name = "wtnlva", .peer_name = "wtnlvb", .mtu = {}, .peer_netns = nullptr}));
+  ASSERT_OK(nl_->create_veth(
+      {.name = "wtnlva", .peer_name = "wtnlvb", .mtu = {}, .peer_netns = nullptr}));
   ASSERT_OK(nl_->set_up("wtnlva"));
   ASSERT_OK(nl_->set_up("wtnlvb"));
   auto va = must(nl_->link("wtnlva"));
@@ -377,7 +389,8 @@ TEST_F(NetlinkTest, HostSetupIsIdempotent) {
 }
 
 TEST_F(NetlinkTest, HostSetupRefusesANonBridge) {
-  ASSERT_OK(nl_->create_veth({.name = "wtnlweave", .peer_name = "wtnlvb", .mtu = {}, .peer_netns = nullptr}));
+  ASSERT_OK(nl_->create_veth(
+      {.name = "wtnlweave", .peer_name = "wtnlvb", .mtu = {}, .peer_netns = nullptr}));
   HostSetup hs(null_logger(), &ns_);
   auto r = hs.ensure_bridge({.name = "wtnlweave", .mtu = 1376, .mac = std::nullopt});
   ASSERT_FALSE(r.ok());
@@ -412,7 +425,9 @@ TEST_F(NetlinkTest, AttachDetachContainer) {
   EXPECT_EQ(host_end.peer_ifindex, ethwe.ifindex);
   auto o = must(in_netns(cns, [] { return offload_state("ethwe"); }));
   EXPECT_FALSE(o.tx_checksum || o.tso || o.gso || o.ufo);
-  EXPECT_EQ(must(in_netns(cns, [] { return read_sysctl("net/ipv4/neigh/ethwe/base_reachable_time"); })), "5");
+  EXPECT_EQ(
+      must(in_netns(cns, [] { return read_sysctl("net/ipv4/neigh/ethwe/base_reachable_time"); })),
+      "5");
   auto routes = must(cnl.routes());
   EXPECT_TRUE(std::any_of(routes.begin(), routes.end(), [&](const RouteInfo& r) {
     return r.dst == cidr("224.0.0.0/4") && r.oif == ethwe.ifindex && r.scope == RouteScope::link;
@@ -468,8 +483,10 @@ TEST_F(NetlinkTest, DumpsSurviveConcurrentChanges) {
   // reported as errors, and a list never holds a link twice. Enough links that a dump spans
   // several reads (the kernel flags NLM_F_DUMP_INTR only between parts).
   for (int i = 0; i < 60; ++i) {
-    ASSERT_OK(nl_->create_veth({.name = fmt::format("wtnls{}", i), .peer_name = fmt::format("wtnlt{}", i),
-                                .mtu = {}, .peer_netns = nullptr}));
+    ASSERT_OK(nl_->create_veth({.name = fmt::format("wtnls{}", i),
+                                .peer_name = fmt::format("wtnlt{}", i),
+                                .mtu = {},
+                                .peer_netns = nullptr}));
   }
   std::atomic<bool> stop{false};
   std::atomic<int> churn_errors{0};
@@ -481,8 +498,10 @@ TEST_F(NetlinkTest, DumpsSurviveConcurrentChanges) {
     }
     for (int i = 0; !stop; i = (i + 1) % 8) {
       std::string a = fmt::format("wtnlc{}", i), b = fmt::format("wtnld{}", i);
-      if (!nl->create_veth({.name = a, .peer_name = b, .mtu = {}, .peer_netns = nullptr}).ok()) ++churn_errors;
-      if (!nl->add_address(a, Cidr(Ipv4(0x0a630900u + static_cast<std::uint32_t>(i)), 24)).ok()) ++churn_errors;
+      if (!nl->create_veth({.name = a, .peer_name = b, .mtu = {}, .peer_netns = nullptr}).ok())
+        ++churn_errors;
+      if (!nl->add_address(a, Cidr(Ipv4(0x0a630900u + static_cast<std::uint32_t>(i)), 24)).ok())
+        ++churn_errors;
       if (!nl->delete_link(a).ok()) ++churn_errors;
     }
   });

@@ -31,7 +31,8 @@ mac_of() { ip -n "$1" -o link show dev "$2" | sed -n 's/.*link\/ether \([0-9a-f:
 e2e_run h "$E2E_WEAVER" util create-bridge weave || e2e_fail "weaver util create-bridge failed"
 e2e_run h "$E2E_WEAVER" util create-bridge weave || e2e_fail "create-bridge is not idempotent"
 links=$(ip -n "$(e2e_ns h)" -o link show)
-[[ $links == *" weave: "* && $links == *"vethwe-pcap@vethwe-bridge"* ]] || e2e_fail "bridge setup: $links"
+[[ $links == *" weave: "* && $links == *"vethwe-pcap@vethwe-bridge"* ]] ||
+  e2e_fail "bridge setup: $links"
 [[ $(ip -n "$(e2e_ns h)" -o link show master weave) == *"vethwe-bridge@"* ]] ||
   e2e_fail "vethwe-bridge is not a port of weave"
 bridge_mtu=$(ip -n "$(e2e_ns h)" -o link show dev weave | sed -n 's/.* mtu \([0-9]*\) .*/\1/p')
@@ -48,7 +49,8 @@ addr=$(ip -n "$c1" -o addr show dev ethwe)
 link=$(ip -n "$c1" -o link show dev ethwe)
 [[ $link == *"mtu $bridge_mtu "* && $link == *"UP"* ]] || e2e_fail "c1 ethwe: $link"
 routes=$(ip -n "$c1" route show)
-[[ $routes == *"224.0.0.0/4 dev ethwe scope link"* ]] || e2e_fail "no multicast route in c1: $routes"
+[[ $routes == *"224.0.0.0/4 dev ethwe scope link"* ]] ||
+  e2e_fail "no multicast route in c1: $routes"
 feat=$(in_c "$c1" ethtool -k ethwe)
 [[ $feat == *"tx-checksumming: off"* ]] || e2e_fail "tx-checksumming is on in c1: $feat"
 [[ $feat == *"tcp-segmentation-offload: off"* ]] || e2e_fail "TSO is on in c1: $feat"
@@ -83,7 +85,9 @@ e2e_log "weave ps:"$'\n'"$ps"
 [[ $'\n'$ps$'\n' == *$'\n'"netns:$c2 $mac2 10.2.1.2/24"$'\n'* ]] || e2e_fail "ps: no line for c2"
 ps=$(e2e_weave h ps "netns:$c2") || e2e_fail "weave ps netns:c2 failed"
 [[ $ps == "netns:$c2 $mac2 10.2.1.2/24" ]] || e2e_fail "ps netns:c2 printed '$ps'"
-if e2e_weave h ps "netns:${E2E_PREFIX}none" >/dev/null 2>&1; then e2e_fail "ps of a missing netns succeeded"; fi
+if e2e_weave h ps "netns:${E2E_PREFIX}none" >/dev/null 2>&1; then
+  e2e_fail "ps of a missing netns succeeded"
+fi
 
 # ---- expose / hide -----------------------------------------------------------------------------
 out=$(e2e_weave h expose 10.2.1.254/24) || e2e_fail "expose failed"
@@ -92,7 +96,8 @@ e2e_run h ping -c 1 -W 2 10.2.1.1 >/dev/null || e2e_fail "host cannot reach c1 a
 ps=$(e2e_weave h ps weave:expose)
 [[ $ps == "weave:expose $bridge_mac 10.2.1.254/24" ]] || e2e_fail "ps weave:expose printed '$ps'"
 e2e_weave h hide 10.2.1.254/24 >/dev/null || e2e_fail "hide failed"
-[[ $(ip -n "$(e2e_ns h)" -o addr show dev weave) != *10.2.1.254* ]] || e2e_fail "hide left the address"
+[[ $(ip -n "$(e2e_ns h)" -o addr show dev weave) != *10.2.1.254* ]] ||
+  e2e_fail "hide left the address"
 
 # ---- detach ------------------------------------------------------------------------------------
 out=$(e2e_weave h detach 10.2.1.1/24 "netns:$c1") || e2e_fail "detach failed"
@@ -101,7 +106,9 @@ out=$(e2e_weave h detach 10.2.1.1/24 "netns:$c1") || e2e_fail "detach failed"
 [[ $(ip -n "$(e2e_ns h)" -o link show) != *"$hostend"* ]] || e2e_fail "$hostend left after detach"
 ps=$(e2e_weave h ps)
 [[ $ps != *"netns:$c1 "* ]] || e2e_fail "ps still lists c1: $ps"
-if in_c "$c2" ping -c 1 -W 1 10.2.1.1 >/dev/null 2>&1; then e2e_fail "c1 still reachable after detach"; fi
+if in_c "$c2" ping -c 1 -W 1 10.2.1.1 >/dev/null 2>&1; then
+  e2e_fail "c1 still reachable after detach"
+fi
 
 # ---- reset -------------------------------------------------------------------------------------
 e2e_weave h reset || e2e_fail "reset failed"

@@ -67,10 +67,12 @@ Result<ContainerInterface> describe(Rtnl& guest, const LinkInfo& l) {
 std::string veth_id_for(std::string_view netns_path, std::uint64_t inode) {
   constexpr std::string_view kProc = "/proc/";
   constexpr std::string_view kNsNet = "/ns/net";
-  if (netns_path.size() > kProc.size() + kNsNet.size() && netns_path.substr(0, kProc.size()) == kProc &&
+  if (netns_path.size() > kProc.size() + kNsNet.size() &&
+      netns_path.substr(0, kProc.size()) == kProc &&
       netns_path.substr(netns_path.size() - kNsNet.size()) == kNsNet) {
     auto pid = netns_path.substr(kProc.size(), netns_path.size() - kProc.size() - kNsNet.size());
-    if (!pid.empty() && std::all_of(pid.begin(), pid.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    if (!pid.empty() &&
+        std::all_of(pid.begin(), pid.end(), [](char c) { return c >= '0' && c <= '9'; })) {
       return std::string(pid.substr(0, kVethIdMax));
     }
   }
@@ -88,7 +90,8 @@ Result<ContainerInterface> attach_container(const Netns& container, const Attach
   WEFT_TRY(host, Rtnl::open());
   WEFT_TRY(guest, Rtnl::open(&container));
   WEFT_TRY(bridge, host.find_link(spec.bridge));
-  if (!bridge) return make_error("bridge {} not found: has weave been set up (weave launch)?", spec.bridge);
+  if (!bridge)
+    return make_error("bridge {} not found: has weave been set up (weave launch)?", spec.bridge);
   if (bridge->kind != LinkKind::bridge) {
     return make_error("{} is not a bridge (type '{}')", spec.bridge, bridge->kind_name);
   }
@@ -120,7 +123,8 @@ Result<ContainerInterface> attach_container(const Netns& container, const Attach
   }
   // l. The multicast route last: weavewait waits for it as the sign that attach is complete.
   if (spec.multicast_route) {
-    WEFT_TRY_VOID(guest.add_route(kMulticast, kContainerIfname, RouteScope::link, /*exist_ok=*/true));
+    WEFT_TRY_VOID(
+        guest.add_route(kMulticast, kContainerIfname, RouteScope::link, /*exist_ok=*/true));
   }
   WEFT_TRY(now, guest.link(kContainerIfname));
   return describe(guest, now);
@@ -153,8 +157,10 @@ Result<std::vector<ContainerInterface>> container_interfaces(const Netns& contai
   WEFT_TRY(links, guest.links());
   std::vector<ContainerInterface> out;
   for (const auto& l : links) {
-    if (l.name.rfind(kContainerIfname, 0) != 0 || l.kind != LinkKind::veth || l.peer_ifindex == 0) continue;
-    bool peer_here = same_ns ? !l.peer_netnsid : (l.peer_netnsid && nsid && *l.peer_netnsid == *nsid);
+    if (l.name.rfind(kContainerIfname, 0) != 0 || l.kind != LinkKind::veth || l.peer_ifindex == 0)
+      continue;
+    bool peer_here =
+        same_ns ? !l.peer_netnsid : (l.peer_netnsid && nsid && *l.peer_netnsid == *nsid);
     if (!peer_here) continue;
     auto peer = host.link(l.peer_ifindex);
     if (!peer || peer->master != br->ifindex) continue;

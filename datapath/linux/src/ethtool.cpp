@@ -54,7 +54,8 @@ Result<void> check_ifname(std::string_view ifname) {
 /// Is this feature one that makes the device emit frames the kernel has not finished?
 bool is_tx_offload(const std::string& name) {
   if (name.rfind("tx-", 0) != 0) return false;
-  return name.find("checksum") != std::string::npos || name.find("segmentation") != std::string::npos ||
+  return name.find("checksum") != std::string::npos ||
+         name.find("segmentation") != std::string::npos ||
          name.find("fragmentation") != std::string::npos || name == "tx-gso-partial" ||
          name == "tx-gso-list";
 }
@@ -95,7 +96,8 @@ int disable_by_features(const IoctlSocket& s, std::string_view ifname) {
   set.get()->size = blocks;
   bool any = false;
   for (std::uint32_t i = 0; i < count; ++i) {
-    const char* p = reinterpret_cast<const char*>(strings.get()->data) + std::size_t{i} * ETH_GSTRING_LEN;
+    const char* p =
+        reinterpret_cast<const char*>(strings.get()->data) + std::size_t{i} * ETH_GSTRING_LEN;
     std::string name(p, strnlen(p, ETH_GSTRING_LEN));
     if (!is_tx_offload(name)) continue;
     std::uint32_t bit = 1U << (i % 32);
@@ -172,10 +174,11 @@ Result<void> disable_tx_offloads(std::string_view ifname) {
   }
   WEFT_TRY(st, read_state(s, ifname));
   if (st.tx_checksum || st.tso || st.gso || st.ufo) {
-    return make_error("ethtool {}: offloads still on after turning them off "
-                      "(tx-checksumming {}, tso {}, gso {}, ufo {})",
-                      ifname, st.tx_checksum ? "on" : "off", st.tso ? "on" : "off",
-                      st.gso ? "on" : "off", st.ufo ? "on" : "off");
+    return make_error(
+        "ethtool {}: offloads still on after turning them off "
+        "(tx-checksumming {}, tso {}, gso {}, ufo {})",
+        ifname, st.tx_checksum ? "on" : "off", st.tso ? "on" : "off", st.gso ? "on" : "off",
+        st.ufo ? "on" : "off");
   }
   return {};
 }

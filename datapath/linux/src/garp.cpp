@@ -51,16 +51,19 @@ std::array<std::uint8_t, 28> gratuitous_arp_payload(const Mac& mac, Ipv4 ip) {
 }
 
 Result<void> send_gratuitous_arp(std::string_view ifname, Ipv4 ip) {
-  if (ifname.empty() || ifname.size() >= IFNAMSIZ) return make_error("arp {}: invalid interface name", ifname);
+  if (ifname.empty() || ifname.size() >= IFNAMSIZ)
+    return make_error("arp {}: invalid interface name", ifname);
   Fd s{::socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, htons(ETH_P_ARP))};
   if (s.fd < 0) return make_error("arp on {}: socket: {}", ifname, std::strerror(errno));
   ifreq ifr{};
   std::memcpy(ifr.ifr_name, ifname.data(), ifname.size());
   Fd q{::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)};
   if (q.fd < 0) return make_error("arp on {}: socket: {}", ifname, std::strerror(errno));
-  if (::ioctl(q.fd, SIOCGIFINDEX, &ifr) != 0) return make_error("arp on {}: {}", ifname, std::strerror(errno));
+  if (::ioctl(q.fd, SIOCGIFINDEX, &ifr) != 0)
+    return make_error("arp on {}: {}", ifname, std::strerror(errno));
   int ifindex = ifr.ifr_ifindex;
-  if (::ioctl(q.fd, SIOCGIFHWADDR, &ifr) != 0) return make_error("arp on {}: {}", ifname, std::strerror(errno));
+  if (::ioctl(q.fd, SIOCGIFHWADDR, &ifr) != 0)
+    return make_error("arp on {}: {}", ifname, std::strerror(errno));
   std::array<std::uint8_t, 6> hw{};
   std::memcpy(hw.data(), ifr.ifr_hwaddr.sa_data, 6);
   auto payload = gratuitous_arp_payload(Mac(hw), ip);
@@ -73,8 +76,8 @@ Result<void> send_gratuitous_arp(std::string_view ifname, Ipv4 ip) {
   to.sll_ifindex = ifindex;
   to.sll_halen = 6;
   std::memset(to.sll_addr, 0xff, 6);
-  ssize_t n = ::sendto(s.fd, payload.data(), payload.size(), 0, reinterpret_cast<const sockaddr*>(&to),
-                       sizeof(to));
+  ssize_t n = ::sendto(s.fd, payload.data(), payload.size(), 0,
+                       reinterpret_cast<const sockaddr*>(&to), sizeof(to));
   if (n < 0) return make_error("arp {} on {}: {}", ip, ifname, std::strerror(errno));
   return {};
 }

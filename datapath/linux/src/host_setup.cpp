@@ -131,7 +131,8 @@ Result<bool> HostSetup::expose(std::string_view bridge, const Cidr& cidr) {
   return run([&]() -> Result<bool> {
     WEFT_TRY(nl, Rtnl::open());
     WEFT_TRY(addrs, nl.addresses(bridge));
-    bool present = std::any_of(addrs.begin(), addrs.end(), [&](const AddrInfo& a) { return a.cidr == cidr; });
+    bool present =
+        std::any_of(addrs.begin(), addrs.end(), [&](const AddrInfo& a) { return a.cidr == cidr; });
     if (!present) WEFT_TRY_VOID(nl.add_address(bridge, cidr));
     WEFT_TRY(l, nl.link(bridge));
     if (!l.up) WEFT_TRY_VOID(nl.set_up(bridge, true));
@@ -144,7 +145,8 @@ Result<bool> HostSetup::hide(std::string_view bridge, const Cidr& cidr) {
   return run([&]() -> Result<bool> {
     WEFT_TRY(nl, Rtnl::open());
     WEFT_TRY(addrs, nl.addresses(bridge));
-    bool present = std::any_of(addrs.begin(), addrs.end(), [&](const AddrInfo& a) { return a.cidr == cidr; });
+    bool present =
+        std::any_of(addrs.begin(), addrs.end(), [&](const AddrInfo& a) { return a.cidr == cidr; });
     if (present) WEFT_TRY_VOID(nl.delete_address(bridge, cidr));
     return present;
   });

@@ -2,8 +2,8 @@
 #include "weft/datapath/linux/netns.hpp"
 
 #include <fcntl.h>
-#include <sched.h>
 #include <linux/nsfs.h>
+#include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
@@ -16,7 +16,6 @@ namespace weft::datapath::host {
 namespace {
 
 constexpr long kNsfsMagic = 0x6e736673;  // NSFS_MAGIC from <linux/magic.h>
-
 
 }  // namespace
 
@@ -46,7 +45,8 @@ Result<Netns> Netns::open(const std::string& path) {
   // (a plain file, a directory) would make setns fail later with a confusing EINVAL. The type
   // check needs Linux 4.11; older kernels only get the nsfs check.
   int type = ::ioctl(fd, NS_GET_NSTYPE);
-  bool is_net = static_cast<long>(sfs.f_type) == kNsfsMagic && (type == CLONE_NEWNET || (type < 0 && errno == ENOTTY));
+  bool is_net = static_cast<long>(sfs.f_type) == kNsfsMagic &&
+                (type == CLONE_NEWNET || (type < 0 && errno == ENOTTY));
   if (!is_net) {
     ::close(fd);
     return make_error("open netns {}: not a network namespace", path);
@@ -78,7 +78,8 @@ Result<Netns> Netns::create() {
 
 Result<void> enter_netns(const Netns& ns) {
   if (!ns.valid()) return make_error("enter netns: no namespace");
-  if (::setns(ns.fd(), CLONE_NEWNET) != 0) return make_error("enter netns: {}", std::strerror(errno));
+  if (::setns(ns.fd(), CLONE_NEWNET) != 0)
+    return make_error("enter netns: {}", std::strerror(errno));
   return {};
 }
 

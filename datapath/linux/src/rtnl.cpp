@@ -30,7 +30,8 @@ template <std::size_t N>
 struct Attrs {
   std::array<const nlattr*, N + 1> tb{};
   const nlattr* operator[](int type) const {
-    return type >= 0 && static_cast<std::size_t>(type) <= N ? tb[static_cast<std::size_t>(type)] : nullptr;
+    return type >= 0 && static_cast<std::size_t>(type) <= N ? tb[static_cast<std::size_t>(type)]
+                                                            : nullptr;
   }
 };
 
@@ -171,7 +172,9 @@ void put_name(nlmsghdr* nlh, std::uint16_t type, std::string_view name) {
   mnl_attr_put_strz(nlh, type, s.c_str());
 }
 
-void put_ipv4(nlmsghdr* nlh, std::uint16_t type, Ipv4 a) { mnl_attr_put_u32(nlh, type, htonl(a.value())); }
+void put_ipv4(nlmsghdr* nlh, std::uint16_t type, Ipv4 a) {
+  mnl_attr_put_u32(nlh, type, htonl(a.value()));
+}
 
 /// Like mnl_attr_nest_start, but marks the attribute NLA_F_NESTED (the bridge's IFLA_PROTINFO
 /// parser requires the flag; other parsers ignore it).
@@ -194,7 +197,10 @@ Rtnl::~Rtnl() {
 }
 
 Rtnl::Rtnl(Rtnl&& o) noexcept
-    : sock_(std::exchange(o.sock_, nullptr)), portid_(o.portid_), seq_(o.seq_), rx_(std::move(o.rx_)) {}
+    : sock_(std::exchange(o.sock_, nullptr)),
+      portid_(o.portid_),
+      seq_(o.seq_),
+      rx_(std::move(o.rx_)) {}
 
 Rtnl& Rtnl::operator=(Rtnl&& o) noexcept {
   if (this != &o) {
@@ -331,7 +337,8 @@ Result<std::vector<LinkInfo>> Rtnl::links() {
   mnl_attr_put_u32(m.nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
   std::vector<LinkInfo> out;
   int e = transact(
-      m.nlh, [&](const nlmsghdr* nlh) {
+      m.nlh,
+      [&](const nlmsghdr* nlh) {
         if (auto l = parse_link(nlh)) out.push_back(std::move(*l));
       },
       [&] { out.clear(); });
@@ -350,7 +357,8 @@ Result<void> Rtnl::create_bridge(const BridgeSpec& spec) {
   nlattr* info = mnl_attr_nest_start(m.nlh, IFLA_LINKINFO);
   mnl_attr_put_strz(m.nlh, IFLA_INFO_KIND, "bridge");
   mnl_attr_nest_end(m.nlh, info);
-  if (int e = transact(m.nlh); e != 0) return make_error("create bridge {}: {}", spec.name, errstr(e));
+  if (int e = transact(m.nlh); e != 0)
+    return make_error("create bridge {}: {}", spec.name, errstr(e));
   return {};
 }
 
@@ -406,7 +414,8 @@ Result<void> Rtnl::set_master(std::string_view name, std::string_view master) {
 }
 
 Result<void> Rtnl::set_nomaster(std::string_view name) {
-  return modify_link("set nomaster", name, [](nlmsghdr* nlh) { mnl_attr_put_u32(nlh, IFLA_MASTER, 0); });
+  return modify_link("set nomaster", name,
+                     [](nlmsghdr* nlh) { mnl_attr_put_u32(nlh, IFLA_MASTER, 0); });
 }
 
 Result<void> Rtnl::set_up(std::string_view name, bool up) {
@@ -419,8 +428,9 @@ Result<void> Rtnl::set_mtu(std::string_view name, std::uint32_t mtu) {
 }
 
 Result<void> Rtnl::set_mac(std::string_view name, const Mac& mac) {
-  return modify_link(fmt::format("set mac {} on", mac), name,
-                     [&](nlmsghdr* nlh) { mnl_attr_put(nlh, IFLA_ADDRESS, 6, mac.bytes().data()); });
+  return modify_link(fmt::format("set mac {} on", mac), name, [&](nlmsghdr* nlh) {
+    mnl_attr_put(nlh, IFLA_ADDRESS, 6, mac.bytes().data());
+  });
 }
 
 Result<void> Rtnl::rename(std::string_view name, std::string_view new_name) {
@@ -496,7 +506,8 @@ Result<void> Rtnl::change_address(bool add, std::string_view ifname, const Cidr&
   return {};
 }
 
-Result<void> Rtnl::add_address(std::string_view ifname, const Cidr& cidr, std::optional<Ipv4> broadcast) {
+Result<void> Rtnl::add_address(std::string_view ifname, const Cidr& cidr,
+                               std::optional<Ipv4> broadcast) {
   return change_address(true, ifname, cidr, broadcast);
 }
 
@@ -510,7 +521,8 @@ Result<std::vector<AddrInfo>> Rtnl::all_addresses() {
   ifa->ifa_family = AF_INET;
   std::vector<AddrInfo> out;
   int e = transact(
-      m.nlh, [&](const nlmsghdr* nlh) {
+      m.nlh,
+      [&](const nlmsghdr* nlh) {
         if (auto a = parse_addr(nlh)) out.push_back(*a);
       },
       [&] { out.clear(); });
@@ -530,7 +542,8 @@ Result<std::vector<AddrInfo>> Rtnl::addresses(std::string_view ifname) {
 
 // ---- routes -------------------------------------------------------------------------------------
 
-Result<void> Rtnl::add_route(const Cidr& dst, std::string_view ifname, RouteScope scope, bool exist_ok) {
+Result<void> Rtnl::add_route(const Cidr& dst, std::string_view ifname, RouteScope scope,
+                             bool exist_ok) {
   WEFT_TRY(l, link(ifname));
   Msg m;
   auto* rtm = m.start<rtmsg>(RTM_NEWROUTE, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL);
@@ -554,7 +567,8 @@ Result<std::vector<RouteInfo>> Rtnl::routes() {
   rtm->rtm_family = AF_INET;
   std::vector<RouteInfo> out;
   int e = transact(
-      m.nlh, [&](const nlmsghdr* nlh) {
+      m.nlh,
+      [&](const nlmsghdr* nlh) {
         if (auto r = parse_route(nlh); r && r->table == RT_TABLE_MAIN) out.push_back(*r);
       },
       [&] { out.clear(); });

@@ -32,7 +32,8 @@ Result<void> write_sysctl(std::string_view key, std::string_view value) {
   int e = errno;
   ::close(fd);
   if (n < 0) return make_error("sysctl {}={}: {}", key, value, std::strerror(e));
-  if (static_cast<std::size_t>(n) != v.size()) return make_error("sysctl {}={}: short write", key, value);
+  if (static_cast<std::size_t>(n) != v.size())
+    return make_error("sysctl {}={}: short write", key, value);
   return {};
 }
 

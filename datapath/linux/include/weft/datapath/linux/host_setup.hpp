@@ -42,8 +42,8 @@ struct BridgeConfig {
 
 struct BridgeState {
   LinkInfo bridge;
-  LinkInfo veth_bridge;  ///< vethwe-bridge, a port of the bridge
-  LinkInfo veth_pcap;    ///< vethwe-pcap, where the datapath backend captures and injects
+  LinkInfo veth_bridge;         ///< vethwe-bridge, a port of the bridge
+  LinkInfo veth_pcap;           ///< vethwe-pcap, where the datapath backend captures and injects
   std::vector<Cidr> addresses;  ///< the bridge's IPv4 addresses (`weave expose`)
 };
 

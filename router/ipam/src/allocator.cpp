@@ -13,6 +13,16 @@ constexpr std::size_t kMaxNicknames = 8192;  // bound what gossip can make us re
 
 std::string addr_text(Ipv4 a) { return a.str(); }
 
+/// Weave's Range.AsCIDRString: a CIDR when the range is one, else first-last.
+std::string range_text(Ipv4Range r) {
+  auto size = r.size();
+  if (size == 0 || (size & (size - 1)) != 0 || (r.start() & (size - 1)) != 0) return r.str();
+  std::uint8_t bits = 0;
+  while ((std::uint64_t{1} << bits) < size) ++bits;
+  return Cidr(Ipv4(static_cast<std::uint32_t>(r.start())), static_cast<std::uint8_t>(32 - bits))
+      .str();
+}
+
 std::vector<std::string_view> split(std::string_view s, char sep) {
   std::vector<std::string_view> out;
   std::size_t start = 0;
@@ -551,13 +561,15 @@ std::uint64_t Allocator::admin_takeover(TimePoint, std::string_view name, mesh::
   }
   auto moved = ring_.transfer(*peer, self_);
   if (moved.empty()) return 0;
-  auto before = space_.num_free();
+  // NB: Weave reports the growth of our free space around ringUpdated(), which undercounts when a
+  // waiting allocation takes one of the new addresses at once; count what moved instead.
+  std::uint64_t gained = 0;
+  for (auto& r : moved) gained += r.size();
   ring_updated();
-  auto after = space_.num_free();
   broadcast_state();
   finish_step();
-  log_.info("took over {} IPs from {}", after - before, annotate(*peer));
-  return after - before;
+  log_.info("took over {} IPs from {}", gained, annotate(*peer));
+  return gained;
 }
 
 PeerName Allocator::pick_peer_for_transfer() const {
@@ -693,8 +705,8 @@ Result<void> Allocator::apply_state(std::optional<PeerName> sender, const Gossip
                         annotate(theirs.seeds), annotate(ring_.seeds()));
     }
     if (theirs.range != ring_.range()) {
-      return make_error("Incompatible IP allocation ranges (received: {}, ours: {})", theirs.range,
-                        universe_);
+      return make_error("Incompatible IP allocation ranges (received: {}, ours: {})",
+                        range_text(theirs.range), range_text(ring_.range()));
     }
     auto has_alloc = [this](const std::vector<Ipv4Range>& rs) {
       return space_.has_allocations(rs);

@@ -31,13 +31,13 @@ int main(int argc, char** argv) {
   }
   auto sink = std::make_shared<StderrSink>();
   Logger log("weaver", sink);
-  log.info("Command line options: {}", fmt::join(args, " "));
   boost::asio::io_context io;
   weaver::Weaver w(io, std::move(*opts), log);
   if (auto r = w.start(); !r) {
     std::fprintf(stderr, "weaver: %s\n", r.error().message.c_str());
     return 1;
   }
+  log.info("Command line options: {}", fmt::join(args, " "));
   boost::asio::signal_set signals(io, SIGTERM, SIGINT);
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
     if (ec) return;

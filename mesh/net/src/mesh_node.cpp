@@ -1,6 +1,7 @@
 #include "weft/mesh_net/mesh_node.hpp"
 
 #include <algorithm>
+#include <cctype>
 
 namespace weft::mesh_net {
 
@@ -28,7 +29,11 @@ Result<void> MeshNode::listen() {
   a.open(ep.protocol(), ec);
   if (!ec) a.set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) a.bind(ep, ec);
-  if (ec) return make_error("listen tcp {}: bind: {}", where, ec.message());
+  if (ec) {
+    auto msg = ec.message();  // Go's wording is lower-case ("address already in use")
+    if (!msg.empty()) msg[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(msg[0])));
+    return make_error("listen tcp {}: bind: {}", where, msg);
+  }
   a.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) return make_error("listen tcp {}: {}", where, ec.message());
   bound_port_ = a.local_endpoint().port();

@@ -60,7 +60,9 @@ TEST(DnsGossipGolden, CaptureAddAndTombstoneRoundTripExactly) {
     EXPECT_EQ(e.hostname, "web.weave.local.");
     EXPECT_EQ(e.version, c.version);
     EXPECT_EQ(!e.live(), c.tombstoned);
-    if (c.tombstoned) EXPECT_EQ(e.tombstone, g->timestamp);
+    if (c.tombstoned) {
+      EXPECT_EQ(e.tombstone, g->timestamp);
+    }
     // The real peer numbered its types 85 (GossipData), 87 (Entries), 86 (Entry).
     EXPECT_EQ(to_hex(encode_gossip_data(*g, {85, 87, 86})), to_hex(payload)) << c.section;
   }

@@ -337,14 +337,18 @@ TEST(NameserverConvergence, RandomOperationsConvergeAfterFullGossip) {
       for (auto& src : peers) {
         for (auto& msg : src.ns->full_state(at(t))) {
           for (auto& dst : peers) {
-            if (&dst != &src) ASSERT_TRUE(dst.ns->on_gossip(at(t), src.ns->self(), msg, dst.out).ok());
+            if (&dst != &src) {
+              ASSERT_TRUE(dst.ns->on_gossip(at(t), src.ns->self(), msg, dst.out).ok());
+            }
           }
         }
       }
       for (auto& src : peers) {
         for (auto& msg : src.out.broadcasts) {
           for (auto& dst : peers) {
-            if (&dst != &src) ASSERT_TRUE(dst.ns->on_broadcast(at(t), src.ns->self(), msg, dst.out).ok());
+            if (&dst != &src) {
+              ASSERT_TRUE(dst.ns->on_broadcast(at(t), src.ns->self(), msg, dst.out).ok());
+            }
           }
         }
         src.out.broadcasts.clear();

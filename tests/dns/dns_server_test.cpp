@@ -248,7 +248,7 @@ class DnsServerTest : public ::testing::Test {
   /// Starts the server with `servers` (IPs, all on the fake upstream's port) in resolv.conf.
   void start(const std::string& servers, DnsServerConfig cfg = {}) {
     write_resolv(servers);
-    cfg.listen_address = "127.0.0.1:0";
+    if (cfg.listen_address == "0.0.0.0:53") cfg.listen_address = "127.0.0.1:0";
     cfg.resolv_conf = resolv_;
     cfg.upstream_port = upstream_->port();
     if (cfg.fallback_timeout == std::chrono::seconds(5)) cfg.fallback_timeout = std::chrono::milliseconds(300);
@@ -290,6 +290,28 @@ TEST_F(DnsServerTest, AnswersLocalNamesOverUdpAndTcp) {
   EXPECT_TRUE(upstream_->seen().empty());
   EXPECT_EQ(server_->address(), fmt::format("127.0.0.1:{}", udp_ep_.port()));
   EXPECT_EQ(server_->host(), "127.0.0.1");
+}
+
+TEST_F(DnsServerTest, OnTheAnyAddressRepliesComeFromTheAddressAsked) {
+  DnsServerConfig cfg;
+  cfg.listen_address = "0.0.0.0:0";
+  start("nameserver 127.0.0.2\n", cfg);
+  // A connected client (as resolvers use) only accepts replies from the address it asked.
+  for (const char* ip : {"127.0.0.5", "127.0.0.1"}) {
+    Fd s(::socket(AF_INET, SOCK_DGRAM, 0));
+    auto sa = to_sockaddr(udp::endpoint(asio::ip::make_address(ip), udp_ep_.port()));
+    set_timeout(s.fd, 2000);
+    ASSERT_EQ(::connect(s.fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
+    for (auto q : {query(21, "web.weave.local."), query(22, "fwd.example.")}) {
+      ASSERT_EQ(::send(s.fd, q.data(), q.size(), 0), static_cast<ssize_t>(q.size()));
+      Bytes buf(4096);
+      auto n = ::recv(s.fd, buf.data(), buf.size(), 0);
+      ASSERT_GT(n, 0) << ip;
+      buf.resize(static_cast<std::size_t>(n));
+      EXPECT_EQ(parse(buf).answers.size(), 1u) << ip;
+    }
+  }
+  EXPECT_EQ(server_->host(), "0.0.0.0");
 }
 
 TEST_F(DnsServerTest, TruncatesOverUdpAndTcpFallbackGetsEverything) {

@@ -1,6 +1,11 @@
 #include "weft/dns_net/dns_server.hpp"
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <boost/asio.hpp>
+#include <cerrno>
+#include <cstring>
 #include <deque>
 #include <unordered_set>
 
@@ -46,6 +51,14 @@ Result<udp::endpoint> parse_listen_address(const std::string& s) {
 
 class TcpConn;
 
+/// Where a UDP query came from and which of our addresses it was sent to. Replies leave from
+/// that address (IP_PKTINFO), so a server bound to 0.0.0.0 on a host with several addresses
+/// answers from the one the client asked, as miekg/dns does; resolvers drop other sources.
+struct UdpPeer {
+  udp::endpoint from;
+  std::optional<asio::ip::address> local;
+};
+
 enum class Served { answered, dropped, forwarded };
 
 struct DnsServer::State : std::enable_shared_from_this<DnsServer::State> {
@@ -53,8 +66,9 @@ struct DnsServer::State : std::enable_shared_from_this<DnsServer::State> {
       : io(io_), config(std::move(c)), responder(config.responder, names), rng(r), log(std::move(l)), udp_sock(io),
         acceptor(io), retry_timer(io) {}
 
-  void receive_udp();
-  void send_udp(const udp::endpoint& to, const Bytes& msg);
+  void wait_udp();
+  bool receive_one_udp();
+  void send_udp(const UdpPeer& to, const Bytes& msg);
   void accept_tcp();
   /// Runs the responder. An answer (or SERVFAIL when the forwarder is full) goes to `now`; a
   /// forwarded query's reply goes to `later` when the upstream answers.
@@ -72,7 +86,6 @@ struct DnsServer::State : std::enable_shared_from_this<DnsServer::State> {
   std::unique_ptr<Forwarder> forwarder;
   std::unordered_set<std::shared_ptr<TcpConn>> conns;
   std::vector<std::uint8_t> udp_buf = std::vector<std::uint8_t>(65536);
-  udp::endpoint udp_peer;
   std::string host;
   bool started = false;
   bool stopped = false;
@@ -211,28 +224,102 @@ Served DnsServer::State::serve(ByteSpan query, dns::Transport t, const std::func
   return Served::forwarded;
 }
 
-void DnsServer::State::receive_udp() {
-  udp_sock.async_receive_from(asio::buffer(udp_buf), udp_peer, [self = shared_from_this()](const error_code& ec, std::size_t n) {
+void DnsServer::State::wait_udp() {
+  udp_sock.async_wait(udp::socket::wait_read, [self = shared_from_this()](const error_code& ec) {
     if (self->stopped || ec == asio::error::operation_aborted) return;
-    if (!ec) {
-      ++self->stats.udp_queries;
-      const auto peer = self->udp_peer;
-      self->serve(
-          ByteSpan(self->udp_buf.data(), n), dns::Transport::udp, [&](Bytes reply) { self->send_udp(peer, reply); },
-          [self, peer](Bytes reply) {
-            if (!self->stopped) self->send_udp(peer, reply);
-          });
+    // A bounded batch per wake-up, so TCP and forwarded replies get their turn under a flood.
+    for (int i = 0; i < 64 && !self->stopped && self->receive_one_udp(); ++i) {
     }
-    self->receive_udp();
+    if (!self->stopped) self->wait_udp();
   });
 }
 
-void DnsServer::State::send_udp(const udp::endpoint& to, const Bytes& msg) {
+bool DnsServer::State::receive_one_udp() {
+  sockaddr_storage from{};
+  iovec iov{udp_buf.data(), udp_buf.size()};
+  alignas(cmsghdr) std::uint8_t control[256];
+  msghdr msg{};
+  msg.msg_name = &from;
+  msg.msg_namelen = sizeof from;
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  const auto n = ::recvmsg(udp_sock.native_handle(), &msg, MSG_DONTWAIT);
+  if (n < 0) return errno == EINTR;
+  UdpPeer peer;
+  if (from.ss_family == AF_INET) {
+    const auto* sa = reinterpret_cast<const sockaddr_in*>(&from);
+    peer.from = udp::endpoint(asio::ip::address_v4(ntohl(sa->sin_addr.s_addr)), ntohs(sa->sin_port));
+  } else if (from.ss_family == AF_INET6) {
+    const auto* sa = reinterpret_cast<const sockaddr_in6*>(&from);
+    asio::ip::address_v6::bytes_type b;
+    std::memcpy(b.data(), sa->sin6_addr.s6_addr, 16);
+    peer.from = udp::endpoint(asio::ip::address_v6(b, sa->sin6_scope_id), ntohs(sa->sin6_port));
+  } else {
+    return true;
+  }
+  for (auto* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+      in_pktinfo pi;
+      std::memcpy(&pi, CMSG_DATA(c), sizeof pi);
+      peer.local = asio::ip::address_v4(ntohl(pi.ipi_addr.s_addr));
+    } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+      in6_pktinfo pi;
+      std::memcpy(&pi, CMSG_DATA(c), sizeof pi);
+      asio::ip::address_v6::bytes_type b;
+      std::memcpy(b.data(), pi.ipi6_addr.s6_addr, 16);
+      peer.local = asio::ip::address_v6(b);
+    }
+  }
+  ++stats.udp_queries;
+  auto self = shared_from_this();
+  serve(
+      ByteSpan(udp_buf.data(), static_cast<std::size_t>(n)), dns::Transport::udp,
+      [&](Bytes reply) { send_udp(peer, reply); },
+      [self, peer](Bytes reply) {
+        if (!self->stopped) self->send_udp(peer, reply);
+      });
+  return true;
+}
+
+void DnsServer::State::send_udp(const UdpPeer& to, const Bytes& msg) {
   if (msg.empty()) return;
-  error_code ec;
-  // NB: non-blocking: under a flood a full socket buffer drops the reply instead of queueing it.
-  udp_sock.send_to(asio::buffer(msg), to, 0, ec);
-  if (ec) ++stats.send_errors;
+  if (!to.local) {
+    error_code ec;
+    // NB: non-blocking: under a flood a full socket buffer drops the reply instead of queueing it.
+    udp_sock.send_to(asio::buffer(msg), to.from, 0, ec);
+    if (ec) ++stats.send_errors;
+    return;
+  }
+  iovec iov{const_cast<std::uint8_t*>(msg.data()), msg.size()};
+  alignas(cmsghdr) std::uint8_t control[CMSG_SPACE(sizeof(in6_pktinfo))] = {};
+  msghdr m{};
+  m.msg_name = const_cast<sockaddr*>(to.from.data());
+  m.msg_namelen = static_cast<socklen_t>(to.from.size());
+  m.msg_iov = &iov;
+  m.msg_iovlen = 1;
+  m.msg_control = control;
+  auto* c = reinterpret_cast<cmsghdr*>(control);
+  if (to.local->is_v4()) {
+    in_pktinfo pi{};
+    pi.ipi_spec_dst.s_addr = htonl(to.local->to_v4().to_uint());
+    c->cmsg_level = IPPROTO_IP;
+    c->cmsg_type = IP_PKTINFO;
+    c->cmsg_len = CMSG_LEN(sizeof pi);
+    std::memcpy(CMSG_DATA(c), &pi, sizeof pi);
+    m.msg_controllen = CMSG_SPACE(sizeof pi);
+  } else {
+    in6_pktinfo pi{};
+    auto b = to.local->to_v6().to_bytes();
+    std::memcpy(pi.ipi6_addr.s6_addr, b.data(), 16);
+    c->cmsg_level = IPPROTO_IPV6;
+    c->cmsg_type = IPV6_PKTINFO;
+    c->cmsg_len = CMSG_LEN(sizeof pi);
+    std::memcpy(CMSG_DATA(c), &pi, sizeof pi);
+    m.msg_controllen = CMSG_SPACE(sizeof pi);
+  }
+  if (::sendmsg(udp_sock.native_handle(), &m, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) ++stats.send_errors;
 }
 
 void DnsServer::State::accept_tcp() {
@@ -292,6 +379,17 @@ Result<void> DnsServer::start() {
     if (ep.port() != 0 || attempt >= 20) return make_error("listen tcp {}: bind: {}", st.config.listen_address, ec.message());
   }
   st.udp_sock.non_blocking(true);
+  if (ep.address().is_unspecified()) {
+    // Learn each query's destination address, to answer from it (see UdpPeer). Best effort:
+    // without it replies take the routing's source address, as before.
+    const int on = 1;
+    const auto fd = st.udp_sock.native_handle();
+    if (ep.address().is_v4()) {
+      (void)::setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof on);
+    } else {
+      (void)::setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof on);
+    }
+  }
   {
     // Best effort (capped by net.core.rmem_max): room for bursts before the kernel drops queries.
     error_code ignored;
@@ -308,7 +406,7 @@ Result<void> DnsServer::start() {
                                              ForwarderConfig{st.config.fallback_timeout, st.config.max_forwarded},
                                              st.log.child("dns-forwarder"));
   st.started = true;
-  st.receive_udp();
+  st.wait_udp();
   st.accept_tcp();
   st.log.info("Listening for DNS on {} (udp and tcp), domain {}, ttl {}", address(), st.responder.config().domain,
               st.responder.config().ttl);

@@ -17,6 +17,7 @@
 
 #include "dns_test_util.hpp"
 #include "weft/dns/message.hpp"
+#include "weft/dns_net/nameserver_ticker.hpp"
 #include "weft/dns_net/upstream.hpp"
 
 namespace weft::dns_net {
@@ -455,6 +456,20 @@ TEST(DnsListen, BindErrorsReadLikeGo) {
   EXPECT_FALSE(parse_listen_address("1.2.3.4:99999").ok());
   EXPECT_EQ(parse_listen_address(":53")->port(), 53);
   EXPECT_TRUE(parse_listen_address("[::1]:53")->address().is_v6());
+}
+
+TEST(DnsTicker, ArmsTheSweepAndStopsCleanly) {
+  asio::io_context io;
+  dns::NameserverConfig c;
+  c.is_known_peer = [](PeerName) { return true; };
+  c.wall_clock = dns::test::wall_of;
+  dns::Nameserver ns(std::move(c));
+  NameserverTicker ticker(io, ns);
+  ticker.start();
+  io.run_for(std::chrono::milliseconds(20));
+  ticker.stop();
+  io.restart();
+  io.run();  // the cancelled wait completes; nothing is left pending
 }
 
 TEST(DnsUpstreams, ReReadsAChangedFileAtMostEveryFiveSeconds) {

@@ -3,6 +3,9 @@
 // Responder, everything else through the Forwarder. Callback-style Asio on the daemon's single
 // io_context thread, the thread that owns the Nameserver it reads.
 //
+// Bound to 0.0.0.0 (or ::), UDP replies leave from the address each query was sent to
+// (IP_PKTINFO), so clients on any of the host's addresses accept them.
+//
 // Robustness: malformed input never reaches more than the responder (which never throws); UDP
 // replies are sent non-blocking and dropped when the socket buffer is full; TCP connections are
 // capped, idle ones closed, and each has a bounded number of queries in flight; forwarded queries

@@ -3,11 +3,10 @@
 #include "weft/dns_net/dns_server.hpp"
 
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <boost/asio.hpp>
 #include <cstdio>
@@ -43,8 +42,22 @@ Bytes reply_for(ByteSpan query, const std::vector<std::uint32_t>& addrs, bool tc
   out[7] = static_cast<std::uint8_t>(addrs.size());
   out[8] = out[9] = out[10] = out[11] = 0;
   for (auto a : addrs) {
-    Bytes rr = {0xC0, 0x0C, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, static_cast<std::uint8_t>(a >> 24),
-                static_cast<std::uint8_t>(a >> 16), static_cast<std::uint8_t>(a >> 8), static_cast<std::uint8_t>(a)};
+    Bytes rr = {0xC0,
+                0x0C,
+                0,
+                1,
+                0,
+                1,
+                0,
+                0,
+                0,
+                60,
+                0,
+                4,
+                static_cast<std::uint8_t>(a >> 24),
+                static_cast<std::uint8_t>(a >> 16),
+                static_cast<std::uint8_t>(a >> 8),
+                static_cast<std::uint8_t>(a)};
     out.insert(out.end(), rr.begin(), rr.end());
   }
   return out;
@@ -60,7 +73,8 @@ class FakeUpstream {
     bool tcp;
   };
 
-  FakeUpstream(asio::io_context& io, const std::string& ip) : udp_(io, udp::endpoint(asio::ip::make_address(ip), 0)), acceptor_(io) {
+  FakeUpstream(asio::io_context& io, const std::string& ip)
+      : udp_(io, udp::endpoint(asio::ip::make_address(ip), 0)), acceptor_(io) {
     tcp::endpoint ep(udp_.local_endpoint().address(), udp_.local_endpoint().port());
     acceptor_.open(ep.protocol());
     acceptor_.set_option(tcp::acceptor::reuse_address(true));
@@ -115,16 +129,18 @@ class FakeUpstream {
       asio::async_read(*sock, asio::buffer(*len), [this, sock, len](const boost::system::error_code& e, std::size_t) {
         if (e) return;
         auto body = std::make_shared<Bytes>(((*len)[0] << 8) | (*len)[1]);
-        asio::async_read(*sock, asio::buffer(*body), [this, sock, body](const boost::system::error_code& e2, std::size_t) {
-          if (e2) return;
-          auto r = answer(*body, true);
-          if (!r) return;
-          auto out = std::make_shared<Bytes>();
-          out->push_back(static_cast<std::uint8_t>(r->size() >> 8));
-          out->push_back(static_cast<std::uint8_t>(r->size()));
-          out->insert(out->end(), r->begin(), r->end());
-          asio::async_write(*sock, asio::buffer(*out), [sock, out](const boost::system::error_code&, std::size_t) {});
-        });
+        asio::async_read(*sock, asio::buffer(*body),
+                         [this, sock, body](const boost::system::error_code& e2, std::size_t) {
+                           if (e2) return;
+                           auto r = answer(*body, true);
+                           if (!r) return;
+                           auto out = std::make_shared<Bytes>();
+                           out->push_back(static_cast<std::uint8_t>(r->size() >> 8));
+                           out->push_back(static_cast<std::uint8_t>(r->size()));
+                           out->insert(out->end(), r->begin(), r->end());
+                           asio::async_write(*sock, asio::buffer(*out),
+                                             [sock, out](const boost::system::error_code&, std::size_t) {});
+                         });
       });
       accept();
     });
@@ -193,7 +209,8 @@ std::optional<Bytes> tcp_exchange(const tcp::endpoint& server, const Bytes& q, i
   if (::connect(s.fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) return std::nullopt;
   Bytes framed = {static_cast<std::uint8_t>(q.size() >> 8), static_cast<std::uint8_t>(q.size())};
   framed.insert(framed.end(), q.begin(), q.end());
-  if (::send(s.fd, framed.data(), framed.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(framed.size())) return std::nullopt;
+  if (::send(s.fd, framed.data(), framed.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(framed.size()))
+    return std::nullopt;
   std::uint8_t len[2];
   if (!read_all(s.fd, len, 2)) return std::nullopt;
   Bytes body((len[0] << 8) | len[1]);
@@ -243,9 +260,7 @@ class DnsServerTest : public ::testing::Test {
     std::remove(resolv_.c_str());
   }
 
-  void write_resolv(const std::string& text) {
-    std::ofstream(resolv_) << text;
-  }
+  void write_resolv(const std::string& text) { std::ofstream(resolv_) << text; }
   /// Starts the server with `servers` (IPs, all on the fake upstream's port) in resolv.conf.
   void start(const std::string& servers, DnsServerConfig cfg = {}) {
     write_resolv(servers);
@@ -413,7 +428,8 @@ TEST_F(DnsServerTest, SurvivesAFloodOfGarbage) {
   // Like a resolver, retry: while the flood is being worked off, the kernel may drop a datagram
   // that finds the socket buffer full.
   std::optional<Bytes> reply;
-  for (int attempt = 0; attempt < 10 && !reply; ++attempt) reply = udp_exchange(udp_ep_, query(0x7777, "web.weave.local."), 1000);
+  for (int attempt = 0; attempt < 10 && !reply; ++attempt)
+    reply = udp_exchange(udp_ep_, query(0x7777, "web.weave.local."), 1000);
   auto m = parse(reply);
   ASSERT_EQ(m.answers.size(), 1u);
   auto t = parse(tcp_exchange(tcp_ep_, query(0x7778, "web.weave.local."), 5000));

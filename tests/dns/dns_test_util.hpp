@@ -51,8 +51,18 @@ inline Bytes wire_name(std::string_view name) {
 /// A query built by hand: header with `qdcount` copies of (name, qtype, IN), optional OPT.
 inline Bytes hand_query(std::uint16_t id, std::string_view name, std::uint16_t qtype, int qdcount = 1,
                         int edns_size = -1, std::uint8_t edns_version = 0) {
-  Bytes q = {static_cast<std::uint8_t>(id >> 8), static_cast<std::uint8_t>(id), 0x01, 0x00, 0,
-             static_cast<std::uint8_t>(qdcount), 0, 0, 0, 0, 0, static_cast<std::uint8_t>(edns_size >= 0 ? 1 : 0)};
+  Bytes q = {static_cast<std::uint8_t>(id >> 8),
+             static_cast<std::uint8_t>(id),
+             0x01,
+             0x00,
+             0,
+             static_cast<std::uint8_t>(qdcount),
+             0,
+             0,
+             0,
+             0,
+             0,
+             static_cast<std::uint8_t>(edns_size >= 0 ? 1 : 0)};
   for (int i = 0; i < qdcount; ++i) {
     auto n = wire_name(name);
     q.insert(q.end(), n.begin(), n.end());
@@ -62,8 +72,9 @@ inline Bytes hand_query(std::uint16_t id, std::string_view name, std::uint16_t q
     q.push_back(1);
   }
   if (edns_size >= 0) {
-    Bytes opt = {0, 0, 41, static_cast<std::uint8_t>(edns_size >> 8), static_cast<std::uint8_t>(edns_size), 0,
-                 edns_version, 0, 0, 0, 0};
+    Bytes opt = {
+        0, 0, 41, static_cast<std::uint8_t>(edns_size >> 8), static_cast<std::uint8_t>(edns_size), 0, edns_version, 0,
+        0, 0, 0};
     q.insert(q.end(), opt.begin(), opt.end());
   }
   return q;
@@ -76,8 +87,22 @@ inline Bytes hand_reply(Bytes query, const std::vector<std::uint32_t>& addrs, st
   query[6] = static_cast<std::uint8_t>(addrs.size() >> 8);
   query[7] = static_cast<std::uint8_t>(addrs.size());
   for (auto a : addrs) {
-    Bytes rr = {0xC0, 0x0C, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, static_cast<std::uint8_t>(a >> 24),
-                static_cast<std::uint8_t>(a >> 16), static_cast<std::uint8_t>(a >> 8), static_cast<std::uint8_t>(a)};
+    Bytes rr = {0xC0,
+                0x0C,
+                0,
+                1,
+                0,
+                1,
+                0,
+                0,
+                0,
+                60,
+                0,
+                4,
+                static_cast<std::uint8_t>(a >> 24),
+                static_cast<std::uint8_t>(a >> 16),
+                static_cast<std::uint8_t>(a >> 8),
+                static_cast<std::uint8_t>(a)};
     query.insert(query.end(), rr.begin(), rr.end());
   }
   return query;

@@ -65,8 +65,8 @@ TEST(DnsEntry, TombstoneOnlyOnceAndVersionSaturates) {
 }
 
 TEST(DnsEntry, WireOrderIsCaseSensitiveThenOriginContainerAddr) {
-  std::vector<Entry> es = {E("b.", 1, "c", 1), E("B.", 1, "c", 1), E("a.", 2, "c", 1), E("a.", 1, "d", 1),
-                           E("a.", 1, "c", 2), E("a.", 1, "c", 1)};
+  std::vector<Entry> es = {E("b.", 1, "c", 1), E("B.", 1, "c", 1), E("a.", 2, "c", 1),
+                           E("a.", 1, "d", 1), E("a.", 1, "c", 2), E("a.", 1, "c", 1)};
   normalize(es);
   ASSERT_EQ(es.size(), 6u);
   EXPECT_EQ(es[0].hostname, "B.");  // 'B' < 'a' bytewise

@@ -94,7 +94,8 @@ TEST(DnsGossip, NeverEncodesDuplicateIdentities) {
 
 /// Encodes a GossipData-shaped value with caller-chosen field types (hostile peers).
 Bytes encode_custom(const gob::TypePtr& entry_type, gob::Value entry) {
-  auto gd = gob::struct_type("GossipData", {{"Timestamp", gob::int_type()}, {"Entries", gob::slice_type("Entries", entry_type)}});
+  auto gd = gob::struct_type("GossipData",
+                             {{"Timestamp", gob::int_type()}, {"Entries", gob::slice_type("Entries", entry_type)}});
   auto v = gob::Value::structure();
   v.set("Timestamp", gob::Value::of_int(1)).set("Entries", gob::Value::slice({std::move(entry)}));
   Bytes out;

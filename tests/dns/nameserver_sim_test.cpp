@@ -52,7 +52,8 @@ TEST(NameserverSim, EntriesAndTombstonesReachEveryPeer) {
   c.sim.run(std::chrono::seconds(5));
   auto now = c.sim.now();
   for (std::size_t i = 0; i < 6; ++i) {
-    c.ns[i]->add_entry_fqdn(now, fmt::format("host{}.weave.local", i), fmt::format("c{}", i), Ipv4(0x0a200000 + static_cast<std::uint32_t>(i)), nullptr);
+    c.ns[i]->add_entry_fqdn(now, fmt::format("host{}.weave.local", i), fmt::format("c{}", i),
+                            Ipv4(0x0a200000 + static_cast<std::uint32_t>(i)), nullptr);
   }
   c.ns[1]->add_entry_fqdn(now, "Shared.weave.local", "s1", Ipv4(0x0a2000aa), nullptr);
   c.ns[4]->add_entry_fqdn(now, "shared.weave.local", "s4", Ipv4(0x0a2000bb), nullptr);
@@ -80,7 +81,8 @@ TEST(NameserverSim, LossyLinksConverge) {
     for (int round = 0; round < 5; ++round) {
       auto now = c.sim.now();
       for (std::size_t i = 0; i < 5; ++i) {
-        c.ns[i]->add_entry_fqdn(now, fmt::format("r{}.weave.local", round), fmt::format("c{}", i), Ipv4(static_cast<std::uint32_t>(i)), nullptr);
+        c.ns[i]->add_entry_fqdn(now, fmt::format("r{}.weave.local", round), fmt::format("c{}", i),
+                                Ipv4(static_cast<std::uint32_t>(i)), nullptr);
         if (round > 0 && (i + round) % 2 == 0) c.ns[i]->container_died(now, fmt::format("c{}", i), nullptr);
       }
       c.sim.run(std::chrono::seconds(20));

@@ -31,7 +31,9 @@ class NameserverTest : public ::testing::Test {
   }
   void check() { ASSERT_TRUE(ns_.check_invariants().ok()); }
 
-  Bytes gossip_from(std::int64_t ts, std::vector<Entry> es) { return encode_gossip_data(GossipData{ts, std::move(es)}); }
+  Bytes gossip_from(std::int64_t ts, std::vector<Entry> es) {
+    return encode_gossip_data(GossipData{ts, std::move(es)});
+  }
 
   std::set<PeerName> known_{kUs, kThem};
   Nameserver ns_;
@@ -155,7 +157,7 @@ TEST_F(NameserverTest, BroadcastIsRelayedEvenIfNothingWasNew) {
     ASSERT_TRUE(r->has_value());
     auto g = decode_gossip_data(**r);
     ASSERT_TRUE(g.ok());
-    EXPECT_EQ(g->timestamp, kEpoch + 90);  // the sender's Timestamp
+    EXPECT_EQ(g->timestamp, kEpoch + 90);          // the sender's Timestamp
     EXPECT_EQ(g->entries, std::vector<Entry>{e});  // the stranger's entry is filtered out
   }
   EXPECT_TRUE(ns_.lookup("y.weave.local.").empty());
@@ -273,11 +275,12 @@ TEST_F(NameserverTest, StatusAndJsonMatchWeave) {
   EXPECT_EQ(fresh.entries_json(), "null\n");
   fresh.add_entry(at(0), "Db.weave.local.", "c9", kUs, Ipv4(0x0a200909), nullptr);
   fresh.add_entry(at(0), "x<&>\"\\\n\xff.weave.local.", "c\xe2\x80\xa8", kUs, Ipv4(1), nullptr);
-  EXPECT_EQ(fresh.entries_json(),
-            "[{\"ContainerID\":\"c9\",\"Origin\":187723572702721,\"Addr\":\"10.32.9.9\",\"Hostname\":\"Db.weave.local.\","
-            "\"Version\":0,\"Tombstone\":0},"
-            "{\"ContainerID\":\"c\\u2028\",\"Origin\":187723572702721,\"Addr\":\"0.0.0.1\",\"Hostname\":"
-            "\"x\\u003c\\u0026\\u003e\\\"\\\\\\n\\ufffd.weave.local.\",\"Version\":0,\"Tombstone\":0}]\n");
+  EXPECT_EQ(
+      fresh.entries_json(),
+      "[{\"ContainerID\":\"c9\",\"Origin\":187723572702721,\"Addr\":\"10.32.9.9\",\"Hostname\":\"Db.weave.local.\","
+      "\"Version\":0,\"Tombstone\":0},"
+      "{\"ContainerID\":\"c\\u2028\",\"Origin\":187723572702721,\"Addr\":\"0.0.0.1\",\"Hostname\":"
+      "\"x\\u003c\\u0026\\u003e\\\"\\\\\\n\\ufffd.weave.local.\",\"Version\":0,\"Tombstone\":0}]\n");
 }
 
 // ---- convergence: random adds, deletes, deaths and lossy gossip among several peers

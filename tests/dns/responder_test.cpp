@@ -53,7 +53,8 @@ class ResponderTest : public ::testing::Test {
   }
   void add_many(int n) {
     for (int i = 0; i < n; ++i) {
-      ns_.add_entry(at(0), "many.weave.local.", fmt::format("m{}", i), kUs, Ipv4(0x0a210000 + static_cast<std::uint32_t>(i)), nullptr);
+      ns_.add_entry(at(0), "many.weave.local.", fmt::format("m{}", i), kUs,
+                    Ipv4(0x0a210000 + static_cast<std::uint32_t>(i)), nullptr);
     }
   }
 

@@ -11,7 +11,8 @@ bool same_identity(const Entry& a, const Entry& b) {
 }
 
 bool wire_less(const Entry& a, const Entry& b) {
-  return std::tie(a.hostname, a.origin, a.container_id, a.addr) < std::tie(b.hostname, b.origin, b.container_id, b.addr);
+  return std::tie(a.hostname, a.origin, a.container_id, a.addr) <
+         std::tie(b.hostname, b.origin, b.container_id, b.addr);
 }
 
 bool merge_entry(Entry& mine, const Entry& incoming) {
@@ -48,8 +49,6 @@ void normalize(std::vector<Entry>& entries) {
   entries = std::move(out);
 }
 
-std::int64_t next_version(std::int64_t v) {
-  return v == std::numeric_limits<std::int64_t>::max() ? v : v + 1;
-}
+std::int64_t next_version(std::int64_t v) { return v == std::numeric_limits<std::int64_t>::max() ? v : v + 1; }
 
 }  // namespace weft::dns

@@ -19,15 +19,16 @@ const Types& types() {
                                            {"Hostname", gob::string_type()},
                                            {"Version", gob::int_type()},
                                            {"Tombstone", gob::int_type()}});
-    out.gossip = gob::struct_type(
-        "GossipData", {{"Timestamp", gob::int_type()}, {"Entries", gob::slice_type("Entries", out.entry)}});
+    out.gossip = gob::struct_type("GossipData",
+                                  {{"Timestamp", gob::int_type()}, {"Entries", gob::slice_type("Entries", out.entry)}});
     return out;
   }();
   return t;
 }
 
 Result<Entry> entry_from(const gob::Value& v) {
-  if (v.kind != gob::Kind::Struct) return make_error("nameserver gossip: entry is a {}, not a struct", gob::kind_name(v.kind));
+  if (v.kind != gob::Kind::Struct)
+    return make_error("nameserver gossip: entry is a {}, not a struct", gob::kind_name(v.kind));
   Entry e;
   WEFT_TRY(cid, v.get_string("ContainerID"));
   WEFT_TRY(origin, v.get_uint("Origin"));
@@ -81,12 +82,14 @@ Result<GossipData> decode_gossip_data(ByteSpan payload) {
   if (!next.ok()) return make_error("nameserver gossip: {}", next.error().message);
   if (!next->has_value()) return make_error("nameserver gossip: empty message");
   const gob::Value& v = **next;
-  if (v.kind != gob::Kind::Struct) return make_error("nameserver gossip: top-level {} is not GossipData", gob::kind_name(v.kind));
+  if (v.kind != gob::Kind::Struct)
+    return make_error("nameserver gossip: top-level {} is not GossipData", gob::kind_name(v.kind));
   GossipData g;
   WEFT_TRY(ts, v.get_int("Timestamp"));
   g.timestamp = ts;
   if (const auto* es = v.field("Entries")) {
-    if (es->kind != gob::Kind::Slice) return make_error("nameserver gossip: Entries is a {}, not a slice", gob::kind_name(es->kind));
+    if (es->kind != gob::Kind::Slice)
+      return make_error("nameserver gossip: Entries is a {}, not a slice", gob::kind_name(es->kind));
     g.entries.reserve(es->elems.size());
     for (const auto& ev : es->elems) {
       WEFT_TRY(e, entry_from(ev));

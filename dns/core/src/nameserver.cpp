@@ -27,8 +27,7 @@ std::vector<Bytes> Nameserver::full_state(TimePoint now) {
   return {encode_gossip_data(std::move(g))};
 }
 
-Result<std::optional<Bytes>> Nameserver::on_gossip(TimePoint now, PeerName, ByteSpan payload,
-                                                   mesh::GossipSender& out) {
+Result<std::optional<Bytes>> Nameserver::on_gossip(TimePoint now, PeerName, ByteSpan payload, mesh::GossipSender& out) {
   GossipData received;
   std::vector<Entry> fresh;
   WEFT_TRY_VOID(receive(now, payload, out, received, fresh));
@@ -265,11 +264,21 @@ void json_string(std::string& out, std::string_view s) {
     auto c = static_cast<unsigned char>(s[i]);
     if (c < 0x80) {
       switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
+        case '"':
+          out += "\\\"";
+          break;
+        case '\\':
+          out += "\\\\";
+          break;
+        case '\n':
+          out += "\\n";
+          break;
+        case '\r':
+          out += "\\r";
+          break;
+        case '\t':
+          out += "\\t";
+          break;
         default:
           if (c < 0x20 || c == '<' || c == '>' || c == '&') {
             out += "\\u00";

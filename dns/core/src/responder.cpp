@@ -10,8 +10,8 @@ namespace weft::dns {
 namespace {
 
 using detail::Pkt;
-using detail::Rr;
 using detail::Rdf;
+using detail::Rr;
 
 /// A header-only reply for queries ldns cannot parse (or that we do not implement): ID, opcode
 /// and RD echoed, QR set, no sections.
@@ -109,8 +109,7 @@ std::size_t max_size_for(const ldns_pkt* q, Transport t) {
 
 }  // namespace
 
-Responder::Responder(ResponderConfig config, const NameLookup& names)
-    : config_(std::move(config)), names_(names) {
+Responder::Responder(ResponderConfig config, const NameLookup& names) : config_(std::move(config)), names_(names) {
   config_.domain = fqdn(config_.domain);
   domain_lower_ = to_lower(config_.domain);
 }
@@ -221,7 +220,8 @@ Bytes error_reply(ByteSpan query, Rcode rc) {
 Result<Bytes> accept_upstream_reply(ByteSpan reply, std::uint16_t sent_id, const QueryInfo& q) {
   if (reply.size() < kHeaderSize) return make_error("upstream reply too short ({} bytes)", reply.size());
   if (!header_qr(reply)) return make_error("upstream sent a query, not a reply");
-  if (header_id(reply) != sent_id) return make_error("upstream reply has ID {}, expected {}", header_id(reply), sent_id);
+  if (header_id(reply) != sent_id)
+    return make_error("upstream reply has ID {}, expected {}", header_id(reply), sent_id);
   Pkt p = detail::parse(reply);
   if (!p) return make_error("upstream reply is malformed");
   if (ldns_rr_list_rr_count(ldns_pkt_question(p.get())) > 0) {

@@ -63,8 +63,14 @@ enum class Served { answered, dropped, forwarded };
 
 struct DnsServer::State : std::enable_shared_from_this<DnsServer::State> {
   State(asio::io_context& io_, DnsServerConfig c, const dns::NameLookup& names, Random& r, Logger l)
-      : io(io_), config(std::move(c)), responder(config.responder, names), rng(r), log(std::move(l)), udp_sock(io),
-        acceptor(io), retry_timer(io) {}
+      : io(io_),
+        config(std::move(c)),
+        responder(config.responder, names),
+        rng(r),
+        log(std::move(l)),
+        udp_sock(io),
+        acceptor(io),
+        retry_timer(io) {}
 
   void wait_udp();
   bool receive_one_udp();
@@ -177,18 +183,19 @@ class TcpConn : public std::enable_shared_from_this<TcpConn> {
 
   void do_write() {
     writing_ = true;
-    asio::async_write(sock_, asio::buffer(queue_.front()), [self = shared_from_this()](const error_code& ec, std::size_t) {
-      if (ec || self->closed_) {
-        self->close();
-        return;
-      }
-      self->queue_.pop_front();
-      if (self->queue_.empty()) {
-        self->writing_ = false;
-      } else {
-        self->do_write();
-      }
-    });
+    asio::async_write(sock_, asio::buffer(queue_.front()),
+                      [self = shared_from_this()](const error_code& ec, std::size_t) {
+                        if (ec || self->closed_) {
+                          self->close();
+                          return;
+                        }
+                        self->queue_.pop_front();
+                        if (self->queue_.empty()) {
+                          self->writing_ = false;
+                        } else {
+                          self->do_write();
+                        }
+                      });
   }
 
   std::shared_ptr<DnsServer::State> st_;
@@ -376,7 +383,8 @@ Result<void> DnsServer::start() {
     error_code ignored;
     st.acceptor.close(ignored);
     st.udp_sock.close(ignored);
-    if (ep.port() != 0 || attempt >= 20) return make_error("listen tcp {}: bind: {}", st.config.listen_address, ec.message());
+    if (ep.port() != 0 || attempt >= 20)
+      return make_error("listen tcp {}: bind: {}", st.config.listen_address, ec.message());
   }
   st.udp_sock.non_blocking(true);
   if (ep.address().is_unspecified()) {

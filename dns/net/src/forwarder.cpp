@@ -114,27 +114,28 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   }
 
   void udp_receive(std::uint64_t gen, asio::ip::udp::endpoint server) {
-    udp_.async_receive(asio::buffer(buf_), [self = shared_from_this(), gen, server](const error_code& e, std::size_t n) {
-      if (self->finished_ || gen != self->gen_) return;
-      if (e) {
-        self->close_sockets();
-        self->next_server();
-        return;
-      }
-      ByteSpan raw(self->buf_.data(), n);
-      auto ok = dns::accept_upstream_reply(raw, self->sent_id_, self->info_);
-      if (!ok.ok()) {
-        ++self->st_->stats.rejected_replies;
-        self->udp_receive(gen, server);  // not ours (spoofed or stale): keep waiting
-        return;
-      }
-      if (dns::header_tc(raw) && self->info_.max_size > dns::kMinUdpSize) {
-        ++self->st_->stats.tcp_retries;
-        self->tcp_attempt(asio::ip::tcp::endpoint(server.address(), server.port()), std::move(*ok));
-        return;
-      }
-      self->answered(std::move(*ok));
-    });
+    udp_.async_receive(asio::buffer(buf_),
+                       [self = shared_from_this(), gen, server](const error_code& e, std::size_t n) {
+                         if (self->finished_ || gen != self->gen_) return;
+                         if (e) {
+                           self->close_sockets();
+                           self->next_server();
+                           return;
+                         }
+                         ByteSpan raw(self->buf_.data(), n);
+                         auto ok = dns::accept_upstream_reply(raw, self->sent_id_, self->info_);
+                         if (!ok.ok()) {
+                           ++self->st_->stats.rejected_replies;
+                           self->udp_receive(gen, server);  // not ours (spoofed or stale): keep waiting
+                           return;
+                         }
+                         if (dns::header_tc(raw) && self->info_.max_size > dns::kMinUdpSize) {
+                           ++self->st_->stats.tcp_retries;
+                           self->tcp_attempt(asio::ip::tcp::endpoint(server.address(), server.port()), std::move(*ok));
+                           return;
+                         }
+                         self->answered(std::move(*ok));
+                       });
   }
 
   /// Over TCP. `fallback` is the truncated UDP reply to use if this attempt fails or is no better.
@@ -177,36 +178,37 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
 
   template <typename F>
   void tcp_read(std::uint64_t gen, F fail) {
-    asio::async_read(tcp_, asio::buffer(len_, 2), [self = shared_from_this(), gen, fail](const error_code& e, std::size_t) {
-      if (self->finished_ || gen != self->gen_) return;
-      const std::size_t n = (std::size_t{self->len_[0]} << 8) | self->len_[1];
-      if (e || n < dns::kHeaderSize) {
-        self->close_sockets();
-        fail();
-        return;
-      }
-      self->buf_.resize(n);
-      asio::async_read(self->tcp_, asio::buffer(self->buf_), [self, gen, fail](const error_code& e2, std::size_t) {
-        if (self->finished_ || gen != self->gen_) return;
-        self->close_sockets();
-        if (e2) {
-          fail();
-          return;
-        }
-        auto ok = dns::accept_upstream_reply(self->buf_, self->sent_id_, self->info_);
-        if (!ok.ok()) {
-          ++self->st_->stats.rejected_replies;
-          fail();
-          return;
-        }
-        // A reply that still has to be cut for the client is no better than the UDP one.
-        if (self->fallback_ && dns::header_tc(*ok)) {
-          self->answered(std::move(*self->fallback_));
-          return;
-        }
-        self->answered(std::move(*ok));
-      });
-    });
+    asio::async_read(
+        tcp_, asio::buffer(len_, 2), [self = shared_from_this(), gen, fail](const error_code& e, std::size_t) {
+          if (self->finished_ || gen != self->gen_) return;
+          const std::size_t n = (std::size_t{self->len_[0]} << 8) | self->len_[1];
+          if (e || n < dns::kHeaderSize) {
+            self->close_sockets();
+            fail();
+            return;
+          }
+          self->buf_.resize(n);
+          asio::async_read(self->tcp_, asio::buffer(self->buf_), [self, gen, fail](const error_code& e2, std::size_t) {
+            if (self->finished_ || gen != self->gen_) return;
+            self->close_sockets();
+            if (e2) {
+              fail();
+              return;
+            }
+            auto ok = dns::accept_upstream_reply(self->buf_, self->sent_id_, self->info_);
+            if (!ok.ok()) {
+              ++self->st_->stats.rejected_replies;
+              fail();
+              return;
+            }
+            // A reply that still has to be cut for the client is no better than the UDP one.
+            if (self->fallback_ && dns::header_tc(*ok)) {
+              self->answered(std::move(*self->fallback_));
+              return;
+            }
+            self->answered(std::move(*ok));
+          });
+        });
   }
 
   void answered(Bytes reply) {

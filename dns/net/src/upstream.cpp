@@ -12,8 +12,8 @@
 
 namespace weft::dns_net {
 
-Upstreams::Upstreams(std::string resolv_conf, std::string own_address, bool listening_on_any,
-                     std::uint16_t listen_port, Logger log, std::uint16_t upstream_port)
+Upstreams::Upstreams(std::string resolv_conf, std::string own_address, bool listening_on_any, std::uint16_t listen_port,
+                     Logger log, std::uint16_t upstream_port)
     : path_(std::move(resolv_conf)),
       own_address_(std::move(own_address)),
       listening_on_any_(listening_on_any),
@@ -66,7 +66,9 @@ void Upstreams::reload(TimePoint now) {
   }
   stamp_ = s;
   failing_ = false;
-  if (names != names_) log_.info("upstream servers from {}: {}", path_, names.empty() ? "none" : fmt::format("{}", fmt::join(names, ", ")));
+  if (names != names_)
+    log_.info("upstream servers from {}: {}", path_,
+              names.empty() ? "none" : fmt::format("{}", fmt::join(names, ", ")));
   servers_ = std::move(eps);
   names_ = std::move(names);
 }

@@ -17,8 +17,8 @@ struct Entry {
   std::string container_id;
   PeerName origin;
   Ipv4 addr;
-  std::string hostname;     ///< absolute ("web.weave.local."), case as supplied
-  std::int64_t version = 0;  ///< Go `int`
+  std::string hostname;        ///< absolute ("web.weave.local."), case as supplied
+  std::int64_t version = 0;    ///< Go `int`
   std::int64_t tombstone = 0;  ///< unix seconds of the deletion; 0 = live
 
   bool live() const { return tombstone == 0; }

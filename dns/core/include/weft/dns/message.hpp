@@ -24,8 +24,8 @@ inline constexpr std::uint16_t kEdnsUdpSize = 4096;
 inline constexpr std::size_t kMaxMessageSize = 65535;
 
 namespace rrtype {
-inline constexpr std::uint16_t A = 1, NS = 2, CNAME = 5, SOA = 6, PTR = 12, MX = 15, TXT = 16, AAAA = 28,
-                               SRV = 33, OPT = 41, ANY = 255;
+inline constexpr std::uint16_t A = 1, NS = 2, CNAME = 5, SOA = 6, PTR = 12, MX = 15, TXT = 16, AAAA = 28, SRV = 33,
+                               OPT = 41, ANY = 255;
 }  // namespace rrtype
 inline constexpr std::uint16_t kClassIN = 1;
 
@@ -69,7 +69,7 @@ struct Message {
   std::uint16_t id = 0;
   bool qr = false, aa = false, tc = false, rd = false, ra = false, cd = false;
   std::uint8_t opcode = 0;
-  std::uint16_t rcode = 0;  ///< including EDNS0 extended bits
+  std::uint16_t rcode = 0;                                        ///< including EDNS0 extended bits
   std::vector<Record> questions, answers, authority, additional;  ///< additional: without OPT
   bool edns = false;
   std::uint16_t edns_size = 0;

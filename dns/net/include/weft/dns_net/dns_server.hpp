@@ -28,8 +28,8 @@
 namespace weft::dns_net {
 
 struct DnsServerConfig {
-  std::string listen_address = "0.0.0.0:53";  ///< --dns-listen-address; port 0 = pick one (tests)
-  dns::ResponderConfig responder;              ///< --dns-domain, --dns-ttl
+  std::string listen_address = "0.0.0.0:53";     ///< --dns-listen-address; port 0 = pick one (tests)
+  dns::ResponderConfig responder;                ///< --dns-domain, --dns-ttl
   std::string resolv_conf = "/etc/resolv.conf";  ///< --resolv-conf
   /// Our address as clients see it, left out of the upstreams (Weave's effective listen
   /// address); "" = the listen host unless that is 0.0.0.0/::.
@@ -46,7 +46,7 @@ struct DnsServerConfig {
 struct DnsServerStats {
   std::uint64_t udp_queries = 0;
   std::uint64_t tcp_queries = 0;
-  std::uint64_t answered = 0;     ///< answered locally (incl. FORMERR/NXDOMAIN)
+  std::uint64_t answered = 0;  ///< answered locally (incl. FORMERR/NXDOMAIN)
   std::uint64_t forwarded = 0;
   std::uint64_t dropped = 0;      ///< not worth a reply (short, or a response)
   std::uint64_t overloaded = 0;   ///< SERVFAIL because the forwarder was full
@@ -60,8 +60,7 @@ Result<boost::asio::ip::udp::endpoint> parse_listen_address(const std::string& s
 class DnsServer {
  public:
   /// `names` (the Nameserver) and `rng` must outlive the server's start()..stop().
-  DnsServer(boost::asio::io_context& io, DnsServerConfig config, const dns::NameLookup& names, Random& rng,
-            Logger log);
+  DnsServer(boost::asio::io_context& io, DnsServerConfig config, const dns::NameLookup& names, Random& rng, Logger log);
   ~DnsServer();
   DnsServer(const DnsServer&) = delete;
   DnsServer& operator=(const DnsServer&) = delete;

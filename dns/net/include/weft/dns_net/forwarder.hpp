@@ -28,10 +28,10 @@ struct ForwarderConfig {
 };
 
 struct ForwarderStats {
-  std::uint64_t forwarded = 0;   ///< exchanges started
-  std::uint64_t answered = 0;    ///< an upstream replied
-  std::uint64_t failed = 0;      ///< every upstream failed: SERVFAIL
-  std::uint64_t tcp_retries = 0; ///< truncated UDP replies retried over TCP
+  std::uint64_t forwarded = 0;         ///< exchanges started
+  std::uint64_t answered = 0;          ///< an upstream replied
+  std::uint64_t failed = 0;            ///< every upstream failed: SERVFAIL
+  std::uint64_t tcp_retries = 0;       ///< truncated UDP replies retried over TCP
   std::uint64_t rejected_replies = 0;  ///< wrong ID, wrong question, malformed
 };
 

@@ -77,6 +77,16 @@ TEST(IpamParse, SubnetsWithWeaveMessages) {
             Ipv4Range(ip("10.32.0.1").value(), ip("10.32.0.3").value()));
 }
 
+TEST(IpamParse, DefaultSubnet) {
+  EXPECT_EQ(parse_default_subnet(kUniverse, "10.32.0.0/12").value(), kUniverse);
+  EXPECT_EQ(parse_default_subnet(kUniverse, "10.33.0.5/16").value(), C("10.33.0.0/16"));
+  EXPECT_EQ(parse_default_subnet(kUniverse, "10.0.0.0/8").error().message,
+            "IP address allocation default subnet 10.0.0.0/8 must be within allocation range "
+            "10.32.0.0/12");
+  EXPECT_FALSE(parse_default_subnet(kUniverse, "10.32.0.0/31").ok());
+  EXPECT_FALSE(parse_default_subnet(kUniverse, "bad").ok());
+}
+
 // ---- initialisation
 
 TEST(Allocator, SeedCreatesTheRingAtOnceAndAllocatesLowestHostAddress) {

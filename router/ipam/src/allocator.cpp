@@ -84,6 +84,22 @@ Result<Cidr> parse_cidr_subnet(std::string_view s) {
   return *c;
 }
 
+Result<Cidr> parse_default_subnet(const Cidr& universe, std::string_view s) {
+  auto c = Cidr::parse(s);
+  if (!c) return make_error("invalid CIDR address: {}", s);
+  auto subnet = c->network();
+  if (subnet.size() < kMinSubnetSize) {
+    return make_error("invalid --ipalloc-default-subnet {}: smaller than minimum size {}", s,
+                      kMinSubnetSize);
+  }
+  auto u = Ipv4Range::of(universe), r = Ipv4Range::of(subnet);
+  if (r.start() < u.start() || r.end() > u.end()) {
+    return make_error("IP address allocation default subnet {} must be within allocation range {}",
+                      subnet, universe.network());
+  }
+  return subnet;
+}
+
 Ipv4Range host_range(const Cidr& subnet) {
   auto r = Ipv4Range::of(subnet);
   if (r.size() < 3) return r;
@@ -136,10 +152,8 @@ Allocator::Allocator(AllocatorConfig config, const MeshView& mesh, Random& rng, 
 
 Result<std::unique_ptr<Allocator>> Allocator::create(AllocatorConfig config, const MeshView& mesh,
                                                      Random& rng, Logger log) {
-  if (!config.universe.is_network()) {
-    return make_error("invalid --ipalloc-range {}: bits after network prefix are not all zero",
-                      config.universe);
-  }
+  // Like Weave's ParseCIDR, the range is its network: 10.32.0.1/12 means 10.32.0.0/12.
+  config.universe = config.universe.network();
   if (config.universe.size() < kMinSubnetSize) {
     return make_error("invalid --ipalloc-range {}: smaller than minimum size {}", config.universe,
                       kMinSubnetSize);

@@ -65,6 +65,9 @@ struct IpallocInit {
 /// A subnet for allocation: a network address (no host bits) with at least 4 addresses. Errors
 /// carry Weave's texts (`invalid subnet - bits after network prefix are not all zero: ...`).
 Result<Cidr> parse_cidr_subnet(std::string_view s);
+/// `--ipalloc-default-subnet`: a network (host bits dropped, as Weave) of at least 4 addresses
+/// inside the range; defaults to the range itself when the flag is absent.
+Result<Cidr> parse_default_subnet(const Cidr& universe, std::string_view s);
 /// [network+1, broadcast): where allocations in a subnet come from.
 Ipv4Range host_range(const Cidr& subnet);
 
@@ -103,7 +106,7 @@ struct AllocatorConfig {
   PeerName self;
   std::uint64_t uid = 0;  ///< this process's mesh UID (paxos NodeID)
   std::string nickname;
-  Cidr universe;  ///< --ipalloc-range, a network of at least 4 addresses
+  Cidr universe;  ///< --ipalloc-range (host bits are dropped), at least 4 addresses
   IpallocInit init;
   std::vector<PreClaim> pre_claims;
   std::optional<PersistedState> persisted;

@@ -467,7 +467,7 @@ TEST(DnsListen, BindErrorsReadLikeGo) {
   DnsServer s(io, cfg, ns, rng, null_logger());
   auto r = s.start();
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().message, cfg.listen_address.insert(0, "listen udp ") + ": bind: Address already in use");
+  EXPECT_EQ(r.error().message, cfg.listen_address.insert(0, "listen udp ") + ": bind: address already in use");
   EXPECT_FALSE(parse_listen_address("nonsense").ok());
   EXPECT_FALSE(parse_listen_address("1.2.3.4:99999").ok());
   EXPECT_EQ(parse_listen_address(":53")->port(), 53);

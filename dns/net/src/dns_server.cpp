@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 
 #include <boost/asio.hpp>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <deque>
@@ -36,6 +37,13 @@ Result<HostPort> split_host_port(const std::string& s) {
     return make_error("address {}: invalid port", s);
   }
   return HostPort{host, static_cast<std::uint16_t>(std::stoul(port))};
+}
+
+/// Go's wording for socket errors: "address already in use", lower case.
+std::string go_message(const error_code& ec) {
+  auto msg = ec.message();
+  if (!msg.empty()) msg[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(msg[0])));
+  return msg;
 }
 
 }  // namespace
@@ -372,7 +380,7 @@ Result<void> DnsServer::start() {
     if (ec) {
       error_code ignored;
       st.udp_sock.close(ignored);
-      return make_error("listen udp {}: bind: {}", st.config.listen_address, ec.message());
+      return make_error("listen udp {}: bind: {}", st.config.listen_address, go_message(ec));
     }
     tcp::endpoint tep(ep.address(), st.udp_sock.local_endpoint().port());
     st.acceptor.open(tep.protocol(), ec);
@@ -384,7 +392,7 @@ Result<void> DnsServer::start() {
     st.acceptor.close(ignored);
     st.udp_sock.close(ignored);
     if (ep.port() != 0 || attempt >= 20)
-      return make_error("listen tcp {}: bind: {}", st.config.listen_address, ec.message());
+      return make_error("listen tcp {}: bind: {}", st.config.listen_address, go_message(ec));
   }
   st.udp_sock.non_blocking(true);
   if (ep.address().is_unspecified()) {

@@ -4,23 +4,15 @@
 
 #include <map>
 
+#include "text.hpp"
+
 namespace weft::ipam {
+
+using detail::range_text;
 
 namespace {
 
 std::string display(PeerName p, const std::string& nick) { return fmt::format("{}({})", p, nick); }
-
-std::string range_text(Ipv4Range r) {
-  // A CIDR when it is one, else first-last.
-  auto size = r.size();
-  if (size > 0 && (size & (size - 1)) == 0 && (r.start() & (size - 1)) == 0) {
-    int bits = 0;
-    while ((std::uint64_t{1} << bits) < size) ++bits;
-    return Cidr(Ipv4(static_cast<std::uint32_t>(r.start())), static_cast<std::uint8_t>(32 - bits))
-        .str();
-  }
-  return r.str();
-}
 
 }  // namespace
 

@@ -476,6 +476,33 @@ TEST(Allocator, PersistedStateOfAnotherPeerOrRangeIsIgnored) {
   EXPECT_NE(broken.error().message.find("weave reset"), std::string::npos);
 }
 
+TEST(Allocator, AddressesHeldInSpaceWeGainStayTaken) {
+  // Restored records may name an address in another peer's range; if that range comes to us
+  // (rmpeer), the address must not be handed out again.
+  NoMesh mesh;
+  NullSender out;
+  SeededRandom rng(3);
+  AllocatorConfig cfg;
+  cfg.self = kA;
+  cfg.nickname = "hostA";
+  cfg.universe = kUniverse;
+  Ring ring(Ipv4Range::of(kUniverse), kA);
+  ring.claim_for_peers({kA, kB});
+  cfg.persisted =
+      PersistedState{kA, ring.to_wire(), OwnedMap{{"c9", OwnedData{true, {C("10.40.0.1/12")}}}}};
+  auto al = Allocator::create(cfg, mesh, rng, null_logger()).value();
+  al->start(TimePoint{}, out);
+  ASSERT_TRUE(al->restored());
+  EXPECT_TRUE(al->check_invariants().ok());
+  EXPECT_EQ(al->admin_takeover(TimePoint{}, "aa:bb:cc:dd:ee:02", out), 524288u);
+  EXPECT_TRUE(al->space().is_allocated(ip("10.40.0.1")));
+  al->allocate(TimePoint{}, "c10", C("10.40.0.0/30"), true, out);
+  auto done = al->take_completions();
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].address, C("10.40.0.2/30"));
+  EXPECT_TRUE(al->check_invariants().ok());
+}
+
 TEST(IpamStore, RoundTripThroughTheStateFileAndCorruption) {
   auto dir = std::filesystem::temp_directory_path() / fmt::format("ipam-store-{}", ::getpid());
   std::filesystem::create_directories(dir);

@@ -604,6 +604,13 @@ void Allocator::ring_updated() {
   dirty_.ring = true;
   auto dropped = space_.update_ranges(ring_.owned_ranges());
   for (auto a : dropped) log_.error("lost allocated address {} to a ring update", a);
+  // Space we gain may hold addresses an ident already has (say, recorded before an rmpeer gave
+  // us the range back): keep them out of the free pool.
+  for (auto& [ident, d] : owned_) {
+    for (auto& c : d.cidrs) {
+      if (space_.is_free(c.addr())) (void)space_.claim(c.addr());
+    }
+  }
   if (!shutting_down_) try_pending_ops();
 }
 

@@ -538,6 +538,22 @@ http::Router Weaver::api_router(bool full) {
     persist_direct_peers();
     return http::empty_response(200);
   });
+  r.handle("POST", "/expose/{ip}/{prefixlen}", [this](const http::HttpRequest& req, const http::PathVars& v) {
+    auto cidr = Cidr::parse(v.at("ip") + "/" + v.at("prefixlen"));
+    if (!cidr) return http::text_response(400, fmt::format("unable to parse ip addr: {}/{}", v.at("ip"), v.at("prefixlen")));
+    if (opts_.get("datapath-backend") == "none") {
+      return http::text_response(500, "unable to expose: there is no bridge (--datapath-backend none)");
+    }
+    datapath::host::HostSetup setup(log_.child("bridge"));
+    auto r = setup.expose(opts_.get("weave-bridge"), *cidr);
+    if (!r) return http::text_response(500, fmt::format("unable to expose: {}", r.error().message));
+    auto skip = req.form_value("skipNAT");
+    if (!skip.empty() && skip != "true" && skip != "false" && skip != "1" && skip != "0" && skip != "t" && skip != "f" &&
+        skip != "TRUE" && skip != "FALSE" && skip != "True" && skip != "False" && skip != "T" && skip != "F") {
+      return http::text_response(400, fmt::format("strconv.ParseBool: parsing \"{}\": invalid syntax", skip));
+    }
+    return http::empty_response(204);
+  });
   // IPAM is not built yet: rmpeer and reset answer as Weave does with IPAM off.
   r.handle("DELETE", "/peer", [](auto&, auto&) { return http::empty_response(204); });
   r.handle("DELETE", "/peer/{id}", [](auto&, auto&) { return http::empty_response(200); });

@@ -54,12 +54,12 @@ const std::map<std::string, Spec>& specs() {
       {"host-root", {Kind::string, "", Support::later, "path to the host's root filesystem"}},
       {"proc-path", {Kind::string, "/proc", Support::later, "path to /proc"}},
       // DNS
-      {"no-dns", {Kind::boolean, "false", Support::later, "disable DNS server"}},
-      {"dns-domain", {Kind::string, "weave.local.", Support::later, "local domain to server requests for"}},
-      {"dns-listen-address", {Kind::string, "0.0.0.0:53", Support::later, "address to listen on for DNS requests"}},
-      {"dns-ttl", {Kind::integer, "1", Support::later, "TTL for DNS request from our domain"}},
-      {"dns-fallback-timeout", {Kind::integer, "5000", Support::later, "timeout for fallback DNS requests (ms)"}},
-      {"resolv-conf", {Kind::string, "/etc/resolv.conf", Support::later, "path to resolver configuration"}},
+      {"no-dns", {Kind::boolean, "false", Support::yes, "disable DNS server"}},
+      {"dns-domain", {Kind::string, "weave.local.", Support::yes, "local domain to server requests for"}},
+      {"dns-listen-address", {Kind::string, "0.0.0.0:53", Support::yes, "address to listen on for DNS requests"}},
+      {"dns-ttl", {Kind::integer, "1", Support::yes, "TTL for DNS request from our domain"}},
+      {"dns-fallback-timeout", {Kind::integer, "5000", Support::yes, "timeout for fallback DNS requests (ms)"}},
+      {"resolv-conf", {Kind::string, "/etc/resolv.conf", Support::yes, "path to resolver configuration"}},
       // Docker
       {"docker-api", {Kind::string, "", Support::later, "Docker API endpoint"}},
       {"proxy", {Kind::boolean, "false", Support::later, "instruct weaver to start the Docker API proxy"}},

@@ -257,6 +257,7 @@ Result<void> Weaver::start() {
   node_.emplace(io_, cfg, rng_, log_.child("router"));
   WEFT_TRY_VOID(node_->listen());
   WEFT_TRY_VOID(setup_datapath());
+  WEFT_TRY_VOID(setup_dns());
 
   auto add_server = [&](const std::string& flag, bool full, bool metrics_only) -> Result<void> {
     auto addr = opts_.get(flag);
@@ -359,7 +360,85 @@ Result<void> Weaver::setup_datapath() {
   return {};
 }
 
+Result<void> Weaver::setup_dns() {
+  if (opts_.flag("no-dns")) return {};
+  dns::NameserverConfig nc;
+  nc.self = self_.name;
+  nc.domain = opts_.get("dns-domain");
+  nc.is_known_peer = [this](PeerName p) { return node_->core().topology().find(p) != nullptr; };
+  nc.wall_clock = [](TimePoint) {
+    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  nameserver_.emplace(std::move(nc), log_.child("nameserver"));
+  node_->core().add_channel(std::string(dns::kChannelName), *nameserver_);
+  node_->on_peers_gone([this](const std::vector<mesh::PeerSummary>& gone) {
+    for (auto& p : gone) nameserver_->peer_gone(p.name);
+  });
+  dns_ticker_.emplace(io_, *nameserver_);
+  dns_ticker_->start();
+  dns_net::DnsServerConfig dc;
+  dc.listen_address = opts_.get("dns-listen-address");
+  auto ttl = std::stol(opts_.get("dns-ttl"));
+  auto fallback = std::stol(opts_.get("dns-fallback-timeout"));
+  if (ttl < 0 || ttl > 0x7fffffff) return make_error("invalid --dns-ttl {}", ttl);
+  if (fallback <= 0) return make_error("invalid --dns-fallback-timeout {}", fallback);
+  dc.responder = dns::ResponderConfig{opts_.get("dns-domain"), static_cast<std::uint32_t>(ttl)};
+  dc.resolv_conf = opts_.get("resolv-conf");
+  dc.fallback_timeout = std::chrono::milliseconds(fallback);
+  dns_server_.emplace(io_, std::move(dc), *nameserver_, rng_, log_.child("dns"));
+  WEFT_TRY_VOID(dns_server_->start());
+  log_.info("Listening for DNS queries on {} for domain {}", dns_server_->address(), nameserver_->domain());
+  return {};
+}
+
+void Weaver::with_sender(const std::string& channel, const std::function<void(TimePoint, mesh::GossipSender&)>& f) {
+  node_->with_effects([&](mesh::Effects& fx) {
+    auto now = Clock::now();
+    auto out = node_->core().sender(channel, now, fx);
+    f(now, *out);
+  });
+}
+
+void Weaver::add_dns_routes(http::Router& r) {
+  if (!nameserver_) return;
+  auto dns_ch = std::string(dns::kChannelName);
+  r.handle("PUT", "/name/{container}/{ip}", [this, dns_ch](const http::HttpRequest& req, const http::PathVars& v) {
+    auto ip = Ipv4::parse(v.at("ip"));
+    if (!ip) return http::text_response(400, fmt::format("invalid IP Address: {}", v.at("ip")));
+    auto fqdn = req.form_value("fqdn");
+    with_sender(dns_ch, [&](TimePoint now, mesh::GossipSender& out) {
+      nameserver_->add_entry_fqdn(now, fqdn, v.at("container"), *ip, &out);
+    });
+    return http::empty_response(204);
+  });
+  auto del = [this, dns_ch](const http::HttpRequest& req, const http::PathVars& v) {
+    dns::DeleteFilter f;
+    if (auto it = v.find("container"); it != v.end() && it->second != "*") f.container = it->second;
+    if (auto it = v.find("ip"); it != v.end() && it->second != "*") {
+      auto ip = Ipv4::parse(it->second);
+      if (!ip) return http::text_response(400, fmt::format("invalid IP Address: {}", it->second));
+      f.addr = *ip;
+    }
+    if (auto q = req.query_value("fqdn"); !q.empty() && q != "*") f.hostname = q;
+    with_sender(dns_ch, [&](TimePoint now, mesh::GossipSender& out) { nameserver_->delete_entries(now, f, &out); });
+    return http::empty_response(204);
+  };
+  r.handle("DELETE", "/name/{container}/{ip}", del);
+  r.handle("DELETE", "/name/{container}", del);
+  r.handle("DELETE", "/name", del);
+  r.handle("GET", "/name", [this](auto&, auto&) {
+     auto res = http::text_response(200, nameserver_->entries_json());
+     return res;
+   }).header("Accept", "application/json");
+  r.handle("GET", "/domain", [this](auto&, auto&) { return http::text_response(200, nameserver_->domain()); });
+  r.handle("GET", "/dns-address", [this](auto&, auto&) { return http::text_response(200, dns_server_->host()); });
+  r.handle("GET", "/dns-address-port", [this](auto&, auto&) { return http::text_response(200, dns_server_->address()); });
+}
+
 void Weaver::stop() {
+  if (dns_server_) dns_server_->stop();
+  if (dns_ticker_) dns_ticker_->stop();
   for (auto& s : servers_) s->stop();
   if (overlay_) overlay_->stop();
   if (node_) node_->stop();
@@ -487,6 +566,19 @@ router::WeaveStatus Weaver::status() {
   r.targets = node_->connection_maker().direct_peers();
   for (auto& c : node_->config().trusted_subnets) r.trusted_subnets.push_back(c.str());
   r.gossip_bytes_sent = node_->gossip_bytes_sent();
+  if (nameserver_) {
+    router::DnsStatus d;
+    d.domain = nameserver_->domain();
+    d.upstream = dns_server_->upstreams();
+    d.address = dns_server_->address();
+    d.ttl = dns_server_->responder_config().ttl;
+    d.live_entries = nameserver_->live_count();
+    d.own_live_entries = nameserver_->own_live_count();
+    for (auto& e : nameserver_->entries()) {
+      d.entries.push_back({e.hostname, e.origin, e.container_id, e.addr.str(), e.version, e.tombstone});
+    }
+    ws.dns = std::move(d);
+  }
   r.gossip_bytes_received = node_->gossip_bytes_received();
   return ws;
 }
@@ -500,6 +592,9 @@ http::Router Weaver::api_router(bool full) {
            [this, text](auto&, auto&) { return text(router::format_status_connections(status().router)); });
   r.handle("GET", "/status/targets",
            [this, text](auto&, auto&) { return text(router::format_status_targets(status().router)); });
+  if (nameserver_) {
+    r.handle("GET", "/status/dns", [this, text](auto&, auto&) { return text(nameserver_->format_status_dns()); });
+  }
   r.handle("GET", "/report", [this](auto&, auto&) { return http::json_response(router::format_report_json(status())); })
       .header("Accept", "application/json");
   r.handle("GET", "/report", [this](const http::HttpRequest& req, auto&) {
@@ -518,6 +613,7 @@ http::Router Weaver::api_router(bool full) {
     return res;
   });
   if (!full) return r;
+  add_dns_routes(r);
   r.handle("POST", "/connect", [this](const http::HttpRequest& req, auto&) {
     std::vector<std::string> peers;
     if (auto it = req.form.find("peer"); it != req.form.end()) peers = it->second;

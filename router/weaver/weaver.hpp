@@ -14,6 +14,9 @@
 #include "weft/http/server.hpp"
 #include "weft/mesh_net/mesh_node.hpp"
 #include "weft/router_net/overlay_shell.hpp"
+#include "weft/dns/nameserver.hpp"
+#include "weft/dns_net/dns_server.hpp"
+#include "weft/dns_net/nameserver_ticker.hpp"
 #include "weft/router/kv_store.hpp"
 #include "weft/router/status.hpp"
 
@@ -34,6 +37,10 @@ class Weaver {
   http::Router api_router(bool full);
   Result<void> setup_identity();
   Result<void> setup_datapath();
+  Result<void> setup_dns();
+  void add_dns_routes(http::Router& r);
+  /// Runs `f` with a sender for `channel`'s spontaneous gossip, and applies what it sent.
+  void with_sender(const std::string& channel, const std::function<void(TimePoint, mesh::GossipSender&)>& f);
   void persist_direct_peers();
 
   boost::asio::io_context& io_;
@@ -43,6 +50,9 @@ class Weaver {
   std::optional<router::KvStore> store_;
   std::optional<mesh_net::MeshNode> node_;
   std::optional<router_net::OverlayShell> overlay_;
+  std::optional<dns::Nameserver> nameserver_;
+  std::optional<dns_net::NameserverTicker> dns_ticker_;
+  std::optional<dns_net::DnsServer> dns_server_;
   int mtu_ = 0;
   std::vector<std::unique_ptr<http::HttpServer>> servers_;
   mesh::PeerIdentity self_;

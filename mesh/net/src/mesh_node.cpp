@@ -260,7 +260,10 @@ void MeshNode::apply(mesh::Effects& fx) {
   for (auto& o : overlay) {
     if (hooks_.on_overlay_message) hooks_.on_overlay_message(o);
   }
-  if (!gone.empty() && hooks_.on_peers_gone) hooks_.on_peers_gone(gone);
+  if (!gone.empty()) {
+    if (hooks_.on_peers_gone) hooks_.on_peers_gone(gone);
+    for (auto& f : peers_gone_listeners_) f(gone);
+  }
   if (changed) {
     if (hooks_.on_topology_changed) hooks_.on_topology_changed();
     if (!refresh_posted_) {

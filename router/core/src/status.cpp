@@ -56,6 +56,14 @@ std::string format_status(const WeaveStatus& s) {
   line(out, "Peers", peer_details.empty() ? std::to_string(r.peers.size())
                                           : fmt::format("{} (with {} connections)", r.peers.size(), peer_details));
   line(out, "TrustedSubnets", join_or_none(r.trusted_subnets));
+  if (s.dns) {
+    out += "\n";
+    line(out, "Service", "dns");
+    line(out, "Domain", s.dns->domain);
+    line(out, "Upstream", join_or_none(s.dns->upstream));
+    line(out, "TTL", std::to_string(s.dns->ttl));
+    line(out, "Entries", std::to_string(s.dns->live_entries));
+  }
   return out;
 }
 
@@ -173,6 +181,22 @@ std::string format_report_json(const WeaveStatus& s) {
                {"Version", s.version},
                {"VersionCheck", {{"Enabled", false}, {"Success", false}, {"NewVersion", ""}, {"NextCheckAt", "0001-01-01T00:00:00Z"}}},
                {"Router", router}};
+  if (s.dns) {
+    ojson entries = s.dns->entries.empty() ? ojson(nullptr) : ojson::array();
+    for (auto& e : s.dns->entries) {
+      entries.push_back({{"Hostname", e.hostname},
+                         {"Origin", e.origin.str()},
+                         {"ContainerID", e.container_id},
+                         {"Address", e.address},
+                         {"Version", e.version},
+                         {"Tombstone", e.tombstone}});
+    }
+    top["DNS"] = {{"Domain", s.dns->domain},
+                  {"Upstream", s.dns->upstream.empty() ? ojson(nullptr) : ojson(s.dns->upstream)},
+                  {"Address", s.dns->address},
+                  {"TTL", s.dns->ttl},
+                  {"Entries", entries}};
+  }
   return top.dump(4) + "\n";
 }
 
@@ -189,6 +213,10 @@ std::string format_metrics(const WeaveStatus& s) {
   out += "# HELP weave_connection_terminations_total Number of peer-to-peer connections terminated.\n"
          "# TYPE weave_connection_terminations_total counter\n";
   out += fmt::format("weave_connection_terminations_total {}\n", r.termination_count);
+  if (s.dns) {
+    out += "# HELP weave_dns_entries Number of DNS entries.\n# TYPE weave_dns_entries gauge\n";
+    out += fmt::format("weave_dns_entries {}\n", s.dns->own_live_entries);
+  }
   out += "# HELP weave_peers Number of peers known.\n# TYPE weave_peers gauge\n";
   out += fmt::format("weave_peers {}\n", r.peers.size());
   out += "# HELP weft_sleeve_frames_total Frames carried by the sleeve overlay, per neighbour and direction.\n"

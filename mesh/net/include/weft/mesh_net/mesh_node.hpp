@@ -53,6 +53,10 @@ class MeshNode final : public ConnectionOwner {
   Result<void> listen();
   std::uint16_t bound_port() const { return bound_port_; }
   void set_hooks(NodeHooks h) { hooks_ = std::move(h); }
+  /// More listeners for garbage-collected peers (IPAM, DNS), besides hooks_.on_peers_gone.
+  void on_peers_gone(std::function<void(const std::vector<mesh::PeerSummary>&)> f) {
+    peers_gone_listeners_.push_back(std::move(f));
+  }
   void start();
   void stop();
 
@@ -95,6 +99,7 @@ class MeshNode final : public ConnectionOwner {
   mesh::MeshCore core_;
   mesh::ConnectionMaker maker_;
   NodeHooks hooks_;
+  std::vector<std::function<void(const std::vector<mesh::PeerSummary>&)>> peers_gone_listeners_;
   std::optional<tcp::acceptor> acceptor_;
   std::uint16_t bound_port_ = 0;
   asio::steady_timer tick_timer_;

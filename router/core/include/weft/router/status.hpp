@@ -78,10 +78,30 @@ struct RouterStatus {
   std::uint64_t gossip_bytes_received = 0;
 };
 
+struct DnsEntryStatus {
+  std::string hostname;
+  PeerName origin;
+  std::string container_id;
+  std::string address;
+  std::int64_t version = 0;
+  std::int64_t tombstone = 0;
+};
+
+struct DnsStatus {
+  std::string domain;
+  std::vector<std::string> upstream;
+  std::string address;
+  std::uint32_t ttl = 1;
+  std::size_t live_entries = 0;     ///< every origin (/status "Entries")
+  std::size_t own_live_entries = 0;  ///< metric weave_dns_entries
+  std::vector<DnsEntryStatus> entries;
+};
+
 struct WeaveStatus {
   bool ready = true;
   std::string version;
   RouterStatus router;
+  std::optional<DnsStatus> dns;  ///< absent with --no-dns
 };
 
 /// `GET /status`: the text page (without the blank lines the script adds around it).

@@ -393,7 +393,9 @@ TEST(Allocator, RmpeerTakesOverADeadPeersRanges) {
   net.deliver();
   EXPECT_EQ(net.at(b).ring().owner(ip("10.44.0.1")), kA);
   for (auto& e : net.at(b).ring().entries()) {
-    if (e.token == ip("10.44.0.0")) EXPECT_GE(e.version, 100u);
+    if (e.token == ip("10.44.0.0")) {
+      EXPECT_GE(e.version, 100u);
+    }
   }
   EXPECT_EQ(net.rmpeer(b, "aa:bb:cc:dd:ee:03"), 0u);  // already taken over: nothing left
   expect_invariants(net);

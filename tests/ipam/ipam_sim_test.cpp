@@ -227,8 +227,9 @@ class Sim {
       auto& ring = net_.at(i).ring();
       for (auto& [ident, d] : net_.at(i).owned()) {
         for (auto& c : d.cidrs) {
-          if (ring.contains(c.addr()))
+          if (ring.contains(c.addr())) {
             EXPECT_EQ(ring.owner(c.addr()), net_.name(i)) << c.addr().str();
+          }
         }
       }
     }

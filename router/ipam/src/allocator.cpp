@@ -614,13 +614,15 @@ void Allocator::ring_updated() {
   if (!shutting_down_) try_pending_ops();
 }
 
-Result<void> Allocator::update(std::optional<PeerName> sender, ByteSpan payload) {
+Result<void> Allocator::update(PeerName sender, ByteSpan payload) {
   WEFT_TRY(st, decode_gossip_state(payload));
   return apply_state(sender, st);
 }
 
-Result<void> Allocator::apply_state(std::optional<PeerName> sender, const GossipState& st) {
-  if (sender && (*sender == self_ || sender->is_unknown())) sender.reset();
+Result<void> Allocator::apply_state(PeerName sender, const GossipState& st) {
+  // An unknown sender (tag 4, or ourselves) gets no direct answer.
+  if (sender == self_) sender = PeerName{};
+  const bool known_sender = !sender.is_unknown();
   for (auto& [p, nick] : st.nicknames) {
     if (p == self_) continue;  // our own nickname is ours to say
     if (nicknames_.size() < kMaxNicknames || nicknames_.count(p)) nicknames_[p] = nick;
@@ -646,7 +648,7 @@ Result<void> Allocator::apply_state(std::optional<PeerName> sender, const Gossip
     }
   } else if (!ring_.empty()) {
     // An elector proposing or an observer asking: either way, tell them the ring.
-    if (sender && !shutting_down_) send_ring_update(*sender);
+    if (known_sender && !shutting_down_) send_ring_update(sender);
   } else if (st.paxos) {
     if (paxos_ && paxos_->is_elector()) {
       // NB: Weave thinks with quorum 0 until it starts consensus itself, which lets an idle peer
@@ -657,7 +659,7 @@ Result<void> Allocator::apply_state(std::optional<PeerName> sender, const Gossip
         if (auto c = paxos_->consensus()) create_ring(c->value);
       }
     }
-  } else if (paxos_ && paxos_->is_elector() && sender) {
+  } else if (paxos_ && paxos_->is_elector() && known_sender) {
     // An observer asking for a ring that nobody has: start consensus on its behalf.
     establish_ring();
   }
@@ -736,7 +738,7 @@ std::vector<Bytes> Allocator::full_state(TimePoint) { return {encode_gossip_stat
 Result<std::optional<Bytes>> Allocator::on_gossip(TimePoint, PeerName, ByteSpan payload,
                                                   mesh::GossipSender& out) {
   Scope scope(*this, out);
-  auto r = update(std::nullopt, payload);
+  auto r = update(PeerName{}, payload);  // tag 4: the sender is treated as unknown
   finish_step();
   if (!r.ok()) return r.error();
   return std::optional<Bytes>{};

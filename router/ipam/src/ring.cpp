@@ -122,15 +122,19 @@ Result<bool> Ring::merge(const WireRing& theirs, const HasAllocations& has_alloc
   std::vector<RingEntry> result;
   result.reserve(ours.size() + other.size());
   bool updated = false;
-  std::optional<PeerName> previous_owner;  // owner of the last entry kept from our side
+  // Owner of the last entry kept from our side; cleared when one of theirs is taken.
+  // NB: a flag rather than std::optional, which trips GCC 12's -Wmaybe-uninitialized.
+  bool have_previous = false;
+  PeerName previous_owner;
   auto add_ours = [&](const RingEntry& e) {
     result.push_back(e);
     previous_owner = e.peer;
+    have_previous = true;
   };
   auto add_theirs = [&](const RingEntry& e) {
     result.push_back(e);
     updated = true;
-    previous_owner.reset();
+    have_previous = false;
   };
   auto our_next_token = [&](std::size_t i) { return tok(ours[(i + 1) % ours.size()]); };
 
@@ -144,7 +148,7 @@ Result<bool> Ring::merge(const WireRing& theirs, const HasAllocations& has_alloc
     } else if (tok(mine) > tok(th)) {
       // A foreign token splitting a range we own: fine only if nothing is allocated in the piece
       // it takes, [their token, our next token).
-      if (previous_owner == self_ && th.peer != self_ &&
+      if ((have_previous && previous_owner == self_) && th.peer != self_ &&
           has_allocations(make_ranges(tok(th), tok(mine)))) {
         return make_error("Peer {} says it owns the IP range from {}, which I think I own", th.peer,
                           th.token);
@@ -197,7 +201,7 @@ Result<bool> Ring::merge(const WireRing& theirs, const HasAllocations& has_alloc
   for (; i < ours.size(); ++i) result.push_back(ours[i]);
   for (; j < other.size(); ++j) {
     const auto& th = other[j];
-    if (previous_owner == self_ && th.peer != self_) {
+    if ((have_previous && previous_owner == self_) && th.peer != self_) {
       return make_error("Peer {} says it owns the IP range from {}, which I think I own", th.peer,
                         th.token);
     }

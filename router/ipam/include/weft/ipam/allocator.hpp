@@ -271,8 +271,9 @@ class Allocator final : public mesh::GossipChannel {
   void ring_updated();
   void propose();
   std::uint32_t quorum() const;
-  Result<void> update(std::optional<PeerName> sender, ByteSpan payload);
-  Result<void> apply_state(std::optional<PeerName> sender, const GossipState& st);
+  /// `sender` unknown (PeerName{}) for tag-4 gossip.
+  Result<void> update(PeerName sender, ByteSpan payload);
+  Result<void> apply_state(PeerName sender, const GossipState& st);
   void donate_space(Ipv4Range r, PeerName to);
   void space_request_denied(PeerName sender, Ipv4Range r);
   void finish_step();

@@ -47,9 +47,9 @@ const std::map<std::string, Spec>& specs() {
       {"status-addr", {Kind::string, "", Support::yes, "address to bind the status API to (empty = disabled)"}},
       {"metrics-addr", {Kind::string, "", Support::yes, "address to bind the metrics API to (empty = disabled)"}},
       // IPAM
-      {"ipalloc-range", {Kind::string, "", Support::later, "IP address range reserved for automatic allocation"}},
-      {"ipalloc-default-subnet", {Kind::string, "", Support::later, "subnet to allocate within by default"}},
-      {"ipalloc-init", {Kind::string, "", Support::later, "consensus[=N] | seed=name,... | observer"}},
+      {"ipalloc-range", {Kind::string, "", Support::yes, "IP address range reserved for automatic allocation"}},
+      {"ipalloc-default-subnet", {Kind::string, "", Support::yes, "subnet to allocate within by default"}},
+      {"ipalloc-init", {Kind::string, "", Support::yes, "consensus[=N] | seed=name,... | observer"}},
       {"db-prefix", {Kind::string, "/weavedb/weave", Support::yes, "pathname/prefix of the state file"}},
       {"host-root", {Kind::string, "", Support::later, "path to the host's root filesystem"}},
       {"proc-path", {Kind::string, "/proc", Support::later, "path to /proc"}},

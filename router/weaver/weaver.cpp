@@ -258,6 +258,10 @@ Result<void> Weaver::start() {
   WEFT_TRY_VOID(node_->listen());
   WEFT_TRY_VOID(setup_datapath());
   WEFT_TRY_VOID(setup_dns());
+  if (!opts_.get("ipalloc-range").empty()) {
+    ipam_.emplace(io_, *node_, *store_, rng_, log_.child("ipam"));
+    WEFT_TRY_VOID(ipam_->start(opts_, self_));
+  }
 
   auto add_server = [&](const std::string& flag, bool full, bool metrics_only) -> Result<void> {
     auto addr = opts_.get(flag);
@@ -437,6 +441,7 @@ void Weaver::add_dns_routes(http::Router& r) {
 }
 
 void Weaver::stop() {
+  if (ipam_) ipam_->stop();
   if (dns_server_) dns_server_->stop();
   if (dns_ticker_) dns_ticker_->stop();
   for (auto& s : servers_) s->stop();
@@ -566,6 +571,23 @@ router::WeaveStatus Weaver::status() {
   r.targets = node_->connection_maker().direct_peers();
   for (auto& c : node_->config().trusted_subnets) r.trusted_subnets.push_back(c.str());
   r.gossip_bytes_sent = node_->gossip_bytes_sent();
+  if (ipam_) {
+    auto st = ipam_->status();
+    router::IpamSummary i;
+    i.status = ipam::status_line(st);
+    i.range = st.range.str();
+    i.range_num_ips = st.range_num_ips;
+    i.active_ips = st.active_ips;
+    i.default_subnet = st.default_subnet.str();
+    if (st.paxos) i.paxos = std::make_tuple(st.paxos->elector, st.paxos->known_nodes, st.paxos->quorum);
+    for (auto& e : st.entries) {
+      i.entries.push_back({e.token.str(), e.size, e.peer, e.nickname, e.is_known_peer, e.version});
+    }
+    for (auto& c : st.pending_claims) i.pending_claims.emplace_back(c.ident, c.cidr.str());
+    i.pending_allocates = st.pending_allocates;
+    for (auto& u : st.unreachable) i.unreachable_ips += u.size;
+    ws.ipam = std::move(i);
+  }
   if (nameserver_) {
     router::DnsStatus d;
     d.domain = nameserver_->domain();
@@ -592,6 +614,10 @@ http::Router Weaver::api_router(bool full) {
            [this, text](auto&, auto&) { return text(router::format_status_connections(status().router)); });
   r.handle("GET", "/status/targets",
            [this, text](auto&, auto&) { return text(router::format_status_targets(status().router)); });
+  if (ipam_) {
+    r.handle("GET", "/status/ipam",
+             [this, text](auto&, auto&) { return text(ipam::format_status_ipam(ipam_->status())); });
+  }
   if (nameserver_) {
     r.handle("GET", "/status/dns", [this, text](auto&, auto&) { return text(nameserver_->format_status_dns()); });
   }
@@ -614,6 +640,7 @@ http::Router Weaver::api_router(bool full) {
   });
   if (!full) return r;
   add_dns_routes(r);
+  if (ipam_) ipam_->add_routes(r);
   r.handle("POST", "/connect", [this](const http::HttpRequest& req, auto&) {
     std::vector<std::string> peers;
     if (auto it = req.form.find("peer"); it != req.form.end()) peers = it->second;
@@ -650,9 +677,11 @@ http::Router Weaver::api_router(bool full) {
     }
     return http::empty_response(204);
   });
-  // IPAM is not built yet: rmpeer and reset answer as Weave does with IPAM off.
-  r.handle("DELETE", "/peer", [](auto&, auto&) { return http::empty_response(204); });
-  r.handle("DELETE", "/peer/{id}", [](auto&, auto&) { return http::empty_response(200); });
+  // With IPAM off, rmpeer and reset answer as Weave does (the routes are always registered).
+  if (!ipam_) {
+    r.handle("DELETE", "/peer", [](auto&, auto&) { return http::empty_response(204); });
+    r.handle("DELETE", "/peer/{id}", [](auto&, auto&) { return http::empty_response(200); });
+  }
   return r;
 }
 

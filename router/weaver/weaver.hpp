@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "flags.hpp"
+#include "ipam_service.hpp"
 #include "weft/base/logger.hpp"
 #include "weft/base/random.hpp"
 #include "weft/http/router.hpp"
@@ -50,6 +51,7 @@ class Weaver {
   std::optional<router::KvStore> store_;
   std::optional<mesh_net::MeshNode> node_;
   std::optional<router_net::OverlayShell> overlay_;
+  std::optional<IpamService> ipam_;
   std::optional<dns::Nameserver> nameserver_;
   std::optional<dns_net::NameserverTicker> dns_ticker_;
   std::optional<dns_net::DnsServer> dns_server_;

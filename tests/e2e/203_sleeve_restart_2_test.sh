@@ -19,7 +19,8 @@ e2e_wait_for 20 in_c a ping -c 1 -W 1 10.2.1.2 || e2e_fail "no initial ping"
 
 read -r pid <"$(e2e_state_dir b)/weaver.pid"
 kill -KILL "$pid"
-sleep 1
+port_free() { [[ $(e2e_run b ss -Htln 'sport = :6783') == "" ]]; }
+e2e_wait_for 10 port_free || e2e_fail "port 6783 still held after weaver b was killed"
 if in_c a ping -c 2 -W 1 10.2.1.2 >/dev/null 2>&1; then e2e_fail "traffic flows without b's router"; fi
 e2e_weave b launch "$(e2e_ip a)" >/dev/null || e2e_fail "relaunch b"
 start=$SECONDS

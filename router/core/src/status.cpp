@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <map>
+#include <set>
 #include <nlohmann/json.hpp>
 
 namespace weft::router {
@@ -56,6 +57,13 @@ std::string format_status(const WeaveStatus& s) {
   line(out, "Peers", peer_details.empty() ? std::to_string(r.peers.size())
                                           : fmt::format("{} (with {} connections)", r.peers.size(), peer_details));
   line(out, "TrustedSubnets", join_or_none(r.trusted_subnets));
+  if (s.ipam) {
+    out += "\n";
+    line(out, "Service", "ipam");
+    line(out, "Status", s.ipam->status);
+    line(out, "Range", s.ipam->range);
+    line(out, "DefaultSubnet", s.ipam->default_subnet);
+  }
   if (s.dns) {
     out += "\n";
     line(out, "Service", "dns");
@@ -181,6 +189,32 @@ std::string format_report_json(const WeaveStatus& s) {
                {"Version", s.version},
                {"VersionCheck", {{"Enabled", false}, {"Success", false}, {"NewVersion", ""}, {"NextCheckAt", "0001-01-01T00:00:00Z"}}},
                {"Router", router}};
+  if (s.ipam) {
+    const auto& i = *s.ipam;
+    ojson entries = ojson::array();
+    for (auto& e : i.entries) {
+      entries.push_back({{"Token", e.token},
+                         {"Size", e.size},
+                         {"Peer", e.peer.str()},
+                         {"Nickname", e.nickname},
+                         {"IsKnownPeer", e.is_known_peer},
+                         {"Version", e.version}});
+    }
+    ojson claims = i.pending_claims.empty() ? ojson(nullptr) : ojson::array();
+    for (auto& [ident, cidr] : i.pending_claims) claims.push_back({{"Ident", ident}, {"CIDR", cidr}});
+    ojson paxos = nullptr;
+    if (i.paxos) {
+      paxos = {{"Elector", std::get<0>(*i.paxos)}, {"KnownNodes", std::get<1>(*i.paxos)}, {"Quorum", std::get<2>(*i.paxos)}};
+    }
+    top["IPAM"] = {{"Paxos", paxos},
+                   {"Range", i.range},
+                   {"RangeNumIPs", i.range_num_ips},
+                   {"ActiveIPs", i.active_ips},
+                   {"DefaultSubnet", i.default_subnet},
+                   {"Entries", entries},
+                   {"PendingClaims", claims},
+                   {"PendingAllocates", i.pending_allocates.empty() ? ojson(nullptr) : ojson(i.pending_allocates)}};
+  }
   if (s.dns) {
     ojson entries = s.dns->entries.empty() ? ojson(nullptr) : ojson::array();
     for (auto& e : s.dns->entries) {
@@ -213,6 +247,27 @@ std::string format_metrics(const WeaveStatus& s) {
   out += "# HELP weave_connection_terminations_total Number of peer-to-peer connections terminated.\n"
          "# TYPE weave_connection_terminations_total counter\n";
   out += fmt::format("weave_connection_terminations_total {}\n", r.termination_count);
+  if (s.ipam) {
+    const auto& i = *s.ipam;
+    out += "# HELP weave_ips Number of IP addresses.\n# TYPE weave_ips gauge\n";
+    out += fmt::format("weave_ips{{state=\"local-used\"}} {}\n", i.active_ips);
+    out += "# HELP weave_max_ips Size of IP address space used by allocator.\n# TYPE weave_max_ips gauge\n";
+    out += fmt::format("weave_max_ips {}\n", i.range_num_ips);
+    out += "# HELP weave_ipam_unreachable_count Number of unreachable peers.\n# TYPE weave_ipam_unreachable_count gauge\n";
+    std::set<PeerName> unreachable;
+    for (auto& e : i.entries) {
+      if (!e.is_known_peer) unreachable.insert(e.peer);
+    }
+    out += fmt::format("weave_ipam_unreachable_count {}\n", unreachable.size());
+    out += "# HELP weave_ipam_unreachable_percentage Percentage of IP addresses owned by unreachable peers.\n"
+           "# TYPE weave_ipam_unreachable_percentage gauge\n";
+    out += fmt::format("weave_ipam_unreachable_percentage {}\n",
+                       i.range_num_ips ? 100.0 * static_cast<double>(i.unreachable_ips) / static_cast<double>(i.range_num_ips) : 0.0);
+    out += "# HELP weave_ipam_pending_allocates Number of pending allocates.\n# TYPE weave_ipam_pending_allocates gauge\n";
+    out += fmt::format("weave_ipam_pending_allocates {}\n", i.pending_allocates.size());
+    out += "# HELP weave_ipam_pending_claims Number of pending claims.\n# TYPE weave_ipam_pending_claims gauge\n";
+    out += fmt::format("weave_ipam_pending_claims {}\n", i.pending_claims.size());
+  }
   if (s.dns) {
     out += "# HELP weave_dns_entries Number of DNS entries.\n# TYPE weave_dns_entries gauge\n";
     out += fmt::format("weave_dns_entries {}\n", s.dns->own_live_entries);

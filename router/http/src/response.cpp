@@ -63,3 +63,35 @@ std::string_view status_text(int status) {
 }
 
 }  // namespace weft::http
+
+namespace weft::http {
+
+void Deferred::resolve(HttpResponse res) {
+  if (resolved_) return;
+  resolved_ = true;
+  if (sink_) {
+    auto sink = std::move(sink_);
+    sink(std::move(res));
+  } else {
+    early_ = std::make_shared<HttpResponse>(std::move(res));
+  }
+}
+
+void Deferred::bind(std::function<void(HttpResponse)> sink) {
+  if (early_) {
+    auto res = std::move(*early_);
+    early_.reset();
+    sink(std::move(res));
+    return;
+  }
+  sink_ = std::move(sink);
+}
+
+HttpResponse deferred_response(std::shared_ptr<Deferred> d) {
+  HttpResponse r;
+  r.status = 200;
+  r.deferred = std::move(d);
+  return r;
+}
+
+}  // namespace weft::http

@@ -205,6 +205,15 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
       st_->log.error("{} {}: handler failed", method, target);
       res = text_response(500, "500 Internal Server Error");
     }
+    if (res.deferred) {
+      auto d = std::move(res.deferred);
+      // NB: the sink keeps the session alive: no read or write is pending while it waits.
+      d->bind([self = this->shared_from_this(), version, keep_alive, head](HttpResponse later) {
+        if (self->closed_) return;
+        self->write_response(std::move(later), version, keep_alive && !self->closed_, head, false);
+      });
+      return;
+    }
     if (res.status < 100 || res.status > 999) {
       st_->log.error("{} {}: handler returned status {}", method, target, res.status);
       res = text_response(500, "500 Internal Server Error");

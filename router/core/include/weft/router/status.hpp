@@ -3,6 +3,7 @@
 // pure formatters for the text pages, the WeaveStatus JSON and Prometheus metrics.
 #include <cstdint>
 #include <optional>
+#include <tuple>
 #include <string>
 #include <vector>
 
@@ -97,11 +98,34 @@ struct DnsStatus {
   std::vector<DnsEntryStatus> entries;
 };
 
+struct IpamEntrySummary {
+  std::string token;
+  std::uint64_t size = 0;
+  PeerName peer;
+  std::string nickname;
+  bool is_known_peer = false;
+  std::uint32_t version = 0;
+};
+
+struct IpamSummary {
+  std::string status;  ///< the `Status:` value
+  std::string range;
+  std::uint64_t range_num_ips = 0;
+  std::uint64_t active_ips = 0;
+  std::string default_subnet;
+  std::optional<std::tuple<bool, std::size_t, std::uint32_t>> paxos;  ///< elector, known, quorum
+  std::vector<IpamEntrySummary> entries;
+  std::vector<std::pair<std::string, std::string>> pending_claims;  ///< ident, cidr
+  std::vector<std::string> pending_allocates;
+  std::uint64_t unreachable_ips = 0;
+};
+
 struct WeaveStatus {
   bool ready = true;
   std::string version;
   RouterStatus router;
   std::optional<DnsStatus> dns;  ///< absent with --no-dns
+  std::optional<IpamSummary> ipam;  ///< absent without --ipalloc-range
 };
 
 /// `GET /status`: the text page (without the blank lines the script adds around it).

@@ -1,0 +1,55 @@
+#pragma once
+// The IPAM shell of weaver: owns the Allocator (channel "IPallocation"), its timer, its
+// persistence in the state file, and the HTTP routes of spec §10 (/ip*, /ring, /peer*,
+// /ipinfo*). Requests that must wait (consensus, donations) are answered through
+// http::Deferred when the allocator completes them.
+#include <boost/asio.hpp>
+#include <map>
+#include <memory>
+#include <optional>
+
+#include "flags.hpp"
+#include "weft/base/logger.hpp"
+#include "weft/http/response.hpp"
+#include "weft/http/router.hpp"
+#include "weft/ipam/allocator.hpp"
+#include "weft/ipam/mesh_view.hpp"
+#include "weft/ipam/status.hpp"
+#include "weft/mesh_net/mesh_node.hpp"
+#include "weft/router/kv_store.hpp"
+
+namespace weft::weaver {
+
+class IpamService {
+ public:
+  IpamService(boost::asio::io_context& io, mesh_net::MeshNode& node, router::KvStore& store, Random& rng, Logger log);
+  /// Reads --ipalloc-range/-default-subnet/-init and the persisted state; registers the channel.
+  Result<void> start(const Options& opts, const mesh::PeerIdentity& self);
+  void stop();
+  void add_routes(http::Router& r);
+  ipam::IpamStatus status() const { return alloc_->status(default_subnet_); }
+  const Cidr& default_subnet() const { return default_subnet_; }
+  const Cidr& range() const { return range_; }
+
+ private:
+  /// Runs `f` with a sender, then persists, answers completed requests and re-arms the timer.
+  void run(const std::function<void(TimePoint, mesh::GossipSender&)>& f);
+  /// Starts an operation and answers the request when it completes (maybe at once).
+  http::HttpResponse submit(const std::function<ipam::RequestId(TimePoint, mesh::GossipSender&)>& f);
+  void rearm();
+
+  boost::asio::io_context& io_;
+  mesh_net::MeshNode& node_;
+  router::KvStore& store_;
+  Random& rng_;
+  Logger log_;
+  std::unique_ptr<ipam::MeshCoreView> view_;
+  std::unique_ptr<ipam::Allocator> alloc_;
+  Cidr range_;
+  Cidr default_subnet_;
+  boost::asio::steady_timer timer_;
+  std::map<ipam::RequestId, std::shared_ptr<http::Deferred>> waiting_;
+  bool stopped_ = false;
+};
+
+}  // namespace weft::weaver

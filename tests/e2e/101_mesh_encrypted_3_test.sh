@@ -34,7 +34,7 @@ e2e_wait_for 30 route_via_b || e2e_fail "A has no route to C via B"
 # D keeps failing; its error is logged on both sides and it never joins.
 logd=$(e2e_state_dir d)/weaver.log
 logb=$(e2e_state_dir b)/weaver.log
-refused() { grep -qiE 'authenticat|decrypt|open' "$logd" && grep -qiE 'authenticat|decrypt|open' "$logb"; }
+refused() { grep -qiE 'password' "$logd" && grep -qiE 'password' "$logb"; }
 e2e_wait_for 30 refused || e2e_fail "no clear refusal logged; d: $(tail -5 "$logd"); b: $(tail -5 "$logb")"
 sleep 3
 for h in a b c; do

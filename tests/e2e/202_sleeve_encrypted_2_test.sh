@@ -58,7 +58,12 @@ hex=$(e2e_run b tcpdump -n -r "$pcap" -x -c 1 'src host 192.168.77.1 and udp dst
   awk '/0x/{for(i=2;i<=NF;i++) printf "%s", $i}')
 [[ ${#hex} -gt 120 ]] || e2e_fail "no datagram to replay"
 payload=${hex:56}  # strip the 20-byte IP and 8-byte UDP headers
-send_udp() { e2e_run a bash -c 'printf "$1" >/dev/udp/192.168.77.2/6783' _ "$(sed 's/../\\x&/g' <<<"$1")"; }
+# One datagram per send: the bytes go to a file first (printf may write in pieces, and every
+# write() to /dev/udp is a datagram), then cat writes them in one go.
+send_udp() {
+  printf "%b" "$(sed 's/../\\x&/g' <<<"$1")" >"$E2E_TMP/dgram"
+  e2e_run a bash -c 'cat "$1" >/dev/udp/192.168.77.2/6783' _ "$E2E_TMP/dgram"
+}
 before=$(e2e_weave b report | jq '.Router.DatapathStats')
 send_udp "$payload"
 send_udp "$payload"

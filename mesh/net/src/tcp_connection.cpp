@@ -69,7 +69,13 @@ void TcpConnection::read() {
   socket_.async_read_some(asio::buffer(rbuf_), [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
     if (self->closed_) return;
     if (ec) {
-      self->close(ec == asio::error::eof ? std::string("EOF") : ec.message());
+      std::string why = ec == asio::error::eof ? std::string("EOF") : ec.message();
+      // A peer that cannot open our features message (another password) resets the connection
+      // before we read its own: say what that most likely means.
+      if (self->handshake_ && self->params_.password && self->handshake_seen_key_) {
+        why += " (the peer closed the connection during the handshake: is the password the same on both ends?)";
+      }
+      self->close(why);
       return;
     }
     self->on_read(n);
@@ -80,6 +86,9 @@ void TcpConnection::read() {
 void TcpConnection::on_read(std::size_t n) {
   ByteSpan chunk(rbuf_.data(), n);
   if (handshake_) {
+    handshake_bytes_ += n;
+    // header (7) + flag (1) + key (32): past that, the peer has our key and we have its.
+    if (handshake_bytes_ >= 40) handshake_seen_key_ = true;
     auto out = handshake_->feed(chunk);
     if (!out) return close(out.error().message);
     pending_.insert(pending_.end(), out->begin(), out->end());

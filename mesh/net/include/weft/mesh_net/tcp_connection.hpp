@@ -82,6 +82,8 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
   Bytes writing_;
   bool write_in_flight_ = false;
   bool closed_ = false;
+  std::size_t handshake_bytes_ = 0;
+  bool handshake_seen_key_ = false;
 };
 
 }  // namespace weft::mesh_net

@@ -31,14 +31,14 @@ namespace {
 using namespace weft;
 using namespace weft::datapath;
 
-#define FUZZ_CHECK(cond)                                                       \
-  do {                                                                         \
-    if (!(cond)) {                                                             \
-      std::abort();                                                            \
-    }                                                                          \
+#define FUZZ_CHECK(cond) \
+  do {                   \
+    if (!(cond)) {       \
+      std::abort();      \
+    }                    \
   } while (0)
 
-void check_complete(std::span<const std::uint8_t> frame, const VnetHeader &h) {
+void check_complete(std::span<const std::uint8_t> frame, const VnetHeader& h) {
   std::vector<std::uint8_t> f(frame.begin(), frame.end());
   const bool ok = complete_checksum(f, h);
   if (!ok) {
@@ -55,10 +55,8 @@ void check_complete(std::span<const std::uint8_t> frame, const VnetHeader &h) {
   // verifies (only meaningful when the field is 16-bit aligned within the
   // summed range).
   if (h.csum_offset % 2 == 0) {
-    const std::uint32_t seed =
-        (std::uint32_t{frame[field]} << 8) | frame[field + 1];
-    FUZZ_CHECK(checksum_finish(checksum_add(std::span(f).subspan(h.csum_start),
-                                            seed)) == 0);
+    const std::uint32_t seed = (std::uint32_t{frame[field]} << 8) | frame[field + 1];
+    FUZZ_CHECK(checksum_finish(checksum_add(std::span(f).subspan(h.csum_start), seed)) == 0);
   }
   for (std::size_t i = 0; i < f.size(); ++i) {
     if (i != field && i != field + 1) {
@@ -67,19 +65,18 @@ void check_complete(std::span<const std::uint8_t> frame, const VnetHeader &h) {
   }
 }
 
-void check_segments(std::span<const std::uint8_t> frame, const VnetHeader &h,
+void check_segments(std::span<const std::uint8_t> frame, const VnetHeader& h,
                     std::size_t max_ip_len, std::uint16_t mutation) {
   auto plan = plan_gso(frame, h, max_ip_len);
   if (!plan) {
     return;
   }
-  const GsoPlan &p = *plan;
+  const GsoPlan& p = *plan;
   FUZZ_CHECK(p.l4_protocol == kIpProtoTcp || p.l4_protocol == kIpProtoUdp);
   FUZZ_CHECK(p.l3_offset < p.l4_offset && p.l4_offset < p.payload_offset);
   FUZZ_CHECK(p.payload_offset + p.payload_len <= frame.size());
   FUZZ_CHECK(p.mss > 0 && p.segments >= 1 && p.segments <= kMaxGsoSegments);
-  FUZZ_CHECK(p.mss * (p.segments - 1) < p.payload_len &&
-             p.payload_len <= p.mss * p.segments);
+  FUZZ_CHECK(p.mss * (p.segments - 1) < p.payload_len && p.payload_len <= p.mss * p.segments);
   std::vector<std::uint8_t> joined;
   for (std::size_t i = 0; i < p.segments; ++i) {
     const std::size_t len = p.segment_len(i);
@@ -93,10 +90,9 @@ void check_segments(std::span<const std::uint8_t> frame, const VnetHeader &h,
     if (p.l4_protocol == kIpProtoTcp && max_ip_len > 0) {
       FUZZ_CHECK(parsed->packet.size() <= max_ip_len);
     }
-    FUZZ_CHECK(transport_checksum(parsed->ip.src, parsed->ip.dst, p.l4_protocol,
-                                  parsed->payload) == 0);
-    const auto payload =
-        std::span<const std::uint8_t>(out).subspan(p.payload_offset);
+    FUZZ_CHECK(transport_checksum(parsed->ip.src, parsed->ip.dst, p.l4_protocol, parsed->payload) ==
+               0);
+    const auto payload = std::span<const std::uint8_t>(out).subspan(p.payload_offset);
     joined.insert(joined.end(), payload.begin(), payload.end());
     if (len > 0) {
       std::vector<std::uint8_t> small(len - 1);
@@ -104,56 +100,53 @@ void check_segments(std::span<const std::uint8_t> frame, const VnetHeader &h,
     }
   }
   const auto orig = frame.subspan(p.payload_offset, p.payload_len);
-  FUZZ_CHECK(
-      std::equal(joined.begin(), joined.end(), orig.begin(), orig.end()));
+  FUZZ_CHECK(std::equal(joined.begin(), joined.end(), orig.begin(), orig.end()));
 
   // A corrupted plan: whatever it says, no out-of-bounds access (ASan checks).
   GsoPlan bad = p;
   const std::size_t delta = mutation & 0x0fff;
   switch (mutation >> 12) {
-  case 0:
-    bad.l3_offset += delta;
-    break;
-  case 1:
-    bad.l4_offset += delta;
-    break;
-  case 2:
-    bad.payload_offset += delta;
-    break;
-  case 3:
-    bad.payload_len += delta;
-    break;
-  case 4:
-    bad.mss = delta;
-    break;
-  case 5:
-    bad.segments += delta;
-    break;
-  case 6:
-    bad.l3_offset -= delta;
-    break;
-  case 7:
-    bad.payload_offset -= delta;
-    break;
-  case 8:
-    bad.l4_protocol = static_cast<std::uint8_t>(delta);
-    break;
-  default:
-    bad.mss += delta;
-    break;
+    case 0:
+      bad.l3_offset += delta;
+      break;
+    case 1:
+      bad.l4_offset += delta;
+      break;
+    case 2:
+      bad.payload_offset += delta;
+      break;
+    case 3:
+      bad.payload_len += delta;
+      break;
+    case 4:
+      bad.mss = delta;
+      break;
+    case 5:
+      bad.segments += delta;
+      break;
+    case 6:
+      bad.l3_offset -= delta;
+      break;
+    case 7:
+      bad.payload_offset -= delta;
+      break;
+    case 8:
+      bad.l4_protocol = static_cast<std::uint8_t>(delta);
+      break;
+    default:
+      bad.mss += delta;
+      break;
   }
-  std::vector<std::uint8_t> out(
-      std::min<std::size_t>(bad.max_segment_len(), 70000));
+  std::vector<std::uint8_t> out(std::min<std::size_t>(bad.max_segment_len(), 70000));
   for (std::size_t i = 0; i < std::min<std::size_t>(bad.segments, 4); ++i) {
     const std::size_t n = write_gso_segment(frame, bad, i, out);
     FUZZ_CHECK(n <= out.size());
   }
 }
 
-} // namespace
+}  // namespace
 
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data,
-                                      std::size_t size) {
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < kVnetHeaderLen + 4) {
     return 0;
   }
@@ -164,8 +157,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data,
   FUZZ_CHECK(write_vnet_header(*h, back));
   FUZZ_CHECK(std::equal(back, back + kVnetHeaderLen, data));
   const std::size_t max_ip_len = (std::size_t{data[10]} << 8) | data[11];
-  const std::uint16_t mutation =
-      static_cast<std::uint16_t>((data[12] << 8) | data[13]);
+  const std::uint16_t mutation = static_cast<std::uint16_t>((data[12] << 8) | data[13]);
   // Exact-size copy so any read past the frame is caught.
   const std::vector<std::uint8_t> frame(in.begin() + 14, in.end());
   check_complete(frame, *h);

@@ -30,21 +30,18 @@ std::size_t align16(std::size_t n) { return (n + 15) & ~std::size_t{15}; }
 
 std::string errno_text() { return std::strerror(errno); }
 
-template <typename T> int set_opt(int fd, int level, int name, const T &v) {
+template <typename T>
+int set_opt(int fd, int level, int name, const T& v) {
   return ::setsockopt(fd, level, name, &v, sizeof v);
 }
 
-std::uint32_t load_status(const std::uint32_t *p) {
-  return __atomic_load_n(p, __ATOMIC_ACQUIRE);
-}
-void store_status(std::uint32_t *p, std::uint32_t v) {
-  __atomic_store_n(p, v, __ATOMIC_RELEASE);
-}
+std::uint32_t load_status(const std::uint32_t* p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+void store_status(std::uint32_t* p, std::uint32_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
 
-} // namespace
+}  // namespace
 
-Result<std::unique_ptr<AfPacketDatapath>>
-AfPacketDatapath::open(std::string ifname, AfPacketOptions opts) {
+Result<std::unique_ptr<AfPacketDatapath>> AfPacketDatapath::open(std::string ifname,
+                                                                 AfPacketOptions opts) {
   std::unique_ptr<AfPacketDatapath> d(new AfPacketDatapath());
   auto r = d->setup(std::move(ifname), opts);
   if (!r) {
@@ -58,8 +55,7 @@ Result<void> AfPacketDatapath::setup(std::string ifname, AfPacketOptions opts) {
   opts_ = opts;
   const unsigned ifindex = ::if_nametoindex(ifname_.c_str());
   if (ifindex == 0) {
-    return make_error("af_packet {}: no such interface: {}", ifname_,
-                      errno_text());
+    return make_error("af_packet {}: no such interface: {}", ifname_, errno_text());
   }
   rx_fd_ = ::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (rx_fd_ < 0) {
@@ -71,16 +67,13 @@ Result<void> AfPacketDatapath::setup(std::string ifname, AfPacketOptions opts) {
     mtu_ = static_cast<std::size_t>(ifr.ifr_mtu);
   }
   const bool v3 = opts_.ring == AfPacketOptions::Ring::v3;
-  if (set_opt(rx_fd_, SOL_PACKET, PACKET_VERSION,
-              v3 ? int{TPACKET_V3} : int{TPACKET_V2}) != 0) {
-    return make_error("af_packet {}: PACKET_VERSION: {}", ifname_,
-                      errno_text());
+  if (set_opt(rx_fd_, SOL_PACKET, PACKET_VERSION, v3 ? int{TPACKET_V3} : int{TPACKET_V2}) != 0) {
+    return make_error("af_packet {}: PACKET_VERSION: {}", ifname_, errno_text());
   }
   // NB: the kernel refuses PACKET_VNET_HDR once a ring is mapped, so it comes
   // first.
   if (opts_.vnet_hdr && set_opt(rx_fd_, SOL_PACKET, PACKET_VNET_HDR, 1) != 0) {
-    return make_error("af_packet {}: PACKET_VNET_HDR: {}", ifname_,
-                      errno_text());
+    return make_error("af_packet {}: PACKET_VNET_HDR: {}", ifname_, errno_text());
   }
   // Older kernels (< 4.20) lack it; receive() also skips PACKET_OUTGOING
   // frames.
@@ -89,24 +82,21 @@ Result<void> AfPacketDatapath::setup(std::string ifname, AfPacketOptions opts) {
   // Ring geometry.
   const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
   const std::size_t max_frame = opts_.vnet_hdr ? kMaxSuperframe : mtu_ + 18;
-  frame_size_ = opts_.frame_size != 0 ? align16(opts_.frame_size)
-                                      : align16(max_frame + kSlotOverhead);
+  frame_size_ =
+      opts_.frame_size != 0 ? align16(opts_.frame_size) : align16(max_frame + kSlotOverhead);
   block_size_ = std::max<std::size_t>(opts_.block_size, page);
   if (!v3) {
     while (block_size_ < frame_size_) {
       block_size_ *= 2;
     }
   } else {
-    frame_size_ =
-        2048; // V3 packs frames; the field only has to divide the block
+    frame_size_ = 2048;  // V3 packs frames; the field only has to divide the block
   }
   if ((block_size_ % page) != 0 || (block_size_ & (block_size_ - 1)) != 0) {
-    return make_error(
-        "af_packet {}: block size {} is not a power-of-two multiple of {}",
-        ifname_, block_size_, page);
+    return make_error("af_packet {}: block size {} is not a power-of-two multiple of {}", ifname_,
+                      block_size_, page);
   }
-  block_count_ = opts_.block_count != 0 ? opts_.block_count
-                                        : ((opts_.vnet_hdr && !v3) ? 16 : 4);
+  block_count_ = opts_.block_count != 0 ? opts_.block_count : ((opts_.vnet_hdr && !v3) ? 16 : 4);
   frames_per_block_ = block_size_ / frame_size_;
   slot_count_ = v3 ? 0 : frames_per_block_ * block_count_;
   int rc = 0;
@@ -127,24 +117,22 @@ Result<void> AfPacketDatapath::setup(std::string ifname, AfPacketOptions opts) {
     rc = set_opt(rx_fd_, SOL_PACKET, PACKET_RX_RING, req);
   }
   if (rc != 0) {
-    return make_error(
-        "af_packet {}: PACKET_RX_RING ({} blocks of {}, slot {}): {}", ifname_,
-        block_count_, block_size_, frame_size_, errno_text());
+    return make_error("af_packet {}: PACKET_RX_RING ({} blocks of {}, slot {}): {}", ifname_,
+                      block_count_, block_size_, frame_size_, errno_text());
   }
   ring_bytes_ = block_size_ * block_count_;
-  void *m = ::mmap(nullptr, ring_bytes_, PROT_READ | PROT_WRITE,
-                   MAP_SHARED | MAP_POPULATE, rx_fd_, 0);
+  void* m =
+      ::mmap(nullptr, ring_bytes_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, rx_fd_, 0);
   if (m == MAP_FAILED) {
-    return make_error("af_packet {}: mmap {} bytes: {}", ifname_, ring_bytes_,
-                      errno_text());
+    return make_error("af_packet {}: mmap {} bytes: {}", ifname_, ring_bytes_, errno_text());
   }
-  ring_ = static_cast<std::uint8_t *>(m);
+  ring_ = static_cast<std::uint8_t*>(m);
 
   sockaddr_ll sll{};
   sll.sll_family = AF_PACKET;
   sll.sll_protocol = htons(ETH_P_ALL);
   sll.sll_ifindex = static_cast<int>(ifindex);
-  if (::bind(rx_fd_, reinterpret_cast<sockaddr *>(&sll), sizeof sll) != 0) {
+  if (::bind(rx_fd_, reinterpret_cast<sockaddr*>(&sll), sizeof sll) != 0) {
     return make_error("af_packet {}: bind: {}", ifname_, errno_text());
   }
   if (opts_.promiscuous) {
@@ -153,8 +141,7 @@ Result<void> AfPacketDatapath::setup(std::string ifname, AfPacketOptions opts) {
     mr.mr_ifindex = static_cast<int>(ifindex);
     mr.mr_type = PACKET_MR_PROMISC;
     if (set_opt(rx_fd_, SOL_PACKET, PACKET_ADD_MEMBERSHIP, mr) != 0) {
-      return make_error("af_packet {}: promiscuous mode: {}", ifname_,
-                        errno_text());
+      return make_error("af_packet {}: promiscuous mode: {}", ifname_, errno_text());
     }
   }
 
@@ -164,18 +151,15 @@ Result<void> AfPacketDatapath::setup(std::string ifname, AfPacketOptions opts) {
     return make_error("af_packet {}: tx socket: {}", ifname_, errno_text());
   }
   if (opts_.vnet_hdr && set_opt(tx_fd_, SOL_PACKET, PACKET_VNET_HDR, 1) != 0) {
-    return make_error("af_packet {}: tx PACKET_VNET_HDR: {}", ifname_,
-                      errno_text());
+    return make_error("af_packet {}: tx PACKET_VNET_HDR: {}", ifname_, errno_text());
   }
-  if (opts_.qdisc_bypass &&
-      set_opt(tx_fd_, SOL_PACKET, PACKET_QDISC_BYPASS, 1) != 0) {
-    return make_error("af_packet {}: PACKET_QDISC_BYPASS: {}", ifname_,
-                      errno_text());
+  if (opts_.qdisc_bypass && set_opt(tx_fd_, SOL_PACKET, PACKET_QDISC_BYPASS, 1) != 0) {
+    return make_error("af_packet {}: PACKET_QDISC_BYPASS: {}", ifname_, errno_text());
   }
   sockaddr_ll tx{};
   tx.sll_family = AF_PACKET;
   tx.sll_ifindex = static_cast<int>(ifindex);
-  if (::bind(tx_fd_, reinterpret_cast<sockaddr *>(&tx), sizeof tx) != 0) {
+  if (::bind(tx_fd_, reinterpret_cast<sockaddr*>(&tx), sizeof tx) != 0) {
     return make_error("af_packet {}: tx bind: {}", ifname_, errno_text());
   }
   const int sz = 4 << 20;
@@ -204,8 +188,7 @@ void AfPacketDatapath::release_previous() {
   if (opts_.ring == AfPacketOptions::Ring::v3) {
     for (std::size_t k = 1; k <= done_blocks_; ++k) {
       const std::size_t b = (cur_block_ + block_count_ - k) % block_count_;
-      auto *desc =
-          reinterpret_cast<tpacket_block_desc *>(ring_ + b * block_size_);
+      auto* desc = reinterpret_cast<tpacket_block_desc*>(ring_ + b * block_size_);
       store_status(&desc->hdr.bh1.block_status, TP_STATUS_KERNEL);
     }
     done_blocks_ = 0;
@@ -216,12 +199,10 @@ void AfPacketDatapath::release_previous() {
   const std::size_t keep = gso_frame_ != nullptr ? 1 : 0;
   const std::size_t n = held_count_ - keep;
   for (std::size_t k = 0; k < n; ++k) {
-    const std::size_t s =
-        (next_slot_ + slot_count_ - held_count_ + k) % slot_count_;
-    std::uint8_t *slot = ring_ + (s / frames_per_block_) * block_size_ +
-                         (s % frames_per_block_) * frame_size_;
-    store_status(&reinterpret_cast<tpacket2_hdr *>(slot)->tp_status,
-                 TP_STATUS_KERNEL);
+    const std::size_t s = (next_slot_ + slot_count_ - held_count_ + k) % slot_count_;
+    std::uint8_t* slot =
+        ring_ + (s / frames_per_block_) * block_size_ + (s % frames_per_block_) * frame_size_;
+    store_status(&reinterpret_cast<tpacket2_hdr*>(slot)->tp_status, TP_STATUS_KERNEL);
   }
   held_count_ = keep;
 }
@@ -242,32 +223,29 @@ std::size_t AfPacketDatapath::receive(std::span<FrameView> out) {
       return out_count_;
     }
   }
-  return opts_.ring == AfPacketOptions::Ring::v3 ? receive_v3(out)
-                                                 : receive_v2(out);
+  return opts_.ring == AfPacketOptions::Ring::v3 ? receive_v3(out) : receive_v2(out);
 }
 
 std::size_t AfPacketDatapath::receive_v2(std::span<FrameView> out) {
   constexpr std::size_t kHdr = TPACKET_ALIGN(sizeof(tpacket2_hdr));
   while (out_count_ < out.size() && held_count_ < slot_count_) {
-    std::uint8_t *slot = ring_ +
-                         (next_slot_ / frames_per_block_) * block_size_ +
+    std::uint8_t* slot = ring_ + (next_slot_ / frames_per_block_) * block_size_ +
                          (next_slot_ % frames_per_block_) * frame_size_;
-    auto *h = reinterpret_cast<tpacket2_hdr *>(slot);
+    auto* h = reinterpret_cast<tpacket2_hdr*>(slot);
     const std::uint32_t status = load_status(&h->tp_status);
     if ((status & TP_STATUS_USER) == 0) {
       break;
     }
-    const auto *sll = reinterpret_cast<const sockaddr_ll *>(slot + kHdr);
-    const Take t = take_frame(slot, kHdr, frame_size_, h->tp_mac, h->tp_snaplen,
-                              h->tp_len, status, h->tp_vlan_tci,
-                              h->tp_vlan_tpid, sll->sll_pkttype, out);
+    const auto* sll = reinterpret_cast<const sockaddr_ll*>(slot + kHdr);
+    const Take t = take_frame(slot, kHdr, frame_size_, h->tp_mac, h->tp_snaplen, h->tp_len, status,
+                              h->tp_vlan_tci, h->tp_vlan_tpid, sll->sll_pkttype, out);
     if (t == Take::full) {
       break;
     }
     next_slot_ = (next_slot_ + 1) % slot_count_;
     ++held_count_;
     if (gso_frame_ != nullptr) {
-      break; // out or the arena filled up mid-superframe
+      break;  // out or the arena filled up mid-superframe
     }
   }
   return out_count_;
@@ -276,8 +254,8 @@ std::size_t AfPacketDatapath::receive_v2(std::span<FrameView> out) {
 std::size_t AfPacketDatapath::receive_v3(std::span<FrameView> out) {
   constexpr std::size_t kHdr = TPACKET_ALIGN(sizeof(tpacket3_hdr));
   while (out_count_ < out.size() && done_blocks_ < block_count_) {
-    std::uint8_t *block = ring_ + cur_block_ * block_size_;
-    auto *desc = reinterpret_cast<tpacket_block_desc *>(block);
+    std::uint8_t* block = ring_ + cur_block_ * block_size_;
+    auto* desc = reinterpret_cast<tpacket_block_desc*>(block);
     if ((load_status(&desc->hdr.bh1.block_status) & TP_STATUS_USER) == 0) {
       break;
     }
@@ -285,27 +263,25 @@ std::size_t AfPacketDatapath::receive_v3(std::span<FrameView> out) {
     if (cur_pkt_ == 0) {
       cur_offset_ = desc->hdr.bh1.offset_to_first_pkt;
     }
-    if (cur_pkt_ >= num ||
-        cur_offset_ + kHdr + sizeof(sockaddr_ll) > block_size_) {
+    if (cur_pkt_ >= num || cur_offset_ + kHdr + sizeof(sockaddr_ll) > block_size_) {
       cur_block_ = (cur_block_ + 1) % block_count_;
       cur_pkt_ = 0;
       ++done_blocks_;
       continue;
     }
-    std::uint8_t *pkt = block + cur_offset_;
-    auto *h = reinterpret_cast<tpacket3_hdr *>(pkt);
-    const auto *sll = reinterpret_cast<const sockaddr_ll *>(pkt + kHdr);
+    std::uint8_t* pkt = block + cur_offset_;
+    auto* h = reinterpret_cast<tpacket3_hdr*>(pkt);
+    const auto* sll = reinterpret_cast<const sockaddr_ll*>(pkt + kHdr);
     const Take t =
-        take_frame(pkt, kHdr, block_size_ - cur_offset_, h->tp_mac,
-                   h->tp_snaplen, h->tp_len, h->tp_status, h->hv1.tp_vlan_tci,
-                   h->hv1.tp_vlan_tpid, sll->sll_pkttype, out);
+        take_frame(pkt, kHdr, block_size_ - cur_offset_, h->tp_mac, h->tp_snaplen, h->tp_len,
+                   h->tp_status, h->hv1.tp_vlan_tci, h->hv1.tp_vlan_tpid, sll->sll_pkttype, out);
     if (t == Take::full) {
       break;
     }
     ++cur_pkt_;
     cur_offset_ += h->tp_next_offset;
     if (h->tp_next_offset == 0) {
-      cur_pkt_ = num; // the last packet of the block
+      cur_pkt_ = num;  // the last packet of the block
     }
     if (gso_frame_ != nullptr) {
       break;
@@ -321,30 +297,29 @@ std::size_t AfPacketDatapath::receive_v3(std::span<FrameView> out) {
   return out_count_;
 }
 
-AfPacketDatapath::Take AfPacketDatapath::take_frame(
-    std::uint8_t *base, std::size_t hdr_len, std::size_t room,
-    std::size_t mac_off, std::size_t snaplen, std::size_t len,
-    std::uint32_t status, std::uint16_t vlan_tci, std::uint16_t vlan_tpid,
-    std::uint8_t pkttype, std::span<FrameView> out) {
+AfPacketDatapath::Take AfPacketDatapath::take_frame(std::uint8_t* base, std::size_t hdr_len,
+                                                    std::size_t room, std::size_t mac_off,
+                                                    std::size_t snaplen, std::size_t len,
+                                                    std::uint32_t status, std::uint16_t vlan_tci,
+                                                    std::uint16_t vlan_tpid, std::uint8_t pkttype,
+                                                    std::span<FrameView> out) {
   if (out_count_ >= out.size()) {
     return Take::full;
   }
   if (pkttype == PACKET_OUTGOING) {
-    return Take::dropped; // our own (or another local sender's) transmission,
-                          // not a capture
+    return Take::dropped;  // our own (or another local sender's) transmission,
+                           // not a capture
   }
   const std::size_t vnet = opts_.vnet_hdr ? kVnetHeaderLen : 0;
-  if (snaplen < len || mac_off > room || snaplen > room - mac_off ||
-      mac_off < hdr_len + vnet + 4) {
-    ++refused_; // cut short by the slot size: forwarding it would corrupt it
+  if (snaplen < len || mac_off > room || snaplen > room - mac_off || mac_off < hdr_len + vnet + 4) {
+    ++refused_;  // cut short by the slot size: forwarding it would corrupt it
     return Take::dropped;
   }
-  std::uint8_t *frame = base + mac_off;
+  std::uint8_t* frame = base + mac_off;
   std::size_t flen = snaplen;
   VnetHeader vh;
   if (opts_.vnet_hdr) {
-    vh = *parse_vnet_header(
-        std::span<const std::uint8_t>(frame - kVnetHeaderLen, kVnetHeaderLen));
+    vh = *parse_vnet_header(std::span<const std::uint8_t>(frame - kVnetHeaderLen, kVnetHeaderLen));
   }
   if ((status & TP_STATUS_VLAN_VALID) != 0 && flen >= 12) {
     // The driver stripped the tag into metadata (rx VLAN offload); put it back
@@ -353,9 +328,7 @@ AfPacketDatapath::Take AfPacketDatapath::take_frame(
     std::memmove(frame - 4, frame, 12);
     frame -= 4;
     const std::uint16_t tpid =
-        ((status & TP_STATUS_VLAN_TPID_VALID) != 0 && vlan_tpid != 0)
-            ? vlan_tpid
-            : 0x8100;
+        ((status & TP_STATUS_VLAN_TPID_VALID) != 0 && vlan_tpid != 0) ? vlan_tpid : 0x8100;
     frame[12] = static_cast<std::uint8_t>(tpid >> 8);
     frame[13] = static_cast<std::uint8_t>(tpid);
     frame[14] = static_cast<std::uint8_t>(vlan_tci >> 8);
@@ -367,8 +340,7 @@ AfPacketDatapath::Take AfPacketDatapath::take_frame(
   }
   const std::span<std::uint8_t> f(frame, flen);
   if (!opts_.vnet_hdr || opts_.keep_superframes || !vh.is_gso()) {
-    if (opts_.vnet_hdr && !opts_.keep_superframes &&
-        !complete_checksum(f, vh)) {
+    if (opts_.vnet_hdr && !opts_.keep_superframes && !complete_checksum(f, vh)) {
       ++refused_;
       return Take::dropped;
     }
@@ -378,7 +350,7 @@ AfPacketDatapath::Take AfPacketDatapath::take_frame(
   const std::size_t seg_mtu = opts_.segment_mtu != 0 ? opts_.segment_mtu : mtu_;
   auto plan = plan_gso(f, vh, seg_mtu);
   if (!plan) {
-    ++refused_; // TCPv6/UFO superframes, or a header we cannot trust
+    ++refused_;  // TCPv6/UFO superframes, or a header we cannot trust
     return Take::dropped;
   }
   gso_frame_ = frame;
@@ -394,10 +366,9 @@ void AfPacketDatapath::continue_gso(std::span<FrameView> out) {
   while (gso_next_ < gso_plan_.segments && out_count_ < out.size()) {
     const std::size_t need = gso_plan_.segment_len(gso_next_);
     if (arena_used_ + need > arena_.size()) {
-      return; // pause: the next receive() continues with this segment
+      return;  // pause: the next receive() continues with this segment
     }
-    const std::span<std::uint8_t> dst(arena_.data() + arena_used_,
-                                      arena_.size() - arena_used_);
+    const std::span<std::uint8_t> dst(arena_.data() + arena_used_, arena_.size() - arena_used_);
     const std::size_t n = write_gso_segment(frame, gso_plan_, gso_next_, dst);
     if (n == 0) {
       ++refused_;
@@ -413,8 +384,7 @@ void AfPacketDatapath::continue_gso(std::span<FrameView> out) {
   }
 }
 
-void AfPacketDatapath::emit(std::span<const std::uint8_t> frame,
-                            const VnetHeader &vh) {
+void AfPacketDatapath::emit(std::span<const std::uint8_t> frame, const VnetHeader& vh) {
   out_[out_count_++] = FrameView{frame};
   if (opts_.vnet_hdr && opts_.keep_superframes) {
     vnet_out_[vnet_out_count_++] = vh;
@@ -446,20 +416,18 @@ std::size_t AfPacketDatapath::send_impl(std::span<const FrameView> frames,
   while (done < frames.size()) {
     const std::size_t n = std::min(kTxChunk, frames.size() - done);
     for (std::size_t i = 0; i < n; ++i) {
-      const auto &f = frames[done + i].data;
+      const auto& f = frames[done + i].data;
       msgs[i] = mmsghdr{};
       std::size_t k = 0;
       if (opts_.vnet_hdr) {
-        (void)write_vnet_header(
-            headers.empty() ? VnetHeader{} : headers[done + i], vnet[i]);
+        (void)write_vnet_header(headers.empty() ? VnetHeader{} : headers[done + i], vnet[i]);
         iovs[i][k++] = iovec{vnet[i].data(), kVnetHeaderLen};
       }
-      iovs[i][k++] = iovec{const_cast<std::uint8_t *>(f.data()), f.size()};
+      iovs[i][k++] = iovec{const_cast<std::uint8_t*>(f.data()), f.size()};
       msgs[i].msg_hdr.msg_iov = iovs[i].data();
       msgs[i].msg_hdr.msg_iovlen = k;
     }
-    const int sent =
-        ::sendmmsg(tx_fd_, msgs.data(), static_cast<unsigned>(n), 0);
+    const int sent = ::sendmmsg(tx_fd_, msgs.data(), static_cast<unsigned>(n), 0);
     if (sent <= 0) {
       const int e = errno;
       if (sent < 0 && (e == EAGAIN || e == EWOULDBLOCK || e == ENOBUFS)) {
@@ -484,9 +452,8 @@ std::size_t AfPacketDatapath::send_impl(std::span<const FrameView> frames,
 
 DatapathStats AfPacketDatapath::stats() const {
   tpacket_stats_v3 ks{};
-  socklen_t len = opts_.ring == AfPacketOptions::Ring::v3
-                      ? sizeof(tpacket_stats_v3)
-                      : sizeof(tpacket_stats);
+  socklen_t len =
+      opts_.ring == AfPacketOptions::Ring::v3 ? sizeof(tpacket_stats_v3) : sizeof(tpacket_stats);
   if (::getsockopt(rx_fd_, SOL_PACKET, PACKET_STATISTICS, &ks, &len) == 0) {
     kernel_drops_ += ks.tp_drops;
   }
@@ -495,4 +462,4 @@ DatapathStats AfPacketDatapath::stats() const {
   return s;
 }
 
-} // namespace weft::datapath
+}  // namespace weft::datapath

@@ -14,14 +14,14 @@ namespace {
 
 // NB: legacy virtio headers are in the host's byte order (the kernel's vio_le()
 // is true only on little-endian hosts for packet sockets).
-std::uint16_t load_host16(const std::uint8_t *p) {
+std::uint16_t load_host16(const std::uint8_t* p) {
   if constexpr (std::endian::native == std::endian::little) {
     return static_cast<std::uint16_t>(p[0] | (p[1] << 8));
   } else {
     return static_cast<std::uint16_t>((p[0] << 8) | p[1]);
   }
 }
-void store_host16(std::uint8_t *p, std::uint16_t v) {
+void store_host16(std::uint8_t* p, std::uint16_t v) {
   if constexpr (std::endian::native == std::endian::little) {
     p[0] = static_cast<std::uint8_t>(v);
     p[1] = static_cast<std::uint8_t>(v >> 8);
@@ -30,18 +30,18 @@ void store_host16(std::uint8_t *p, std::uint16_t v) {
     p[1] = static_cast<std::uint8_t>(v);
   }
 }
-std::uint16_t load_be16(const std::uint8_t *p) {
+std::uint16_t load_be16(const std::uint8_t* p) {
   return static_cast<std::uint16_t>((p[0] << 8) | p[1]);
 }
-std::uint32_t load_be32(const std::uint8_t *p) {
-  return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) |
-         (std::uint32_t{p[2]} << 8) | p[3];
+std::uint32_t load_be32(const std::uint8_t* p) {
+  return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) |
+         p[3];
 }
-void store_be16(std::uint8_t *p, std::uint16_t v) {
+void store_be16(std::uint8_t* p, std::uint16_t v) {
   p[0] = static_cast<std::uint8_t>(v >> 8);
   p[1] = static_cast<std::uint8_t>(v);
 }
-void store_be32(std::uint8_t *p, std::uint32_t v) {
+void store_be32(std::uint8_t* p, std::uint32_t v) {
   p[0] = static_cast<std::uint8_t>(v >> 24);
   p[1] = static_cast<std::uint8_t>(v >> 16);
   p[2] = static_cast<std::uint8_t>(v >> 8);
@@ -54,10 +54,9 @@ constexpr std::uint8_t kTcpCwr = 0x80;
 constexpr std::size_t kTcpMinHeaderLen = 20;
 constexpr std::size_t kUdpHeaderLen = 8;
 
-} // namespace
+}  // namespace
 
-std::optional<VnetHeader>
-parse_vnet_header(std::span<const std::uint8_t> bytes) {
+std::optional<VnetHeader> parse_vnet_header(std::span<const std::uint8_t> bytes) {
   if (bytes.size() < kVnetHeaderLen) {
     return std::nullopt;
   }
@@ -71,7 +70,7 @@ parse_vnet_header(std::span<const std::uint8_t> bytes) {
   return h;
 }
 
-bool write_vnet_header(const VnetHeader &h, std::span<std::uint8_t> out) {
+bool write_vnet_header(const VnetHeader& h, std::span<std::uint8_t> out) {
   if (out.size() < kVnetHeaderLen) {
     return false;
   }
@@ -84,7 +83,7 @@ bool write_vnet_header(const VnetHeader &h, std::span<std::uint8_t> out) {
   return true;
 }
 
-bool complete_checksum(std::span<std::uint8_t> frame, const VnetHeader &h) {
+bool complete_checksum(std::span<std::uint8_t> frame, const VnetHeader& h) {
   if (!h.needs_csum()) {
     return true;
   }
@@ -103,8 +102,8 @@ bool complete_checksum(std::span<std::uint8_t> frame, const VnetHeader &h) {
   return true;
 }
 
-std::optional<GsoPlan> plan_gso(std::span<const std::uint8_t> frame,
-                                const VnetHeader &h, std::size_t max_ip_len) {
+std::optional<GsoPlan> plan_gso(std::span<const std::uint8_t> frame, const VnetHeader& h,
+                                std::size_t max_ip_len) {
   std::uint8_t proto = 0;
   if (h.gso_kind() == kVnetGsoTcpv4) {
     proto = kIpProtoTcp;
@@ -124,7 +123,7 @@ std::optional<GsoPlan> plan_gso(std::span<const std::uint8_t> frame,
   p.l4_protocol = proto;
   p.l3_offset = parsed->eth.header_len;
   p.l4_offset = p.l3_offset + parsed->ip.header_len();
-  const auto l4 = parsed->payload; // bounded by the IP total length
+  const auto l4 = parsed->payload;  // bounded by the IP total length
   std::size_t l4_hdr = 0;
   if (proto == kIpProtoTcp) {
     if (l4.size() < kTcpMinHeaderLen) {
@@ -164,18 +163,14 @@ std::optional<GsoPlan> plan_gso(std::span<const std::uint8_t> frame,
   return p;
 }
 
-std::size_t write_gso_segment(std::span<const std::uint8_t> frame,
-                              const GsoPlan &plan, std::size_t index,
-                              std::span<std::uint8_t> out) {
+std::size_t write_gso_segment(std::span<const std::uint8_t> frame, const GsoPlan& plan,
+                              std::size_t index, std::span<std::uint8_t> out) {
   // Re-check the plan against the frame: a plan is plain data and may come from
   // anywhere.
-  if (index >= plan.segments || plan.segments > kMaxGsoSegments ||
-      plan.mss == 0 || plan.mss > 0xffff || plan.l4_offset > frame.size() ||
-      plan.l3_offset > plan.l4_offset ||
-      plan.l4_offset - plan.l3_offset < kIpv4MinHeaderLen ||
-      plan.l4_offset > plan.payload_offset ||
-      plan.payload_offset > frame.size() ||
-      plan.payload_len > frame.size() - plan.payload_offset ||
+  if (index >= plan.segments || plan.segments > kMaxGsoSegments || plan.mss == 0 ||
+      plan.mss > 0xffff || plan.l4_offset > frame.size() || plan.l3_offset > plan.l4_offset ||
+      plan.l4_offset - plan.l3_offset < kIpv4MinHeaderLen || plan.l4_offset > plan.payload_offset ||
+      plan.payload_offset > frame.size() || plan.payload_len > frame.size() - plan.payload_offset ||
       plan.mss * (plan.segments - 1) >= plan.payload_len ||
       (plan.l4_protocol != kIpProtoTcp && plan.l4_protocol != kIpProtoUdp)) {
     return 0;
@@ -195,21 +190,19 @@ std::size_t write_gso_segment(std::span<const std::uint8_t> frame,
   std::memcpy(out.data() + plan.payload_offset,
               frame.data() + plan.payload_offset + index * plan.mss, chunk);
 
-  std::uint8_t *ip = out.data() + plan.l3_offset;
+  std::uint8_t* ip = out.data() + plan.l3_offset;
   const std::size_t ihl = plan.l4_offset - plan.l3_offset;
   store_be16(ip + 2, static_cast<std::uint16_t>(ip_len));
   store_be16(ip + 4, static_cast<std::uint16_t>(load_be16(ip + 4) + index));
   store_be16(ip + 10, 0);
-  store_be16(ip + 10,
-             internet_checksum(std::span<const std::uint8_t>(ip, ihl)));
+  store_be16(ip + 10, internet_checksum(std::span<const std::uint8_t>(ip, ihl)));
   const Ipv4 src(load_be32(ip + 12));
   const Ipv4 dst(load_be32(ip + 16));
 
-  std::uint8_t *l4 = out.data() + plan.l4_offset;
+  std::uint8_t* l4 = out.data() + plan.l4_offset;
   const std::span<const std::uint8_t> segment(l4, len - plan.l4_offset);
   if (plan.l4_protocol == kIpProtoTcp) {
-    store_be32(l4 + 4, static_cast<std::uint32_t>(load_be32(l4 + 4) +
-                                                  index * plan.mss));
+    store_be32(l4 + 4, static_cast<std::uint32_t>(load_be32(l4 + 4) + index * plan.mss));
     std::uint8_t flags = l4[13];
     if (index + 1 < plan.segments) {
       flags = static_cast<std::uint8_t>(flags & ~(kTcpFin | kTcpPsh));
@@ -229,4 +222,4 @@ std::size_t write_gso_segment(std::span<const std::uint8_t> frame,
   return len;
 }
 
-} // namespace weft::datapath
+}  // namespace weft::datapath

@@ -32,17 +32,15 @@ namespace {
 
 using Ring = AfPacketOptions::Ring;
 
-constexpr std::uint16_t kTypeIn =
-    0x88b5; // IEEE local experimental ethertypes: no stack
-constexpr std::uint16_t kTypeOut = 0x88b6; // on the host reacts to them
+constexpr std::uint16_t kTypeIn = 0x88b5;   // IEEE local experimental ethertypes: no stack
+constexpr std::uint16_t kTypeOut = 0x88b6;  // on the host reacts to them
 
 Bytes test_frame(std::uint16_t type, std::uint32_t seq, std::size_t len) {
-  Bytes f =
-      test::PacketBuilder()
-          .eth(Mac({0x02, 0, 0, 0, 0xbb, 1}), Mac({0x02, 0, 0, 0, 0xaa, 1}))
-          .ethertype(type)
-          .payload(test::pattern(len - 14, static_cast<std::uint8_t>(seq)))
-          .build();
+  Bytes f = test::PacketBuilder()
+                .eth(Mac({0x02, 0, 0, 0, 0xbb, 1}), Mac({0x02, 0, 0, 0, 0xaa, 1}))
+                .ethertype(type)
+                .payload(test::pattern(len - 14, static_cast<std::uint8_t>(seq)))
+                .build();
   f[14] = static_cast<std::uint8_t>(seq >> 24);
   f[15] = static_cast<std::uint8_t>(seq >> 16);
   f[16] = static_cast<std::uint8_t>(seq >> 8);
@@ -63,21 +61,18 @@ bool wait_readable(int fd, int timeout_ms) {
 /// An AF_PACKET socket bound to `ifname` (the test's end of the veth pair),
 /// optionally with PACKET_VNET_HDR.
 class PacketSocket {
-public:
-  explicit PacketSocket(const char *ifname, bool vnet = false) : vnet_(vnet) {
-    fd_ = ::socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                   htons(ETH_P_ALL));
+ public:
+  explicit PacketSocket(const char* ifname, bool vnet = false) : vnet_(vnet) {
+    fd_ = ::socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, htons(ETH_P_ALL));
     addr_.sll_family = AF_PACKET;
     addr_.sll_protocol = htons(ETH_P_ALL);
     addr_.sll_ifindex = static_cast<int>(::if_nametoindex(ifname));
     const int one = 1;
-    if (fd_ >= 0 && vnet &&
-        ::setsockopt(fd_, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof one) != 0) {
+    if (fd_ >= 0 && vnet && ::setsockopt(fd_, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof one) != 0) {
       ::close(fd_);
       fd_ = -1;
     }
-    if (fd_ >= 0 &&
-        ::bind(fd_, reinterpret_cast<sockaddr *>(&addr_), sizeof addr_) != 0) {
+    if (fd_ >= 0 && ::bind(fd_, reinterpret_cast<sockaddr*>(&addr_), sizeof addr_) != 0) {
       ::close(fd_);
       fd_ = -1;
     }
@@ -88,42 +83,38 @@ public:
     }
   }
   bool ok() const { return fd_ >= 0 && addr_.sll_ifindex > 0; }
-  bool send(const Bytes &f, const VnetHeader &h = {}) {
+  bool send(const Bytes& f, const VnetHeader& h = {}) {
     std::array<std::uint8_t, kVnetHeaderLen> hb{};
     (void)write_vnet_header(h, hb);
-    std::array<iovec, 2> iov{
-        iovec{hb.data(), hb.size()},
-        iovec{const_cast<std::uint8_t *>(f.data()), f.size()}};
+    std::array<iovec, 2> iov{iovec{hb.data(), hb.size()},
+                             iovec{const_cast<std::uint8_t*>(f.data()), f.size()}};
     msghdr m{};
     m.msg_name = &addr_;
     m.msg_namelen = sizeof addr_;
     m.msg_iov = vnet_ ? iov.data() : iov.data() + 1;
     m.msg_iovlen = vnet_ ? 2 : 1;
-    return ::sendmsg(fd_, &m, 0) ==
-           static_cast<ssize_t>(f.size() + (vnet_ ? hb.size() : 0));
+    return ::sendmsg(fd_, &m, 0) == static_cast<ssize_t>(f.size() + (vnet_ ? hb.size() : 0));
   }
   /// Frames that arrived on the interface (not our own outgoing ones) with
   /// ethertype `type`, without the vnet header; `headers` gets theirs when the
   /// socket has one.
-  std::vector<Bytes> receive(std::uint16_t type, std::size_t want,
-                             int timeout_ms,
-                             std::vector<VnetHeader> *headers = nullptr) {
+  std::vector<Bytes> receive(std::uint16_t type, std::size_t want, int timeout_ms,
+                             std::vector<VnetHeader>* headers = nullptr) {
     std::vector<Bytes> got;
     Bytes buf(70000);
     while (got.size() < want && wait_readable(fd_, timeout_ms)) {
       for (;;) {
         sockaddr_ll from{};
         socklen_t len = sizeof from;
-        const ssize_t n = ::recvfrom(fd_, buf.data(), buf.size(), 0,
-                                     reinterpret_cast<sockaddr *>(&from), &len);
+        const ssize_t n =
+            ::recvfrom(fd_, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&from), &len);
         if (n < 0) {
           break;
         }
         if (from.sll_pkttype == PACKET_OUTGOING) {
           continue;
         }
-        std::span<const std::uint8_t> f(buf.data(),
-                                        static_cast<std::size_t>(n));
+        std::span<const std::uint8_t> f(buf.data(), static_cast<std::size_t>(n));
         VnetHeader h;
         if (vnet_) {
           h = parse_vnet_header(f).value_or(VnetHeader{});
@@ -140,7 +131,7 @@ public:
     return got;
   }
 
-private:
+ private:
   int fd_ = -1;
   bool vnet_ = false;
   sockaddr_ll addr_{};
@@ -148,23 +139,21 @@ private:
 
 std::string veth_setup() {
   // No IPv6 autoconfiguration chatter on the veth: only our frames should flow.
-  (void)test::sh("sysctl -qw net.ipv6.conf.all.disable_ipv6=1 "
-                 "net.ipv6.conf.default.disable_ipv6=1");
+  (void)test::sh(
+      "sysctl -qw net.ipv6.conf.all.disable_ipv6=1 "
+      "net.ipv6.conf.default.disable_ipv6=1");
   NS_TRY(test::sh("ip link set lo up"));
   NS_TRY(test::sh("ip link add va type veth peer name vb"));
   NS_TRY(test::sh("ip link set va up && ip link set vb up"));
   return "";
 }
 
-const char *ring_name(Ring r) {
-  return r == Ring::v2 ? "TPACKET_V2" : "TPACKET_V3";
-}
+const char* ring_name(Ring r) { return r == Ring::v2 ? "TPACKET_V2" : "TPACKET_V3"; }
 
 TEST(AfPacketDatapath, OpenFailsCleanlyForMissingInterface) {
   auto d = AfPacketDatapath::open("weft-no-such-if0", {});
   ASSERT_FALSE(d);
-  EXPECT_NE(d.error().message.find("weft-no-such-if0"), std::string::npos)
-      << d.error().message;
+  EXPECT_NE(d.error().message.find("weft-no-such-if0"), std::string::npos) << d.error().message;
 }
 
 class AfPacketRing : public ::testing::TestWithParam<Ring> {};
@@ -179,7 +168,7 @@ TEST_P(AfPacketRing, VethCaptureAndInject) {
     if (!opened) {
       return opened.error().message;
     }
-    AfPacketDatapath &dp = **opened;
+    AfPacketDatapath& dp = **opened;
     NS_CHECK_EQ(dp.describe(), std::string("va (via af_packet)"));
     NS_CHECK(dp.wait_fd() >= 0);
     PacketSocket peer("vb");
@@ -207,8 +196,7 @@ TEST_P(AfPacketRing, VethCaptureAndInject) {
           continue;
         }
         const Bytes want = test_frame(kTypeIn, next, 60 + (next * 97) % 1455);
-        NS_CHECK(std::equal(out[i].data.begin(), out[i].data.end(),
-                            want.begin(), want.end()));
+        NS_CHECK(std::equal(out[i].data.begin(), out[i].data.end(), want.begin(), want.end()));
         ++next;
       }
       // Views stay intact until the next receive(): check the first again after
@@ -219,10 +207,10 @@ TEST_P(AfPacketRing, VethCaptureAndInject) {
     }
     if (next != kIn) {
       const auto st = dp.stats();
-      return fmt::format("captured {} of {} (other {}, rx_frames {}, "
-                         "rx_dropped {}, max batch {})",
-                         next, kIn, other, st.rx_frames, st.rx_dropped,
-                         max_batch);
+      return fmt::format(
+          "captured {} of {} (other {}, rx_frames {}, "
+          "rx_dropped {}, max batch {})",
+          next, kIn, other, st.rx_frames, st.rx_dropped, max_batch);
     }
     NS_CHECK(max_batch > 1);
     NS_CHECK(max_batch <= out.size());
@@ -271,7 +259,7 @@ TEST_P(AfPacketRing, VethCaptureAndInject) {
     NS_CHECK_EQ(s.rx_dropped, 0u);
     NS_CHECK_EQ(s.tx_frames, inject.size());
     NS_CHECK_EQ(s.tx_bytes, out_bytes);
-    NS_CHECK_EQ(s.tx_dropped, 1u); // the oversized frame, and only it
+    NS_CHECK_EQ(s.tx_dropped, 1u);  // the oversized frame, and only it
     return "";
   });
 }
@@ -282,14 +270,14 @@ TEST_P(AfPacketRing, RingOverflowIsCountedAsRxDropped) {
     NS_TRY(veth_setup());
     AfPacketOptions o;
     o.ring = ring;
-    o.block_size = 4096; // V2: 2 slots of 2 KiB per block; V3: a few 1 KiB
-                         // frames per block
+    o.block_size = 4096;  // V2: 2 slots of 2 KiB per block; V3: a few 1 KiB
+                          // frames per block
     o.block_count = 4;
     auto opened = AfPacketDatapath::open("va", o);
     if (!opened) {
       return opened.error().message;
     }
-    AfPacketDatapath &dp = **opened;
+    AfPacketDatapath& dp = **opened;
     PacketSocket peer("vb");
     NS_CHECK(peer.ok());
     constexpr std::uint32_t kN = 100;
@@ -325,28 +313,26 @@ TEST_P(AfPacketRing, SingleFrameIsDeliveredPromptly) {
     if (!opened) {
       return opened.error().message;
     }
-    AfPacketDatapath &dp = **opened;
+    AfPacketDatapath& dp = **opened;
     PacketSocket peer("vb");
     NS_CHECK(peer.ok());
     std::array<FrameView, 8> out{};
     std::vector<double> us;
     for (std::uint32_t i = 0; i < 50; ++i) {
-      const Bytes f = test_frame(kTypeIn, i, 98); // a ping-sized frame
+      const Bytes f = test_frame(kTypeIn, i, 98);  // a ping-sized frame
       const auto t0 = std::chrono::steady_clock::now();
       NS_CHECK(peer.send(f));
       bool seen = false;
       while (!seen && wait_readable(dp.wait_fd(), 1000)) {
         const std::size_t n = dp.receive(out);
         for (std::size_t k = 0; k < n; ++k) {
-          seen = seen || (ethertype_of(out[k].data) == kTypeIn &&
-                          out[k].data[17] == (i & 0xff));
+          seen = seen || (ethertype_of(out[k].data) == kTypeIn && out[k].data[17] == (i & 0xff));
         }
       }
       NS_CHECK(seen);
-      us.push_back(std::chrono::duration<double, std::micro>(
-                       std::chrono::steady_clock::now() - t0)
-                       .count());
-      (void)dp.receive(out); // release before the next round
+      us.push_back(
+          std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
+      (void)dp.receive(out);  // release before the next round
     }
     std::sort(us.begin(), us.end());
     const double p50 = us[us.size() / 2];
@@ -360,18 +346,16 @@ TEST_P(AfPacketRing, SingleFrameIsDeliveredPromptly) {
   });
 }
 
-INSTANTIATE_TEST_SUITE_P(Rings, AfPacketRing,
-                         ::testing::Values(Ring::v2, Ring::v3),
-                         [](const auto &info) {
-                           return std::string(info.param == Ring::v2 ? "V2"
-                                                                     : "V3");
+INSTANTIATE_TEST_SUITE_P(Rings, AfPacketRing, ::testing::Values(Ring::v2, Ring::v3),
+                         [](const auto& info) {
+                           return std::string(info.param == Ring::v2 ? "V2" : "V3");
                          });
 
 constexpr std::uint8_t kAck = 0x10, kPsh = 0x08;
 
 /// A TCP/IPv4 superframe with a partial checksum, as a TSO sender hands it to
 /// the device.
-Bytes tcp_superframe(const Bytes &payload, std::uint32_t seq) {
+Bytes tcp_superframe(const Bytes& payload, std::uint32_t seq) {
   Bytes l4(20, 0);
   l4[0] = 0x1f;
   l4[1] = 0x90;
@@ -386,9 +370,8 @@ Bytes tcp_superframe(const Bytes &payload, std::uint32_t seq) {
   l4[14] = 0xff;
   l4.insert(l4.end(), payload.begin(), payload.end());
   const Ipv4 src = test::ip("10.32.0.1"), dst = test::ip("10.32.0.2");
-  std::uint32_t s = (src.value() >> 16) + (src.value() & 0xffff) +
-                    (dst.value() >> 16) + (dst.value() & 0xffff) + 6 +
-                    static_cast<std::uint32_t>(l4.size());
+  std::uint32_t s = (src.value() >> 16) + (src.value() & 0xffff) + (dst.value() >> 16) +
+                    (dst.value() & 0xffff) + 6 + static_cast<std::uint32_t>(l4.size());
   while ((s >> 16) != 0) {
     s = (s & 0xffff) + (s >> 16);
   }
@@ -439,8 +422,7 @@ TEST(AfPacketDatapath, VnetHdrSuperframesWholeOrSegmented) {
     Bytes joined;
     std::size_t segs = 0;
     std::uint32_t next_seq = 1000;
-    while (joined.size() < payload.size() &&
-           wait_readable((*a)->wait_fd(), 2000)) {
+    while (joined.size() < payload.size() && wait_readable((*a)->wait_fd(), 2000)) {
       std::size_t n = 0;
       do {
         n = (*a)->receive(out);
@@ -452,11 +434,9 @@ TEST(AfPacketDatapath, VnetHdrSuperframesWholeOrSegmented) {
           ++segs;
           NS_CHECK(out[i].data.size() <= 1514);
           NS_CHECK(p->ip.checksum_ok);
-          NS_CHECK_EQ(transport_checksum(p->ip.src, p->ip.dst, 6, p->payload),
-                      0);
-          const auto &t = p->payload;
-          const std::uint32_t seq = (std::uint32_t{t[4]} << 24) |
-                                    (std::uint32_t{t[5]} << 16) |
+          NS_CHECK_EQ(transport_checksum(p->ip.src, p->ip.dst, 6, p->payload), 0);
+          const auto& t = p->payload;
+          const std::uint32_t seq = (std::uint32_t{t[4]} << 24) | (std::uint32_t{t[5]} << 16) |
                                     (std::uint32_t{t[6]} << 8) | t[7];
           NS_CHECK_EQ(seq, next_seq);
           next_seq += static_cast<std::uint32_t>(t.size() - 20);
@@ -511,5 +491,5 @@ TEST(AfPacketDatapath, VnetHdrSuperframesWholeOrSegmented) {
   });
 }
 
-} // namespace
-} // namespace weft::datapath
+}  // namespace
+}  // namespace weft::datapath

@@ -71,19 +71,17 @@ struct AfPacketOptions {
 };
 
 class AfPacketDatapath final : public Datapath {
-public:
-  static constexpr std::size_t kMaxBatch = 64; ///< frames per receive()
-  static constexpr std::size_t kArenaBytes =
-      256 << 10; ///< segments of one receive()
+ public:
+  static constexpr std::size_t kMaxBatch = 64;           ///< frames per receive()
+  static constexpr std::size_t kArenaBytes = 256 << 10;  ///< segments of one receive()
 
   /// Opens both sockets on `ifname` and maps the ring. Errors name the
   /// interface and the step.
-  static Result<std::unique_ptr<AfPacketDatapath>> open(std::string ifname,
-                                                        AfPacketOptions opts);
+  static Result<std::unique_ptr<AfPacketDatapath>> open(std::string ifname, AfPacketOptions opts);
 
   ~AfPacketDatapath() override;
-  AfPacketDatapath(const AfPacketDatapath &) = delete;
-  AfPacketDatapath &operator=(const AfPacketDatapath &) = delete;
+  AfPacketDatapath(const AfPacketDatapath&) = delete;
+  AfPacketDatapath& operator=(const AfPacketDatapath&) = delete;
 
   // Datapath. Router strand only; no heap allocation after open().
   /// Releases what the previous call returned, then walks ready frames. Frames
@@ -96,6 +94,10 @@ public:
   std::size_t send(std::span<const FrameView> frames) override;
   /// The ring socket; polls readable while any ready frame has not been
   /// returned.
+  /// NB: it also polls readable while the slots/blocks of the last receive() are still held (the
+  /// kernel judges readiness by the newest filled slot), so after a batch the caller sees one
+  /// more wakeup, whose receive() releases them and returns 0 if nothing new arrived. No wakeup
+  /// is ever missed: frames left in the ring by a full `out` keep the fd readable.
   int wait_fd() const override { return rx_fd_; }
   /// rx_dropped = kernel ring drops (PACKET_STATISTICS tp_drops) + frames
   /// refused in receive().
@@ -113,13 +115,12 @@ public:
   /// Injects frames with the given headers (same length as frames), e.g.
   /// superframes whole. Returns frames accepted; fails all of them when the
   /// sockets were opened without vnet_hdr.
-  std::size_t send_vnet(std::span<const FrameView> frames,
-                        std::span<const VnetHeader> headers);
+  std::size_t send_vnet(std::span<const FrameView> frames, std::span<const VnetHeader> headers);
 
-  const AfPacketOptions &options() const { return opts_; }
+  const AfPacketOptions& options() const { return opts_; }
   std::size_t ring_slots_for_test() const { return slot_count_; }
 
-private:
+ private:
   AfPacketDatapath() = default;
   Result<void> setup(std::string ifname, AfPacketOptions opts);
   void release_previous();
@@ -132,24 +133,22 @@ private:
   /// `base` is the ring header of the frame, `hdr_len` its size, `room` the
   /// bytes from `base` to the end of its slot/block; the rest are the ring
   /// header's fields.
-  Take take_frame(std::uint8_t *base, std::size_t hdr_len, std::size_t room,
-                  std::size_t mac_off, std::size_t snaplen, std::size_t len,
-                  std::uint32_t status, std::uint16_t vlan_tci,
-                  std::uint16_t vlan_tpid, std::uint8_t pkttype,
+  Take take_frame(std::uint8_t* base, std::size_t hdr_len, std::size_t room, std::size_t mac_off,
+                  std::size_t snaplen, std::size_t len, std::uint32_t status,
+                  std::uint16_t vlan_tci, std::uint16_t vlan_tpid, std::uint8_t pkttype,
                   std::span<FrameView> out);
   /// Writes further segments of gso_frame_ into the arena while `out` and the
   /// arena have room; clears gso_frame_ when the superframe is done (or turns
   /// out bad).
   void continue_gso(std::span<FrameView> out);
-  void emit(std::span<const std::uint8_t> frame, const VnetHeader &vh);
-  std::size_t send_impl(std::span<const FrameView> frames,
-                        std::span<const VnetHeader> headers);
+  void emit(std::span<const std::uint8_t> frame, const VnetHeader& vh);
+  std::size_t send_impl(std::span<const FrameView> frames, std::span<const VnetHeader> headers);
 
   std::string ifname_;
   AfPacketOptions opts_;
   int rx_fd_ = -1;
   int tx_fd_ = -1;
-  std::uint8_t *ring_ = nullptr;
+  std::uint8_t* ring_ = nullptr;
   std::size_t ring_bytes_ = 0;
   std::size_t block_size_ = 0;
   std::size_t block_count_ = 0;
@@ -165,28 +164,26 @@ private:
   // V3: the block being read, and where in it; blocks before it that we
   // finished are released at the next receive().
   std::size_t cur_block_ = 0;
-  std::size_t cur_pkt_ = 0;    ///< packets of cur_block_ already consumed
-  std::size_t cur_offset_ = 0; ///< offset of the next packet in cur_block_
-  std::size_t done_blocks_ =
-      0; ///< finished blocks (ending just before cur_block_) to release
+  std::size_t cur_pkt_ = 0;      ///< packets of cur_block_ already consumed
+  std::size_t cur_offset_ = 0;   ///< offset of the next packet in cur_block_
+  std::size_t done_blocks_ = 0;  ///< finished blocks (ending just before cur_block_) to release
 
   // A superframe being segmented across receive() calls.
-  std::uint8_t *gso_frame_ = nullptr;
+  std::uint8_t* gso_frame_ = nullptr;
   std::size_t gso_frame_len_ = 0;
   GsoPlan gso_plan_;
-  std::size_t gso_next_ = 0; ///< next segment index
+  std::size_t gso_next_ = 0;  ///< next segment index
 
-  std::vector<std::uint8_t> arena_; ///< kArenaBytes, allocated once
+  std::vector<std::uint8_t> arena_;  ///< kArenaBytes, allocated once
   std::size_t arena_used_ = 0;
-  std::vector<VnetHeader> vnet_out_; ///< kMaxBatch, allocated once
+  std::vector<VnetHeader> vnet_out_;  ///< kMaxBatch, allocated once
   std::size_t vnet_out_count_ = 0;
-  std::span<FrameView> out_; ///< the receive() in progress
+  std::span<FrameView> out_;  ///< the receive() in progress
   std::size_t out_count_ = 0;
 
   DatapathStats stats_;
   std::uint64_t refused_ = 0;
-  mutable std::uint64_t kernel_drops_ =
-      0; ///< PACKET_STATISTICS resets on read: accumulate
+  mutable std::uint64_t kernel_drops_ = 0;  ///< PACKET_STATISTICS resets on read: accumulate
 };
 
-} // namespace weft::datapath
+}  // namespace weft::datapath

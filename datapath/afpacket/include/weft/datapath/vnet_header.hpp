@@ -45,54 +45,47 @@ inline constexpr std::size_t kMaxGsoSegments = 512;
 
 struct VnetHeader {
   std::uint8_t flags = 0;
-  std::uint8_t gso_type = 0; ///< including the ECN bit
+  std::uint8_t gso_type = 0;  ///< including the ECN bit
   std::uint16_t hdr_len = 0;
   std::uint16_t gso_size = 0;
   std::uint16_t csum_start = 0;
   std::uint16_t csum_offset = 0;
 
   bool needs_csum() const { return (flags & kVnetFlagNeedsCsum) != 0; }
-  std::uint8_t gso_kind() const {
-    return gso_type & static_cast<std::uint8_t>(~kVnetGsoEcn);
-  }
+  std::uint8_t gso_kind() const { return gso_type & static_cast<std::uint8_t>(~kVnetGsoEcn); }
   bool is_gso() const { return gso_kind() != kVnetGsoNone; }
-  bool operator==(const VnetHeader &) const = default;
+  bool operator==(const VnetHeader&) const = default;
 };
 
 /// Decodes the first kVnetHeaderLen bytes of `bytes`; nullopt if there are
 /// fewer. Decoding checks nothing else: the consumers below validate the fields
 /// against the frame.
-std::optional<VnetHeader>
-parse_vnet_header(std::span<const std::uint8_t> bytes);
+std::optional<VnetHeader> parse_vnet_header(std::span<const std::uint8_t> bytes);
 /// Encodes `h` into out[0..10); false if `out` is shorter.
-bool write_vnet_header(const VnetHeader &h, std::span<std::uint8_t> out);
+bool write_vnet_header(const VnetHeader& h, std::span<std::uint8_t> out);
 
 /// Completes a partial checksum (NEEDS_CSUM) in place over the whole `frame`
 /// (the Ethernet frame the header came with). True if the frame needed nothing
 /// or was completed; false (frame untouched) if csum_start/csum_offset do not
 /// lie inside the frame. A result of 0 is written as 0xffff, as the kernel does
 /// (valid for TCP, and 0 would mean "no checksum" for UDP).
-bool complete_checksum(std::span<std::uint8_t> frame, const VnetHeader &h);
+bool complete_checksum(std::span<std::uint8_t> frame, const VnetHeader& h);
 
 /// How a GSO superframe splits into segments. Offsets are from the start of the
 /// Ethernet frame.
 struct GsoPlan {
-  std::uint8_t l4_protocol = 0; ///< 6 (TCP) or 17 (UDP)
-  std::size_t l3_offset =
-      0; ///< the IPv4 header (after Ethernet and an optional tag)
-  std::size_t l4_offset = 0; ///< the TCP/UDP header
-  std::size_t payload_offset =
-      0; ///< end of the TCP/UDP header: headers copied into each segment
-  std::size_t payload_len = 0; ///< L4 payload bytes of the superframe
-  std::size_t mss = 0; ///< payload bytes per segment (the last may carry fewer)
+  std::uint8_t l4_protocol = 0;    ///< 6 (TCP) or 17 (UDP)
+  std::size_t l3_offset = 0;       ///< the IPv4 header (after Ethernet and an optional tag)
+  std::size_t l4_offset = 0;       ///< the TCP/UDP header
+  std::size_t payload_offset = 0;  ///< end of the TCP/UDP header: headers copied into each segment
+  std::size_t payload_len = 0;     ///< L4 payload bytes of the superframe
+  std::size_t mss = 0;             ///< payload bytes per segment (the last may carry fewer)
   std::size_t segments = 0;
 
   std::size_t segment_payload(std::size_t i) const {
     return i + 1 < segments ? mss : payload_len - mss * (segments - 1);
   }
-  std::size_t segment_len(std::size_t i) const {
-    return payload_offset + segment_payload(i);
-  }
+  std::size_t segment_len(std::size_t i) const { return payload_offset + segment_payload(i); }
   std::size_t max_segment_len() const { return payload_offset + mss; }
 };
 
@@ -104,8 +97,7 @@ struct GsoPlan {
 /// segment's IP packet fits it (e.g. the bridge MTU); UDP datagram boundaries
 /// are never moved. nullopt if the frame is not a superframe this can segment,
 /// gso_size is 0, or more than kMaxGsoSegments are needed.
-std::optional<GsoPlan> plan_gso(std::span<const std::uint8_t> frame,
-                                const VnetHeader &h,
+std::optional<GsoPlan> plan_gso(std::span<const std::uint8_t> frame, const VnetHeader& h,
                                 std::size_t max_ip_len = 0);
 
 /// Writes segment `index` of `plan` (made by plan_gso for this `frame`) into
@@ -115,8 +107,7 @@ std::optional<GsoPlan> plan_gso(std::span<const std::uint8_t> frame,
 /// segment, CWR only on the first, and a full checksum; for UDP the length and
 /// a full checksum. Returns the segment's length, or 0 if `index` is out of
 /// range, `out` is too small, or `plan` does not fit `frame`.
-std::size_t write_gso_segment(std::span<const std::uint8_t> frame,
-                              const GsoPlan &plan, std::size_t index,
-                              std::span<std::uint8_t> out);
+std::size_t write_gso_segment(std::span<const std::uint8_t> frame, const GsoPlan& plan,
+                              std::size_t index, std::span<std::uint8_t> out);
 
-} // namespace weft::datapath
+}  // namespace weft::datapath

@@ -17,6 +17,7 @@
 
 #include "weft/base/cidr_list.hpp"
 #include "weft/datapath/linux/host_setup.hpp"
+#include "weft/datapath/afpacket_datapath.hpp"
 #include "weft/datapath/pcap_datapath.hpp"
 #include "weft/datapath/udp_underlay.hpp"
 #include "weft/http/response.hpp"
@@ -335,7 +336,7 @@ Result<void> Weaver::setup_datapath() {
   }
   if (mtu_ < 576 || mtu_ > 65535) return make_error("invalid MTU {}: want 576..65535", mtu_);
   std::unique_ptr<datapath::Datapath> dp;
-  if (backend == "pcap") {
+  if (backend == "pcap" || backend == "afpacket") {
     datapath::host::HostSetup setup(log_.child("bridge"));
     datapath::host::BridgeConfig bc;
     bc.name = bridge;
@@ -343,13 +344,19 @@ Result<void> Weaver::setup_datapath() {
     bc.mac = self_.name.mac();
     WEFT_TRY(state, setup.ensure_bridge(bc));
     (void)state;
-    WEFT_TRY(pcap, datapath::PcapDatapath::open(std::string(datapath::host::kVethPcapEnd),
-                                                 static_cast<int>(std::stol(opts_.get("bufsz")))));
-    dp = std::move(pcap);
+    auto ifname = std::string(datapath::host::kVethPcapEnd);
+    if (backend == "pcap") {
+      WEFT_TRY(pcap, datapath::PcapDatapath::open(ifname, static_cast<int>(std::stol(opts_.get("bufsz")))));
+      dp = std::move(pcap);
+    } else {
+      datapath::AfPacketOptions ao;  // TPACKET_V2 ring (a wakeup per frame: low latency), batched tx
+      WEFT_TRY(afp, datapath::AfPacketDatapath::open(ifname, ao));
+      dp = std::move(afp);
+    }
   } else if (backend == "none") {
     dp = std::make_unique<router_net::NullDatapath>();
   } else {
-    return make_error("unknown --datapath-backend {:?}: want pcap or none", backend);
+    return make_error("unknown --datapath-backend {:?}: want pcap, afpacket or none", backend);
   }
   Ipv4 bind_ip;
   if (auto h = opts_.get("host"); !h.empty()) {

@@ -34,8 +34,20 @@ using tcp = asio::ip::tcp;
 using unix_proto = asio::local::stream_protocol;
 using Response = bhttp::response<bhttp::string_body>;
 
+/// The answer of GET /later, resolved by the test on the server's thread.
+std::shared_ptr<Deferred> g_later;
+
 Router test_router() {
   Router r;
+  r.handle("GET", "/now-deferred", [](const HttpRequest&, const PathVars&) {
+    auto d = std::make_shared<Deferred>();
+    d->resolve(text_response(200, "early"));  // resolved before the server binds it
+    return deferred_response(d);
+  });
+  r.handle("GET", "/later", [](const HttpRequest&, const PathVars&) {
+    g_later = std::make_shared<Deferred>();
+    return deferred_response(g_later);
+  });
   r.handle("GET", "/status", [](const HttpRequest&, const PathVars&) { return text_response(200, "ready"); });
   r.handle("POST", "/connect", [](const HttpRequest& q, const PathVars&) {
     std::string out;
@@ -174,6 +186,27 @@ TEST_F(HttpServerTcp, PostUrlencodedBodyAndQuery) {
   auto res = read_response(s, buf);
   EXPECT_EQ(res.result_int(), 200U);
   EXPECT_EQ(res.body(), "peer=10.0.0.1:6783;peer=host b;peer=q;replace=true");
+}
+
+TEST_F(HttpServerTcp, DeferredAnswersArriveWhenResolvedAndKeepAliveContinues) {
+  auto s = connect_tcp(client_io_, fx_.port());
+  beast::flat_buffer buf;
+  send_raw(s, "GET /now-deferred HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(read_response(s, buf).body(), "early");
+  send_raw(s, "GET /later HTTP/1.1\r\nHost: x\r\n\r\n");
+  // Nothing arrives until the handler's Deferred is resolved.
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(s.available(), 0U);
+  fx_.on_io([] {
+    ASSERT_TRUE(g_later);
+    g_later->resolve(text_response(201, "late"));
+  });
+  auto res = read_response(s, buf);
+  EXPECT_EQ(res.result_int(), 201U);
+  EXPECT_EQ(res.body(), "late");
+  send_raw(s, "GET /status HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(read_response(s, buf).body(), "ready");
+  fx_.on_io([] { g_later.reset(); });
 }
 
 TEST_F(HttpServerTcp, KeepAliveServesTwoRequestsOnOneConnection) {

@@ -41,6 +41,10 @@ int open_tx_socket(const std::string& ifname) {
     close(fd);
     return -1;
   }
+  // NB: no qdisc and, above all, no packet taps: our own capture socket must not be handed a copy
+  // of every frame we inject (it would have to discard them all, and its ring would overflow).
+  int one = 1;
+  (void)setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof one);
   int sz = 4 << 20;
   if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof sz) != 0) {
     (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
@@ -90,6 +94,13 @@ Result<std::unique_ptr<PcapDatapath>> PcapDatapath::open(std::string ifname, int
   if (fd < 0) {
     return make_error("pcap {}: no selectable fd", ifname);
   }
+#ifdef PACKET_IGNORE_OUTGOING
+  // libpcap filters outgoing frames in userspace; the kernel can skip them altogether.
+  {
+    int one = 1;
+    (void)setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof one);
+  }
+#endif
   const int tx_fd = open_tx_socket(ifname);
   std::unique_ptr<PcapDatapath> d(new PcapDatapath(std::move(ifname), p.release(), fd, tx_fd));
   return d;

@@ -1,0 +1,211 @@
+// The status snapshot of weaver (WeaveStatus for /status, /report and /metrics) and the host
+// facts weaver reads at start-up (the underlay MTU). Split from weaver.cpp to keep the wiring short.
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "weaver.hpp"
+
+namespace weft::weaver {
+
+int underlay_mtu(const std::string& bridge) {
+  // NB: ioctls and /proc/net are per network namespace; /sys/class/net is not (it shows the
+  // namespace sysfs was mounted in), so it cannot be used here.
+  int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return 1500;
+  auto query = [fd](const std::string& iface, unsigned long req, ifreq& ifr) {
+    std::memset(&ifr, 0, sizeof ifr);
+    std::strncpy(ifr.ifr_name, iface.c_str(), IFNAMSIZ - 1);
+    return ::ioctl(fd, req, &ifr) == 0;
+  };
+  auto mtu_of = [&](const std::string& iface) {
+    ifreq ifr;
+    return query(iface, SIOCGIFMTU, ifr) ? ifr.ifr_mtu : 0;
+  };
+  int result = 0;
+  std::ifstream routes("/proc/net/route");
+  std::string line;
+  std::getline(routes, line);  // header
+  while (result == 0 && std::getline(routes, line)) {
+    std::istringstream ss(line);
+    std::string iface, dest;
+    ss >> iface >> dest;
+    if (dest == "00000000") result = mtu_of(iface);
+  }
+  if (result == 0) {
+    std::ifstream dev("/proc/net/dev");
+    std::getline(dev, line);
+    std::getline(dev, line);
+    while (std::getline(dev, line)) {
+      auto colon = line.find(':');
+      if (colon == std::string::npos) continue;
+      auto n = line.substr(0, colon);
+      n.erase(0, n.find_first_not_of(' '));
+      if (n == "lo" || n == bridge || n.rfind("vethwe", 0) == 0 || n.rfind("ethwe", 0) == 0) continue;
+      ifreq ifr;
+      if (!query(n, SIOCGIFFLAGS, ifr) || !(ifr.ifr_flags & IFF_UP)) continue;
+      if (int m = mtu_of(n); m > 0 && (result == 0 || m < result)) result = m;
+    }
+  }
+  ::close(fd);
+  return result > 0 ? result : 1500;
+}
+
+router::WeaveStatus Weaver::status() {
+  router::WeaveStatus ws;
+  ws.version = std::string(kVersion);
+  auto& r = ws.router;
+  auto& core = node_->core();
+  r.version = ws.version;
+  r.protocol_min = 2;
+  r.protocol_max = 2;
+  r.encryption = password_.has_value();
+  r.peer_discovery = !opts_.flag("no-discovery");
+  r.name = self_.name;
+  r.nickname = self_.nickname;
+  r.port = node_->bound_port();
+  auto nick_of = [&](PeerName n) {
+    auto* e = core.topology().find(n);
+    return e ? e->nickname : std::string{};
+  };
+  auto add_peer = [&](const mesh::PeerEntry& p) {
+    router::PeerStatus ps{p.name, p.nickname, p.uid, p.short_id, p.version, {}};
+    for (auto& [name, c] : p.connections) {
+      ps.connections.push_back({name, nick_of(name), c.remote_tcp_addr, c.outbound, c.established});
+    }
+    r.peers.push_back(std::move(ps));
+  };
+  add_peer(core.topology().self());
+  for (auto& [name, p] : core.topology().peers()) {
+    if (name != self_.name) add_peer(p);
+  }
+  auto& routes = core.routes();
+  std::map<PeerName, PeerName> uni(routes.unicast_table().begin(), routes.unicast_table().end());
+  for (auto& [dst, via] : uni) {
+    if (dst != self_.name) r.unicast_routes.push_back({dst, via});
+  }
+  for (auto& [name, p] : core.topology().peers()) {
+    (void)p;
+    r.broadcast_routes.push_back({name, routes.broadcast(name)});
+  }
+  std::map<mesh::ConnId, router::Sleeve::ForwarderStatus> fwd;
+  if (overlay_) {
+    for (auto& f : overlay_->sleeve().status()) fwd.emplace(f.conn, f);
+    r.interface = overlay_->datapath().describe();
+    auto& ss = overlay_->sleeve().stats();
+    auto& fs = overlay_->forwarder().stats();
+    auto ds = overlay_->datapath().stats();
+    auto us = overlay_->underlay().stats();
+    r.datapath_counters = {{"sleeve_rx_datagrams", ss.rx_datagrams},
+                           {"sleeve_rx_frames", ss.rx_frames},
+                           {"sleeve_tx_datagrams", ss.tx_datagrams},
+                           {"sleeve_tx_frames", ss.tx_frames},
+                           {"sleeve_rx_unknown_sender", ss.rx_unknown_sender},
+                           {"sleeve_rx_decrypt_errors", ss.rx_decrypt_errors},
+                           {"sleeve_rx_replayed", ss.rx_replayed},
+                           {"sleeve_rx_malformed", ss.rx_malformed},
+                           {"sleeve_tx_dropped", ss.tx_dropped},
+                           {"sleeve_tx_icmp_frag_needed", ss.tx_icmp_frag_needed},
+                           {"sleeve_tx_fragmented", ss.tx_fragmented},
+                           {"forward_local_unicast", fs.local_unicast},
+                           {"forward_local_flooded", fs.local_flooded},
+                           {"forward_relayed", fs.relayed},
+                           {"forward_injected", fs.injected},
+                           {"forward_dropped_mac_conflict", fs.dropped_mac_conflict},
+                           {"forward_dropped_no_route", fs.dropped_no_route},
+                           {"forward_dropped_other", fs.dropped_other},
+                           {"capture_rx_frames", ds.rx_frames},
+                           {"capture_rx_dropped", ds.rx_dropped},
+                           {"capture_tx_frames", ds.tx_frames},
+                           {"capture_tx_dropped", ds.tx_dropped},
+                           {"underlay_tx_errors", us.tx_errors}};
+  }
+  for (auto& [id, c] : core.connections()) {
+    router::LocalConnStatus lc;
+    lc.address = c.info.remote_tcp_addr;
+    lc.outbound = c.info.outbound;
+    lc.state = c.established ? "established" : "pending";
+    auto who = router::peer_label(c.info.remote.name, c.info.remote.nickname);
+    auto it = fwd.find(id);
+    lc.info = fmt::format("{:<6} {}", it != fwd.end() ? "sleeve" : "none", who);
+    if (password_) lc.info = fmt::format("{:<11}{}", c.info.encrypted ? "encrypted" : "unencrypted", lc.info);
+    if (it != fwd.end()) {
+      if (it->second.encrypted) lc.attrs.emplace_back("encrypted", "true");
+      lc.attrs.emplace_back("mtu", std::to_string(it->second.mtu));
+      lc.attrs.emplace_back("name", "sleeve");
+      r.peer_traffic.push_back({c.info.remote.name, it->second.tx_frames, it->second.tx_bytes, it->second.rx_frames,
+                                it->second.rx_bytes});
+    }
+    r.connections.push_back(std::move(lc));
+  }
+  std::set<std::string> live;
+  for (auto& [id, c] : core.connections()) live.insert(c.info.remote_tcp_addr);
+  auto wall = [](TimePoint t) {
+    auto sys = std::chrono::system_clock::now() + (t - Clock::now());
+    auto tt = std::chrono::system_clock::to_time_t(sys);
+    std::tm tm{};
+    gmtime_r(&tt, &tm);
+    return fmt::format("{:04}-{:02}-{:02} {:02}:{:02}:{:02} +0000 UTC", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                       tm.tm_hour, tm.tm_min, tm.tm_sec);
+  };
+  for (auto& [addr, t] : node_->connection_maker().targets()) {
+    using S = mesh::ConnectionMaker::State;
+    if (t.state == S::connected || t.state == S::suspended || live.count(addr)) continue;
+    router::LocalConnStatus lc;
+    lc.address = addr;
+    lc.outbound = true;
+    if (t.state == S::waiting) {
+      lc.state = t.last_error ? "failed" : "waiting";
+      lc.info = t.last_error ? fmt::format("{}, retry: {}", *t.last_error, wall(t.try_after))
+                             : fmt::format("until: {}", wall(t.try_after));
+    } else {
+      lc.state = t.last_error ? "retrying" : "connecting";
+      lc.info = t.last_error.value_or("");
+    }
+    r.connections.push_back(std::move(lc));
+  }
+  r.termination_count = core.termination_count();
+  r.targets = node_->connection_maker().direct_peers();
+  for (auto& c : node_->config().trusted_subnets) r.trusted_subnets.push_back(c.str());
+  r.gossip_bytes_sent = node_->gossip_bytes_sent();
+  if (ipam_) {
+    auto st = ipam_->status();
+    router::IpamSummary i;
+    i.status = ipam::status_line(st);
+    i.range = st.range.str();
+    i.range_num_ips = st.range_num_ips;
+    i.active_ips = st.active_ips;
+    i.default_subnet = st.default_subnet.str();
+    if (st.paxos) i.paxos = std::make_tuple(st.paxos->elector, st.paxos->known_nodes, st.paxos->quorum);
+    for (auto& e : st.entries) {
+      i.entries.push_back({e.token.str(), e.size, e.peer, e.nickname, e.is_known_peer, e.version});
+    }
+    for (auto& c : st.pending_claims) i.pending_claims.emplace_back(c.ident, c.cidr.str());
+    i.pending_allocates = st.pending_allocates;
+    for (auto& u : st.unreachable) i.unreachable_ips += u.size;
+    ws.ipam = std::move(i);
+  }
+  if (nameserver_) {
+    router::DnsStatus d;
+    d.domain = nameserver_->domain();
+    d.upstream = dns_server_->upstreams();
+    d.address = dns_server_->address();
+    d.ttl = dns_server_->responder_config().ttl;
+    d.live_entries = nameserver_->live_count();
+    d.own_live_entries = nameserver_->own_live_count();
+    for (auto& e : nameserver_->entries()) {
+      d.entries.push_back({e.hostname, e.origin, e.container_id, e.addr.str(), e.version, e.tombstone});
+    }
+    ws.dns = std::move(d);
+  }
+  r.gossip_bytes_received = node_->gossip_bytes_received();
+  return ws;
+}
+
+}  // namespace weft::weaver

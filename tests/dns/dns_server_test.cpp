@@ -41,25 +41,7 @@ Bytes reply_for(ByteSpan query, const std::vector<std::uint32_t>& addrs, bool tc
   out[6] = static_cast<std::uint8_t>(addrs.size() >> 8);
   out[7] = static_cast<std::uint8_t>(addrs.size());
   out[8] = out[9] = out[10] = out[11] = 0;
-  for (auto a : addrs) {
-    Bytes rr = {0xC0,
-                0x0C,
-                0,
-                1,
-                0,
-                1,
-                0,
-                0,
-                0,
-                60,
-                0,
-                4,
-                static_cast<std::uint8_t>(a >> 24),
-                static_cast<std::uint8_t>(a >> 16),
-                static_cast<std::uint8_t>(a >> 8),
-                static_cast<std::uint8_t>(a)};
-    out.insert(out.end(), rr.begin(), rr.end());
-  }
+  dns::test::append_a_records(out, addrs);
   return out;
 }
 

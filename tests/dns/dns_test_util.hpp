@@ -80,31 +80,23 @@ inline Bytes hand_query(std::uint16_t id, std::string_view name, std::uint16_t q
   return q;
 }
 
+/// Appends one compressed (name pointer to the question) A record per address, TTL 60.
+inline void append_a_records(Bytes& msg, const std::vector<std::uint32_t>& addrs) {
+  for (auto a : addrs) {
+    Bytes rr = {0xC0, 0x0C, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4,
+                static_cast<std::uint8_t>(a >> 24), static_cast<std::uint8_t>(a >> 16),
+                static_cast<std::uint8_t>(a >> 8), static_cast<std::uint8_t>(a)};
+    msg.insert(msg.end(), rr.begin(), rr.end());
+  }
+}
+
 /// Turns a one-question query (no OPT) into a reply carrying `addrs` as A records.
 inline Bytes hand_reply(Bytes query, const std::vector<std::uint32_t>& addrs, std::uint8_t rcode = 0) {
   query[2] |= 0x80;
   query[3] = static_cast<std::uint8_t>(0x80 | rcode);
   query[6] = static_cast<std::uint8_t>(addrs.size() >> 8);
   query[7] = static_cast<std::uint8_t>(addrs.size());
-  for (auto a : addrs) {
-    Bytes rr = {0xC0,
-                0x0C,
-                0,
-                1,
-                0,
-                1,
-                0,
-                0,
-                0,
-                60,
-                0,
-                4,
-                static_cast<std::uint8_t>(a >> 24),
-                static_cast<std::uint8_t>(a >> 16),
-                static_cast<std::uint8_t>(a >> 8),
-                static_cast<std::uint8_t>(a)};
-    query.insert(query.end(), rr.begin(), rr.end());
-  }
+  append_a_records(query, addrs);
   return query;
 }
 

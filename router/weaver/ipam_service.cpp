@@ -101,6 +101,16 @@ void IpamService::rearm() {
   });
 }
 
+void IpamService::container_event(const std::string& action, const std::string& id) {
+  if (action == "die") {
+    run([&](TimePoint now, mesh::GossipSender&) { alloc_->container_died(now, id); });
+  } else if (action == "destroy") {
+    run([&](TimePoint, mesh::GossipSender&) { alloc_->container_destroyed(id); });
+  } else if (action == "start") {
+    run([&](TimePoint, mesh::GossipSender&) { alloc_->container_started(id); });
+  }
+}
+
 void IpamService::add_routes(http::Router& r) {
   auto alloc = [this](const http::HttpRequest& req, std::string id, Cidr subnet) {
     bool container = req.form_value("check-alive") == "true";

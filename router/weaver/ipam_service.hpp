@@ -27,6 +27,9 @@ class IpamService {
   Result<void> start(const Options& opts, const mesh::PeerIdentity& self);
   void stop();
   void add_routes(http::Router& r);
+  /// Docker told weaver about a container (spec §6.5): "die" frees its addresses after 30 s
+  /// unless it starts again, "destroy" frees them now, "start" cancels a pending free.
+  void container_event(const std::string& action, const std::string& id);
   ipam::IpamStatus status() const { return alloc_->status(default_subnet_); }
   const Cidr& default_subnet() const { return default_subnet_; }
   const Cidr& range() const { return range_; }

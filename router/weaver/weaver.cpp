@@ -241,6 +241,7 @@ Result<void> Weaver::start() {
     servers_.push_back(std::move(srv));
     return {};
   };
+  WEFT_TRY_VOID(setup_docker());
   WEFT_TRY_VOID(add_server("http-addr", true, false));
   WEFT_TRY_VOID(add_server("status-addr", false, false));
   WEFT_TRY_VOID(add_server("metrics-addr", false, true));
@@ -404,7 +405,70 @@ void Weaver::add_dns_routes(http::Router& r) {
   r.handle("GET", "/dns-address-port", [this](auto&, auto&) { return http::text_response(200, dns_server_->address()); });
 }
 
+bool Weaver::ready() const { return true; }
+
+Result<void> Weaver::setup_docker() {
+  std::string api = opts_.get("docker-api");
+  bool proxy = opts_.flag("proxy");
+  if (api.empty() && proxy) {
+    const char* env = std::getenv("DOCKER_HOST");
+    api = env && *env ? env : "unix:///var/run/docker.sock";
+  }
+  if (api.empty()) return {};
+  auto ep = http::Endpoint::parse(api);
+  if (!ep) return make_error("--docker-api: {}", ep.error().message);
+  docker_events_ = std::make_unique<proxy_net::DockerEvents>(
+      *ep, log_.child("docker"),
+      [this](const proxy_net::ContainerEvent& ev) { boost::asio::post(io_, [this, ev] { on_container_event(ev); }); });
+  docker_events_->start();
+  log_.info("Watching Docker at {} for container events", ep->str());
+  if (!proxy) return {};
+
+  proxy_net::ProxyConfig pc;
+  pc.docker = *ep;
+  auto http_addr = opts_.get("http-addr");
+  if (http_addr.empty()) return make_error("--proxy needs --http-addr (the proxy allocates addresses through it)");
+  WEFT_TRY(api_ep, http::Endpoint::parse(http_addr));
+  if (api_ep.kind == http::Endpoint::Kind::tcp && (api_ep.host == "0.0.0.0" || api_ep.host == "::")) api_ep.host = "127.0.0.1";
+  pc.router_api = api_ep;
+  pc.listen = opts_.lists.count("H") ? opts_.lists.at("H") : std::vector<std::string>{};
+  if (pc.listen.empty()) return make_error("--proxy needs at least one -H address");
+  auto& rw = pc.rewrite;
+  rw.without_dns = opts_.flag("without-dns") || opts_.flag("no-dns");
+  rw.no_default_ipalloc = opts_.flag("no-default-ipalloc");
+  rw.no_multicast_route = opts_.flag("no-multicast-route");
+  rw.hostname_from_label = opts_.get("hostname-from-label");
+  rw.hostname_match = opts_.get("hostname-match");
+  rw.hostname_replacement = opts_.get("hostname-replacement");
+  rw.dns_domain = opts_.get("dns-domain");
+  if (rw.dns_domain.empty() || rw.dns_domain.back() != '.') rw.dns_domain += '.';
+  auto dns_listen = opts_.get("dns-listen-address");
+  rw.dns_host = dns_listen.substr(0, dns_listen.rfind(':'));
+  if (auto test = proxy::replace_hostname("x", rw.hostname_match, rw.hostname_replacement); !test) {
+    return test.error();
+  }
+  pc.rewrite_inspect = opts_.flag("rewrite-inspect");
+  pc.no_rewrite_hosts = opts_.flag("no-rewrite-hosts");
+  pc.weavewait_dir = opts_.get("weavewait-dir");
+  pc.bridge = opts_.get("weave-bridge");
+  proxy_ = std::make_unique<proxy_net::Proxy>(std::move(pc), log_.child("proxy"));
+  WEFT_TRY_VOID(proxy_->start());
+  return {};
+}
+
+void Weaver::on_container_event(const proxy_net::ContainerEvent& ev) {
+  if (ipam_) ipam_->container_event(ev.action, ev.id);
+  if (nameserver_ && (ev.action == "die" || ev.action == "destroy")) {
+    with_sender(std::string(dns::kChannelName), [&](TimePoint now, mesh::GossipSender& out) {
+      auto gone = nameserver_->container_died(now, ev.id, &out);
+      if (!gone.empty()) log_.info("container {} {}: removed {} DNS entries", ev.id.substr(0, 12), ev.action, gone.size());
+    });
+  }
+}
+
 void Weaver::stop() {
+  if (proxy_) proxy_->stop();
+  if (docker_events_) docker_events_->stop();
   if (ipam_) ipam_->stop();
   if (dns_server_) dns_server_->stop();
   if (dns_ticker_) dns_ticker_->stop();
@@ -421,7 +485,19 @@ void Weaver::persist_direct_peers() {
 http::Router Weaver::api_router(bool full) {
   http::Router r;
   auto text = [](std::string s) { return http::text_response(200, std::move(s)); };
-  r.handle("GET", "/status", [this, text](auto&, auto&) { return text(router::format_status(status())); });
+  r.handle("GET", "/status", [this, text](auto&, auto&) {
+    auto res = text(router::format_status(status()));
+    if (!ready()) res.status = 503;
+    return res;
+  });
+  if (full) {
+    r.handle("GET", "/proxyaddrs", [this](auto&, auto&) {
+      if (!proxy_) return http::text_response(404, "404 page not found");
+      std::string out;
+      for (const auto& a : proxy_->addresses()) out += a + "\n";
+      return http::text_response(200, out);
+    });
+  }
   r.handle("GET", "/status/peers", [this, text](auto&, auto&) { return text(router::format_status_peers(status().router)); });
   r.handle("GET", "/status/connections",
            [this, text](auto&, auto&) { return text(router::format_status_connections(status().router)); });

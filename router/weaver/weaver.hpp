@@ -20,6 +20,8 @@
 #include "weft/dns_net/nameserver_ticker.hpp"
 #include "weft/router/kv_store.hpp"
 #include "weft/router/status.hpp"
+#include "weft/proxy_net/docker_events.hpp"
+#include "weft/proxy_net/proxy.hpp"
 
 namespace weft::weaver {
 
@@ -39,6 +41,11 @@ class Weaver {
   Result<void> setup_identity();
   Result<void> setup_datapath();
   Result<void> setup_dns();
+  /// Docker: the event watcher (IPAM/DNS release on die/destroy), the API proxy (--proxy).
+  Result<void> setup_docker();
+  void on_container_event(const proxy_net::ContainerEvent& ev);
+  /// Spec §10 readiness: proxy listening and plugin started (when enabled).
+  bool ready() const;
   void add_dns_routes(http::Router& r);
   /// Runs `f` with a sender for `channel`'s spontaneous gossip, and applies what it sent.
   void with_sender(const std::string& channel, const std::function<void(TimePoint, mesh::GossipSender&)>& f);
@@ -57,6 +64,8 @@ class Weaver {
   std::optional<dns_net::DnsServer> dns_server_;
   int mtu_ = 0;
   std::vector<std::unique_ptr<http::HttpServer>> servers_;
+  std::unique_ptr<proxy_net::DockerEvents> docker_events_;
+  std::unique_ptr<proxy_net::Proxy> proxy_;
   mesh::PeerIdentity self_;
   std::optional<Bytes> password_;
 };

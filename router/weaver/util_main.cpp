@@ -18,6 +18,7 @@
 #include "weft/base/mac.hpp"
 #include "weft/base/result.hpp"
 #include "weft/datapath/linux/container_attach.hpp"
+#include "weft/datapath/linux/iptables.hpp"
 #include "weft/datapath/linux/host_setup.hpp"
 #include "weft/datapath/linux/netns.hpp"
 
@@ -106,7 +107,9 @@ Result<void> create_bridge(const Args& a) {
 
 Result<void> destroy_bridge(const Args& a) {
   if (a.size() != 1) return usage_error("destroy-bridge needs exactly one BRIDGE");
-  return host::HostSetup(make_logger()).destroy_bridge(a[0]);
+  auto log = make_logger();
+  if (auto fw = host::remove_forward_rules(a[0]); !fw) log.warn("{}", fw.error().message);
+  return host::HostSetup(log).destroy_bridge(a[0]);
 }
 
 Result<void> attach_container(const Args& a) {

@@ -1,5 +1,7 @@
 #include "weaver.hpp"
 
+#include "weft/datapath/linux/iptables.hpp"
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -302,6 +304,9 @@ Result<void> Weaver::setup_datapath() {
     bc.mac = self_.name.mac();
     WEFT_TRY(state, setup.ensure_bridge(bc));
     (void)state;
+    if (auto fw = datapath::host::ensure_forward_rules(bridge); !fw) {
+      log_.warn("{}; bridged container traffic may be dropped if FORWARD's policy is DROP", fw.error().message);
+    }
     auto ifname = std::string(datapath::host::kVethPcapEnd);
     if (backend == "pcap") {
       WEFT_TRY(pcap, datapath::PcapDatapath::open(ifname, static_cast<int>(std::stol(opts_.get("bufsz")))));
@@ -405,11 +410,31 @@ void Weaver::add_dns_routes(http::Router& r) {
   r.handle("GET", "/dns-address-port", [this](auto&, auto&) { return http::text_response(200, dns_server_->address()); });
 }
 
-bool Weaver::ready() const { return true; }
+bool Weaver::ready() const { return !plugin_ || plugin_->ready(); }
 
 Result<void> Weaver::setup_docker() {
   std::string api = opts_.get("docker-api");
   bool proxy = opts_.flag("proxy");
+  bool plugin = opts_.flag("plugin");
+  if (plugin) {
+    auto http_addr = opts_.get("http-addr");
+    if (http_addr.empty()) return make_error("--plugin needs --http-addr (the plugin allocates addresses through it)");
+    plugin::PluginServiceConfig pc;
+    pc.plugin_socket = opts_.get("plugin-socket");
+    pc.mesh_socket = opts_.get("plugin-mesh-socket");
+    pc.router_api = http_addr;
+    if (pc.router_api.starts_with("0.0.0.0:")) pc.router_api = "127.0.0.1:" + pc.router_api.substr(8);
+    if (pc.router_api.starts_with(":")) pc.router_api = "127.0.0.1" + pc.router_api;
+    pc.docker_api = api;
+    pc.bridge = opts_.get("weave-bridge");
+    pc.dns = nameserver_.has_value();
+    pc.create_default_network = !api.empty();
+    pc.router_wait_interval = std::chrono::milliseconds(200);  // weaver's API comes up right after
+    pc.router_wait_tries = 300;
+    pc.log = log_.child("plugin");
+    plugin_ = std::make_unique<plugin::PluginService>(std::move(pc));
+    plugin_->start();
+  }
   if (api.empty() && proxy) {
     const char* env = std::getenv("DOCKER_HOST");
     api = env && *env ? env : "unix:///var/run/docker.sock";
@@ -419,7 +444,10 @@ Result<void> Weaver::setup_docker() {
   if (!ep) return make_error("--docker-api: {}", ep.error().message);
   docker_events_ = std::make_unique<proxy_net::DockerEvents>(
       *ep, log_.child("docker"),
-      [this](const proxy_net::ContainerEvent& ev) { boost::asio::post(io_, [this, ev] { on_container_event(ev); }); });
+      [this, ep = *ep](const proxy_net::ContainerEvent& ev) {
+        if (plugin_ && nameserver_ && ev.action == "start") plugin_watch_start(ep, ev.id);
+        boost::asio::post(io_, [this, ev] { on_container_event(ev); });
+      });
   docker_events_->start();
   log_.info("Watching Docker at {} for container events", ep->str());
   if (!proxy) return {};
@@ -456,6 +484,50 @@ Result<void> Weaver::setup_docker() {
   return {};
 }
 
+void Weaver::plugin_watch_start(const http::Endpoint& docker, const std::string& id) {
+  auto r = http::request(docker, {.method = "GET", .target = fmt::format("/v1.24/containers/{}/json", id)});
+  if (!r || r->status != 200) return;
+  auto c = nlohmann::json::parse(r->body, nullptr, false);
+  if (c.is_discarded() || !c.is_object()) return;
+  auto str = [](const nlohmann::json& j, const char* k) {
+    auto it = j.find(k);
+    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  auto cfg = c.value("Config", nlohmann::json::object());
+  auto nets = c.value("NetworkSettings", nlohmann::json::object()).value("Networks", nlohmann::json::object());
+  std::string domain = opts_.get("dns-domain");
+  if (!domain.empty() && domain.back() == '.') domain.pop_back();
+  std::string name = str(c, "Name");
+  if (!name.empty() && name[0] == '/') name.erase(0, 1);
+  std::vector<std::pair<std::string, Ipv4>> names;
+  if (!nets.is_object()) return;
+  for (auto& [net_name, n] : nets.items()) {
+    if (!n.is_object()) continue;
+    auto ip = Ipv4::parse(str(n, "IPAddress"));
+    if (!ip) continue;
+    auto nr = http::request(docker, {.method = "GET", .target = fmt::format("/v1.24/networks/{}", str(n, "NetworkID"))});
+    if (!nr || nr->status != 200) continue;
+    auto nj = nlohmann::json::parse(nr->body, nullptr, false);
+    if (nj.is_discarded() || !nj.is_object()) continue;
+    std::string driver = str(nj, "Driver");
+    if (driver != "weavemesh" && driver != "weave") continue;
+    std::string host = str(cfg, "Hostname"), dom = str(cfg, "Domainname");
+    if (!host.empty() && !dom.empty()) names.emplace_back(host + "." + dom, *ip);
+    if (!name.empty()) names.emplace_back(name + "." + domain, *ip);
+    if (auto al = n.find("Aliases"); al != n.end() && al->is_array()) {
+      for (auto& a : *al) {
+        if (a.is_string()) names.emplace_back(a.get<std::string>(), *ip);
+      }
+    }
+  }
+  if (names.empty()) return;
+  boost::asio::post(io_, [this, id, names] {
+    with_sender(std::string(dns::kChannelName), [&](TimePoint now, mesh::GossipSender& out) {
+      for (const auto& [fqdn, ip] : names) nameserver_->add_entry_fqdn(now, fqdn, id, ip, &out);
+    });
+  });
+}
+
 void Weaver::on_container_event(const proxy_net::ContainerEvent& ev) {
   if (ipam_) ipam_->container_event(ev.action, ev.id);
   if (nameserver_ && (ev.action == "die" || ev.action == "destroy")) {
@@ -467,6 +539,7 @@ void Weaver::on_container_event(const proxy_net::ContainerEvent& ev) {
 }
 
 void Weaver::stop() {
+  if (plugin_) plugin_->stop();
   if (proxy_) proxy_->stop();
   if (docker_events_) docker_events_->stop();
   if (ipam_) ipam_->stop();

@@ -161,11 +161,83 @@ e2e_bg() {
 
 # e2e_weave HOST ARGS...: scripts/weave in HOST's netns with HOST's state dir and this build's
 # weaver. Processes it launches are stopped by e2e_cleanup through the state dir's weaver.pid.
+# DOCKER_HOST is the host's test dockerd (e2e_dockerd) if it has one, else a socket nothing
+# answers on, so a Docker engine on the machine never turns a launch into container mode.
 e2e_weave() {
   local host=$1
   shift
-  WEAVE_STATE_DIR=$(e2e_state_dir "$host") WEAVER_BIN=${WEAVER_BIN:-$E2E_WEAVER} \
+  WEAVE_STATE_DIR=$(e2e_state_dir "$host") WEAVER_BIN=${WEAVER_BIN:-$E2E_WEAVE_BIN_DEFAULT} \
+    DOCKER_HOST=${DOCKER_HOST_OVERRIDE:-${E2E_DOCKER_HOST[$host]:-unix://$E2E_TMP/no-docker.sock}} \
     e2e_run "$host" "$E2E_WEAVE" "$@"
+}
+E2E_WEAVE_BIN_DEFAULT=$E2E_WEAVER
+
+# ---- Docker (tests of the proxy, the plugin and the router image) -------------------------------
+declare -A E2E_DOCKER_HOST=()
+E2E_DOCKERDS=()  # hosts with a dockerd
+
+# e2e_dockerd HOST BRIDGE_CIDR: starts a private dockerd in HOST's netns (nsenter --net, so cgroups
+# stay visible), with its data, exec root and socket under the test's temp dir, the vfs storage
+# driver, and docker0 at BRIDGE_CIDR inside that netns. Imports busybox-static as `busybox`.
+# Sets E2E_DOCKER_HOST[HOST]; `e2e_docker HOST ...` runs the docker CLI against it.
+e2e_dockerd() {
+  local host=$1 bip=$2 d
+  command -v dockerd >/dev/null || e2e_skip "needs dockerd (WEFT_WITH_DOCKER=1 scripts/install-deps)"
+  command -v docker >/dev/null || e2e_skip "needs the docker CLI"
+  [[ -x /bin/busybox ]] || e2e_skip "needs busybox-static"
+  d=$E2E_TMP/$host/docker
+  mkdir -p "$d"
+  e2e_bg "$host" "$host-dockerd.log" dockerd --data-root "$d/data" --exec-root "$d/exec" \
+    --pidfile "$d/dockerd.pid" -H "unix://$d/docker.sock" --storage-driver=vfs --bip "$bip" \
+    --iptables=true --userland-proxy=false --log-level=warn
+  E2E_DOCKER_HOST[$host]=unix://$d/docker.sock
+  E2E_DOCKERDS+=("$host")
+  local i
+  for ((i = 0; i < 150; i++)); do
+    DOCKER_HOST=${E2E_DOCKER_HOST[$host]} docker version >/dev/null 2>&1 && break
+    kill -0 "$E2E_LAST_PID" 2>/dev/null || e2e_fail "dockerd died: $(tail -5 "$E2E_TMP/$host-dockerd.log")"
+    sleep 0.2
+  done
+  DOCKER_HOST=${E2E_DOCKER_HOST[$host]} docker version >/dev/null 2>&1 ||
+    e2e_fail "dockerd on $host did not answer: $(tail -5 "$E2E_TMP/$host-dockerd.log")"
+  # busybox image from busybox-static (no registry here).
+  local root=$E2E_TMP/$host/bbroot applet
+  mkdir -p "$root/bin" "$root/etc" "$root/www"
+  cp /bin/busybox "$root/bin/busybox"
+  for applet in $(/bin/busybox --list); do
+    [[ $applet == busybox ]] || ln -sf busybox "$root/bin/$applet"
+  done
+  echo "hello from weft" >"$root/www/index.html"
+  tar -C "$root" -c . | DOCKER_HOST=${E2E_DOCKER_HOST[$host]} docker import \
+    --change 'ENV PATH=/bin' - busybox:latest >/dev/null || e2e_fail "docker import busybox"
+}
+
+# e2e_docker HOST ARGS...: the docker CLI against HOST's dockerd (DOCKER_CLI picks the client).
+e2e_docker() {
+  local host=$1
+  shift
+  DOCKER_HOST=${DOCKER_HOST_OVERRIDE:-${E2E_DOCKER_HOST[$host]:?no dockerd on $host}} ${DOCKER_CLI:-docker} "$@"
+}
+
+# Stops the test's dockerds: their containers first (so no shim outlives the test), then the
+# daemon by pid, then whatever it left mounted under the temp dir.
+e2e_stop_dockerds() {
+  local host pidfile pid ids
+  for host in "${E2E_DOCKERDS[@]}"; do
+    ids=$(DOCKER_HOST=${E2E_DOCKER_HOST[$host]} timeout 20 docker ps -aq 2>/dev/null)
+    # shellcheck disable=SC2086
+    [[ -z $ids ]] || DOCKER_HOST=${E2E_DOCKER_HOST[$host]} timeout 60 docker rm -f -v $ids >/dev/null 2>&1
+    pidfile=$E2E_TMP/$host/docker/dockerd.pid
+    if [[ -r $pidfile ]] && read -r pid <"$pidfile" && [[ $pid =~ ^[0-9]+$ ]]; then
+      e2e_kill_pid "$pid"
+    fi
+  done
+  ((${#E2E_DOCKERDS[@]} == 0)) || {
+    local m
+    awk -v t="$E2E_TMP" 'index($2, t) == 1 {print $2}' /proc/mounts | sort -r | while read -r m; do
+      umount -l "$m" 2>/dev/null
+    done
+  }
 }
 
 # e2e_block A B / e2e_unblock A B: make A and B unable to reach each other (a silent drop on
@@ -238,6 +310,7 @@ e2e_cleanup() {
   E2E_CLEANED=1
   set +e
   local host pid ns i
+  e2e_stop_dockerds
   # weavers started through `weave launch` in our hosts' state dirs.
   for host in "${E2E_HOSTS[@]}"; do
     local pidfile

@@ -88,6 +88,7 @@ void PluginService::stop() {
   cv_.notify_all();
   impl_->io.stop();
   if (thread_.joinable()) thread_.join();
+  if (aux_.joinable()) aux_.join();
   ready_ = false;
 }
 
@@ -151,17 +152,23 @@ void PluginService::run() {
   }
 
   // 3. Legacy mode: Docker's default network "weave". Errors (e.g. it exists) are ignored.
+  // Docker calls back into this plugin while it creates the network, so the request is made
+  // from a thread of its own while this one serves (NB: doing it here deadlocked until the
+  // Docker call timed out). 4. Ready once that is done.
   if (cfg_.create_default_network && !cfg_.mesh_socket.empty() && docker != nullptr) {
-    auto subnet = impl_->router->default_subnet();
-    if (!subnet) {
-      log.warn("plugin: default subnet: {}", subnet.error().message);
-    } else if (auto r = impl_->docker->create_network(default_network_body(mesh_name, *subnet)); !r) {
-      log.info("plugin: creating the default network: {}", r.error().message);
-    }
+    aux_ = std::thread([this, mesh_name] {
+      const auto& log = cfg_.log;
+      auto subnet = impl_->router->default_subnet();
+      if (!subnet) {
+        log.warn("plugin: default subnet: {}", subnet.error().message);
+      } else if (auto r = impl_->docker->create_network(default_network_body(mesh_name, *subnet)); !r) {
+        log.info("plugin: creating the default network: {}", r.error().message);
+      }
+      ready_ = true;
+    });
+  } else {
+    ready_ = true;
   }
-
-  // 4. Ready; serve until stop().
-  ready_ = true;
   auto guard = boost::asio::make_work_guard(impl_->io);
   impl_->io.run();
   ready_ = false;

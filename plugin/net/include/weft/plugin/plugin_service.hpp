@@ -92,6 +92,7 @@ class PluginService {
   Links* links_;
   std::unique_ptr<Impl> impl_;
   std::thread thread_;
+  std::thread aux_;  ///< creates the default network while thread_ serves Docker's callbacks
   std::atomic<bool> ready_{false};
   mutable std::mutex mu_;
   std::condition_variable cv_;

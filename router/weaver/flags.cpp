@@ -51,7 +51,7 @@ const std::map<std::string, Spec>& specs() {
       {"ipalloc-default-subnet", {Kind::string, "", Support::yes, "subnet to allocate within by default"}},
       {"ipalloc-init", {Kind::string, "", Support::yes, "consensus[=N] | seed=name,... | observer"}},
       {"db-prefix", {Kind::string, "/weavedb/weave", Support::yes, "pathname/prefix of the state file"}},
-      {"host-root", {Kind::string, "", Support::later, "path to the host's root filesystem"}},
+      {"host-root", {Kind::string, "", Support::yes, "path to the host's root filesystem (machine IDs for the peer name)"}},
       {"proc-path", {Kind::string, "/proc", Support::later, "path to /proc"}},
       // DNS
       {"no-dns", {Kind::boolean, "false", Support::yes, "disable DNS server"}},

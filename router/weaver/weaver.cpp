@@ -114,9 +114,9 @@ Result<std::string> render_template(const std::string& tmpl, const nlohmann::ord
 
 }  // namespace
 
-Result<PeerName> default_peer_name() {
-  std::string id = read_first_line("/etc/machine-id");
-  if (id.empty()) id = read_first_line("/var/lib/dbus/machine-id");
+Result<PeerName> default_peer_name(const std::string& host_root) {
+  std::string id = read_first_line(host_root + "/etc/machine-id");
+  if (id.empty()) id = read_first_line(host_root + "/var/lib/dbus/machine-id");
   std::string uuid = read_first_line("/sys/class/dmi/id/product_uuid");
   if (uuid.empty()) uuid = read_first_line("/sys/hypervisor/uuid");
   if (id.empty() && uuid.empty()) return make_error("All system IDs are blank");
@@ -146,7 +146,7 @@ Result<void> Weaver::setup_identity() {
     }
     self_.name = PeerName(vals->front().u);
   } else {
-    WEFT_TRY(n, default_peer_name());
+    WEFT_TRY(n, default_peer_name(opts_.get("host-root")));
     self_.name = n;
   }
   if (store_->get("peername") != gob_uint(self_.name.value())) {

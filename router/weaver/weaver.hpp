@@ -75,9 +75,10 @@ class Weaver {
   std::optional<Bytes> password_;
 };
 
-/// The peer name weave would derive for this machine (spec §2.1), made distinct per network
+/// The peer name weave would derive for this machine (spec §2.1; machine IDs read under
+/// HOST_ROOT, which is /host in the router image), made distinct per network
 /// namespace when not in the initial one, so several "hosts" in namespaces on one machine differ.
-Result<PeerName> default_peer_name();
+Result<PeerName> default_peer_name(const std::string& host_root = "");
 /// The MTU of the interface with the default route, else the smallest MTU of the host's other
 /// up interfaces (loopback and weave's own links excluded), else 1500.
 int underlay_mtu(const std::string& bridge);

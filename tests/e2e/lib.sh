@@ -25,7 +25,7 @@
 E2E_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 WEFT_SOURCE_DIR=${WEFT_SOURCE_DIR:-$(cd "$E2E_LIB_DIR/../.." && pwd)}
 WEFT_BUILD_DIR=${WEFT_BUILD_DIR:-$WEFT_SOURCE_DIR/build}
-E2E_WEAVE=$WEFT_SOURCE_DIR/scripts/weave
+E2E_WEAVE=${E2E_WEAVE_SCRIPT:-$WEFT_SOURCE_DIR/scripts/weave}
 E2E_WEAVER=$WEFT_BUILD_DIR/bin/weaver
 
 E2E_NAME=""

@@ -182,7 +182,7 @@ E2E_DOCKERDS=()  # hosts with a dockerd
 # Sets E2E_DOCKER_HOST[HOST]; `e2e_docker HOST ...` runs the docker CLI against it.
 e2e_dockerd() {
   local host=$1 bip=$2 d
-  command -v dockerd >/dev/null || e2e_skip "needs dockerd (WEFT_WITH_DOCKER=1 scripts/install-deps)"
+  command -v dockerd >/dev/null || e2e_skip "needs dockerd (docker.io; scripts/install-deps)"
   command -v docker >/dev/null || e2e_skip "needs the docker CLI"
   [[ -x /bin/busybox ]] || e2e_skip "needs busybox-static"
   d=$E2E_TMP/$host/docker

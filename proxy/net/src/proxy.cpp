@@ -693,6 +693,7 @@ std::string Proxy::attach(const std::string& id) {
   for (int tries = 0;; ++tries) {
     auto r = http::request(cfg_.docker, {.method = "GET", .target = fmt::format("{}/containers/{}/json", kApi, id)});
     if (!r) return r.error().message;
+    if (r->status == 404) return "";  // gone already (e.g. --rm and a quick exit): nothing to attach
     if (r->status != 200) return fmt::format("inspecting container {}: status {}", id, r->status);
     c = Json::parse(r->body, nullptr, false);
     if (c.is_discarded() || !c.is_object()) return "inspecting container: bad JSON";
@@ -700,7 +701,7 @@ std::string Proxy::attach(const std::string& id) {
     if (st == c.end() || !st->is_object()) return "inspecting container: no State";
     pid = st->value("Pid", 0);
     if (pid > 0) break;
-    if (!st->value("Running", false) && tries > 0) return "";  // died before it had a pid
+    if (!st->value("Running", false)) return "";  // exited already: nothing to attach
     if (tries > 150 || stopping_) return fmt::format("container {} has no pid", id);
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }

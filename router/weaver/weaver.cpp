@@ -1,6 +1,8 @@
 #include "weaver.hpp"
 
+#include "weft/datapath/linux/container_attach.hpp"
 #include "weft/datapath/linux/iptables.hpp"
+#include "weft/datapath/linux/netns.hpp"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -478,6 +480,13 @@ Result<void> Weaver::setup_docker() {
   pc.rewrite_inspect = opts_.flag("rewrite-inspect");
   pc.no_rewrite_hosts = opts_.flag("no-rewrite-hosts");
   pc.weavewait_dir = opts_.get("weavewait-dir");
+  proxy_net::TlsConfig tls;
+  tls.enabled = opts_.flag("tls");
+  tls.verify = opts_.flag("tlsverify");
+  tls.cacert = opts_.get("tlscacert");
+  tls.cert = opts_.get("tlscert");
+  tls.key = opts_.get("tlskey");
+  pc.tls = proxy_net::tls_defaults(tls);
   pc.bridge = opts_.get("weave-bridge");
   proxy_ = std::make_unique<proxy_net::Proxy>(std::move(pc), log_.child("proxy"));
   WEFT_TRY_VOID(proxy_->start());
@@ -517,6 +526,15 @@ void Weaver::plugin_watch_start(const http::Endpoint& docker, const std::string&
     if (auto al = n.find("Aliases"); al != n.end() && al->is_array()) {
       for (auto& a : *al) {
         if (a.is_string()) names.emplace_back(a.get<std::string>(), *ip);
+      }
+    }
+  }
+  // ARP: fast neighbour timeouts and a gratuitous ARP per address, so peers that cached an
+  // earlier holder of a reused address switch to this container's MAC at once.
+  if (int pid = c.value("State", nlohmann::json::object()).value("Pid", 0); pid > 0 && !names.empty()) {
+    if (auto ns = datapath::host::Netns::open(fmt::format("/proc/{}/ns/net", pid))) {
+      if (auto a = datapath::host::announce_links(*ns, "ethwe"); !a) {
+        log_.warn("plugin watcher: ARP setup of {}: {}", id.substr(0, 12), a.error().message);
       }
     }
   }

@@ -170,4 +170,24 @@ Result<std::vector<ContainerInterface>> container_interfaces(const Netns& contai
   return out;
 }
 
+Result<int> announce_links(const Netns& container, std::string_view prefix) {
+  WEFT_TRY(guest, Rtnl::open(&container));
+  WEFT_TRY(links, guest.links());
+  WEFT_TRY(addrs, guest.all_addresses());
+  return in_netns(container, [&]() -> Result<int> {
+    int n = 0;
+    for (const auto& l : links) {
+      if (!l.name.starts_with(prefix)) continue;
+      WEFT_TRY_VOID(set_neigh_params(l.name));
+      for (const auto& a : addrs) {
+        if (a.ifindex != l.ifindex) continue;
+        if (n > 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        WEFT_TRY_VOID(send_gratuitous_arp(l.name, a.cidr.addr()));
+        ++n;
+      }
+    }
+    return n;
+  });
+}
+
 }  // namespace weft::datapath::host

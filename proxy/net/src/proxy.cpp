@@ -210,6 +210,10 @@ Result<void> Proxy::find_weavewait_volumes() {
 Result<void> Proxy::start() {
   stopping_ = false;
   if (auto found = find_weavewait_volumes(); !found) return found;
+  if (cfg_.tls.enabled) {
+    WEFT_TRY(t, TlsTerminator::create(cfg_.tls, log_));
+    tls_ = std::move(t);
+  }
   for (const auto& raw : cfg_.listen) {
     auto ep = http::Endpoint::parse(raw);
     if (!ep) return make_error("proxy: -H {}: {}", raw, ep.error().message);
@@ -296,6 +300,10 @@ void Proxy::accept_loop(Listener* l) {
     }
     int fd = sock.release(ec);
     if (ec) continue;
+    if (l->tcp && tls_) {
+      fd = tls_->wrap(fd);  // the plain end of the TLS terminator's socketpair
+      if (fd < 0) continue;
+    }
     {
       std::lock_guard lock(mu_);
       ++active_threads_;

@@ -24,6 +24,7 @@
 #include "weft/http/client.hpp"
 #include "weft/proxy/rewrite.hpp"
 #include "weft/proxy_net/docker_events.hpp"
+#include "weft/proxy_net/tls.hpp"
 
 namespace weft::proxy_net {
 
@@ -39,6 +40,8 @@ struct ProxyConfig {
   /// `weave` carrying those volumes (weaver running as a process rather than in its image).
   std::string weavewait_dir;
   std::string bridge = "weave";
+  /// TLS on the TCP listeners.
+  TlsConfig tls;
   /// How long a start waits for its attach (spec: no limit; 0 = none).
   std::chrono::seconds start_wait_limit{0};
 };
@@ -76,6 +79,7 @@ class Proxy {
   Logger log_;
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::unique_ptr<DockerEvents> events_;
+  std::shared_ptr<TlsTerminator> tls_;
 
   std::mutex mu_;
   std::condition_variable cv_;

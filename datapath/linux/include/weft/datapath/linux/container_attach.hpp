@@ -71,4 +71,10 @@ Result<bool> detach_container(const Netns& container, std::span<const Cidr> cidr
 Result<std::vector<ContainerInterface>> container_interfaces(const Netns& container,
                                                              std::string_view bridge);
 
+/// The plugin watcher's ARP step (spec §9): in the container, for every link whose name starts
+/// with PREFIX ("ethwe", Docker names plugin interfaces ethwe0, ethwe1, ...), the fast ARP
+/// sysctls and one gratuitous ARP per IPv4 address, so peers that cached an earlier owner of a
+/// reused address learn the new MAC at once. Returns the number of addresses announced.
+Result<int> announce_links(const Netns& container, std::string_view prefix);
+
 }  // namespace weft::datapath::host

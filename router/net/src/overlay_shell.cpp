@@ -80,6 +80,16 @@ void OverlayShell::watch_datapath() {
 }
 
 void OverlayShell::watch_underlay() {
+  // Datagrams already read from the socket (the rest of a GRO train) do not make the fd
+  // readable again: finish them first, letting other work run in between.
+  if (underlay_->has_pending()) {
+    asio::post(io_, [this] {
+      if (stopped_) return;
+      drain_underlay();
+      watch_underlay();
+    });
+    return;
+  }
   ul_fd_->async_wait(asio::posix::stream_descriptor::wait_read, [this](const boost::system::error_code& ec) {
     if (ec || stopped_) return;
     drain_underlay();

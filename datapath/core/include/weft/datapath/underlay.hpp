@@ -39,6 +39,8 @@ struct UnderlayStats {
   std::uint64_t tx_datagrams = 0;
   std::uint64_t tx_bytes = 0;
   std::uint64_t tx_errors = 0;
+  std::uint64_t tx_gso_sends = 0;  ///< messages sent with UDP_SEGMENT (each several datagrams)
+  std::uint64_t rx_gro_buffers = 0;  ///< received buffers that carried more than one datagram
 };
 
 class Underlay {
@@ -51,6 +53,9 @@ class Underlay {
   virtual std::size_t send(std::span<const DatagramOut> batch, SendError* err = nullptr) = 0;
   /// Readable when receive() may return datagrams.
   virtual int wait_fd() const = 0;
+  /// True when receive() has datagrams already taken from the kernel (the rest of a GRO
+  /// train): the caller must call receive() again without waiting for wait_fd().
+  virtual bool has_pending() const { return false; }
   virtual UnderlayStats stats() const = 0;
 };
 

@@ -33,7 +33,7 @@ const std::map<std::string, Spec>& specs() {
       {"mtu", {Kind::integer, "0", Support::yes, "MTU of the overlay (default: underlay MTU minus overhead; env WEAVE_MTU)"}},
       {"bufsz", {Kind::integer, "64", Support::yes, "capture buffer size in MB (weft default 64: pcap ring slots are snaplen-sized)"}},
       {"weave-bridge", {Kind::string, "weave", Support::yes, "name of weave bridge"}},
-      {"datapath-backend", {Kind::string, "pcap", Support::yes, "weft: frame capture backend: pcap, afpacket, or none (mesh only)"}},
+      {"datapath-backend", {Kind::string, "pcap", Support::yes, "weft: frame capture backend: pcap, afpacket, auto (= pcap), or none (mesh only)"}},
       {"docker-bridge", {Kind::string, "", Support::later, "name of Docker bridge"}},
       {"datapath", {Kind::string, "", Support::later, "ODP datapath name"}},
       {"no-fastdp", {Kind::boolean, "false", Support::later, "disable fast datapath"}},

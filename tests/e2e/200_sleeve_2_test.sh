@@ -8,8 +8,12 @@ for t in iperf3 jq sha256sum; do command -v $t >/dev/null || e2e_skip "needs $t"
 
 e2e_host a 192.168.77.1/24
 e2e_host b 192.168.77.2/24
-e2e_weave a launch >/dev/null || e2e_fail "launch a"
-e2e_weave b launch "$(e2e_ip a)" >/dev/null || e2e_fail "launch b"
+# E2E_BACKEND_A/B pick each host's capture backend (204 runs this with afpacket on a, pcap on b).
+BACKEND_A=${E2E_BACKEND_A:-pcap} BACKEND_B=${E2E_BACKEND_B:-pcap}
+e2e_weave a launch --datapath-backend "$BACKEND_A" >/dev/null || e2e_fail "launch a"
+e2e_weave b launch --datapath-backend "$BACKEND_B" "$(e2e_ip a)" >/dev/null || e2e_fail "launch b"
+[[ $(e2e_weave a status) == *"Datapath: vethwe-pcap (via $BACKEND_A"* ]] || e2e_fail "status a: $(e2e_weave a status)"
+[[ $(e2e_weave b status) == *"Datapath: vethwe-pcap (via $BACKEND_B"* ]] || e2e_fail "status b: $(e2e_weave b status)"
 for h in a b; do
   ip netns add "${E2E_PREFIX}c$h"
   E2E_NETNS+=("${E2E_PREFIX}c$h")

@@ -28,6 +28,13 @@ WeaveStatus sample() {
   return s;
 }
 
+TEST(Status, DatapathBackendIsShown) {
+  auto s = sample();
+  s.router.interface = "vethwe-pcap (via pcap)";
+  auto text = format_status(s);
+  EXPECT_NE(text.find("     Encryption: enabled\n       Datapath: vethwe-pcap (via pcap)\n"), std::string::npos) << text;
+}
+
 TEST(Status, TextPageMatchesWeaveLayout) {
   auto text = format_status(sample());
   EXPECT_NE(text.find("        Version: weft-test (version check update disabled)\n"), std::string::npos);
@@ -35,6 +42,7 @@ TEST(Status, TextPageMatchesWeaveLayout) {
   EXPECT_NE(text.find("       Protocol: weave 1..2\n"), std::string::npos);
   EXPECT_NE(text.find("           Name: aa:bb:cc:dd:ee:01(hostA)\n"), std::string::npos);
   EXPECT_NE(text.find("     Encryption: enabled\n"), std::string::npos);
+  EXPECT_EQ(text.find("Datapath:"), std::string::npos);  // no datapath: no line
   EXPECT_NE(text.find("        Targets: 1\n"), std::string::npos);
   EXPECT_NE(text.find("    Connections: 2 (1 established, 1 failed)\n"), std::string::npos);
   EXPECT_NE(text.find("          Peers: 2 (with 2 established connections)\n"), std::string::npos);

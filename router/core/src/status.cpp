@@ -37,6 +37,7 @@ std::string format_status(const WeaveStatus& s) {
                                                          : fmt::format("weave {}..{}", r.protocol_min, r.protocol_max));
   line(out, "Name", peer_label(r.name, r.nickname));
   line(out, "Encryption", r.encryption ? "enabled" : "disabled");
+  if (!r.interface.empty()) line(out, "Datapath", r.interface);  // weft: the capture backend
   line(out, "PeerDiscovery", r.peer_discovery ? "enabled" : "disabled");
   line(out, "Targets", std::to_string(r.targets.size()));
   std::map<std::string, int> by_state;

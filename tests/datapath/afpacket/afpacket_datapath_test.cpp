@@ -177,7 +177,7 @@ TEST_P(AfPacketRing, VethCaptureAndInject) {
       return opened.error().message;
     }
     AfPacketDatapath& dp = **opened;
-    NS_CHECK_EQ(dp.describe(), std::string("va (via af_packet)"));
+    NS_CHECK_EQ(dp.describe(), std::string("va (via afpacket)"));
     NS_CHECK(dp.wait_fd() >= 0);
     PacketSocket peer("vb");
     NS_CHECK(peer.ok());

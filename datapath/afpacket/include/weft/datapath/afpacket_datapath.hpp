@@ -102,7 +102,7 @@ class AfPacketDatapath final : public Datapath {
   /// rx_dropped = kernel ring drops (PACKET_STATISTICS tp_drops) + frames
   /// refused in receive().
   DatapathStats stats() const override;
-  std::string describe() const override { return ifname_ + " (via af_packet)"; }
+  std::string describe() const override { return ifname_ + " (via afpacket)"; }
 
   // Offload capability (vnet_hdr only; not part of Datapath, see house-style
   // R5).

@@ -34,6 +34,7 @@ const std::map<std::string, Spec>& specs() {
       {"bufsz", {Kind::integer, "64", Support::yes, "capture buffer size in MB (weft default 64: pcap ring slots are snaplen-sized)"}},
       {"weave-bridge", {Kind::string, "weave", Support::yes, "name of weave bridge"}},
       {"datapath-backend", {Kind::string, "pcap", Support::yes, "weft: frame capture backend: pcap, afpacket, auto (= pcap), or none (mesh only)"}},
+      {"udp-offload", {Kind::boolean, "true", Support::yes, "weft: UDP GSO/GRO on the sleeve's UDP sockets (datagrams on the wire are unchanged)"}},
       {"docker-bridge", {Kind::string, "", Support::later, "name of Docker bridge"}},
       {"datapath", {Kind::string, "", Support::later, "ODP datapath name"}},
       {"no-fastdp", {Kind::boolean, "false", Support::later, "disable fast datapath"}},

@@ -332,7 +332,8 @@ Result<void> Weaver::setup_datapath() {
     if (!ip) return make_error("invalid --host {:?}: want an IPv4 address", h);
     bind_ip = *ip;
   }
-  WEFT_TRY(underlay, datapath::UdpUnderlay::open(bind_ip, node_->bound_port()));
+  bool off_on = opts_.flag("udp-offload");
+  WEFT_TRY(underlay, datapath::UdpUnderlay::open(bind_ip, node_->bound_port(), {off_on, off_on}));
   auto off = underlay->offloads();
   log_.info("Sleeve on UDP port {} (UDP GSO {}, GRO {}), capturing with {}", node_->bound_port(), off.gso ? "on" : "off",
             off.gro ? "on" : "off", dp->describe());

@@ -1,6 +1,9 @@
 #include "weaver.hpp"
 
 #include "weft/datapath/linux/container_attach.hpp"
+#ifdef WEFT_HAVE_DPDK
+#include "weft/datapath/dpdk_datapath.hpp"
+#endif
 #include "weft/datapath/linux/iptables.hpp"
 #include "weft/datapath/linux/netns.hpp"
 
@@ -301,7 +304,7 @@ Result<void> Weaver::setup_datapath() {
   // "auto": the fastest backend measured on this kind of machine (scripts/bench): pcap, whose
   // kernel ring batches better than our TPACKET_V2 one so far.
   if (backend == "auto") backend = "pcap";
-  if (backend == "pcap" || backend == "afpacket") {
+  if (backend == "pcap" || backend == "afpacket" || backend == "dpdk") {
     datapath::host::HostSetup setup(log_.child("bridge"));
     datapath::host::BridgeConfig bc;
     bc.name = bridge;
@@ -316,6 +319,19 @@ Result<void> Weaver::setup_datapath() {
     if (backend == "pcap") {
       WEFT_TRY(pcap, datapath::PcapDatapath::open(ifname, static_cast<int>(std::stol(opts_.get("bufsz")))));
       dp = std::move(pcap);
+    } else if (backend == "dpdk") {
+#ifdef WEFT_HAVE_DPDK
+      datapath::DpdkOptions o;
+      o.ifname = ifname;
+      o.vdev = opts_.get("dpdk-vdev");
+      std::istringstream extra(opts_.get("dpdk-eal-args"));
+      for (std::string a; extra >> a;) o.eal_args.push_back(a);
+      WEFT_TRY(dpdk, datapath::DpdkDatapath::open(o));
+      log_.info("DPDK EAL: {}", fmt::join(datapath::DpdkDatapath::eal_args_used(), " "));
+      dp = std::move(dpdk);
+#else
+      return make_error("--datapath-backend dpdk: this weaver was built without DPDK (libdpdk-dev missing at build time)");
+#endif
     } else {
       datapath::AfPacketOptions ao;  // TPACKET_V2 ring (a wakeup per frame: low latency), batched tx
       WEFT_TRY(afp, datapath::AfPacketDatapath::open(ifname, ao));
@@ -324,7 +340,7 @@ Result<void> Weaver::setup_datapath() {
   } else if (backend == "none") {
     dp = std::make_unique<router_net::NullDatapath>();
   } else {
-    return make_error("unknown --datapath-backend {:?}: want pcap, afpacket, auto or none", backend);
+    return make_error("unknown --datapath-backend {:?}: want pcap, afpacket, dpdk, auto or none", backend);
   }
   Ipv4 bind_ip;
   if (auto h = opts_.get("host"); !h.empty()) {

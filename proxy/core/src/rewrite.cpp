@@ -4,6 +4,8 @@
 
 #include <regex>
 
+#include "weft/http/url.hpp"
+
 namespace weft::proxy {
 
 namespace {
@@ -16,19 +18,6 @@ std::string_view strip_version(std::string_view p) {
     if (i == p.size() || p[i] == '/') return p.substr(i);
   }
   return p;
-}
-
-std::vector<std::string_view> split_path(std::string_view p) {
-  std::vector<std::string_view> out;
-  if (p.empty() || p[0] != '/') return out;
-  p.remove_prefix(1);
-  while (true) {
-    auto slash = p.find('/');
-    out.push_back(p.substr(0, slash));
-    if (slash == std::string_view::npos) break;
-    p.remove_prefix(slash + 1);
-  }
-  return out;
 }
 
 /// A JSON string or array of strings as a vector (Docker accepts both for Cmd/Entrypoint).
@@ -103,7 +92,7 @@ std::optional<Json> parse(std::string_view body) {
 }  // namespace
 
 Route classify(std::string_view path) {
-  auto parts = split_path(strip_version(path));
+  auto parts = http::split_path(strip_version(path));
   if (parts.size() == 2 && parts[0] == "containers" && parts[1] == "create") return Route::create;
   if (parts.size() == 3 && parts[0] == "containers") {
     if (parts[2] == "start" || parts[2] == "restart") return Route::start;
@@ -115,7 +104,7 @@ Route classify(std::string_view path) {
 }
 
 std::string path_id(std::string_view path) {
-  auto parts = split_path(strip_version(path));
+  auto parts = http::split_path(strip_version(path));
   if (parts.size() >= 2 && (parts[0] == "containers" || parts[0] == "exec")) return std::string(parts[1]);
   return "";
 }

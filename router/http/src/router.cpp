@@ -13,18 +13,6 @@ std::string lower(std::string s) {
   return s;
 }
 
-/// "/a/b" -> {"a","b"}; "/" -> {""}; "/a/" -> {"a",""}. `p` must start with '/'.
-std::vector<std::string_view> split_path(std::string_view p) {
-  std::vector<std::string_view> out;
-  p.remove_prefix(1);
-  while (true) {
-    auto slash = p.find('/');
-    out.push_back(p.substr(0, slash));
-    if (slash == std::string_view::npos) break;
-    p.remove_prefix(slash + 1);
-  }
-  return out;
-}
 
 }  // namespace
 

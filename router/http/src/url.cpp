@@ -180,4 +180,17 @@ std::string clean_path(std::string_view p) {
   return out;
 }
 
+std::vector<std::string_view> split_path(std::string_view p) {
+  std::vector<std::string_view> out;
+  if (p.empty() || p[0] != '/') return out;
+  p.remove_prefix(1);
+  while (true) {
+    auto slash = p.find('/');
+    out.push_back(p.substr(0, slash));
+    if (slash == std::string_view::npos) break;
+    p.remove_prefix(slash + 1);
+  }
+  return out;
+}
+
 }  // namespace weft::http

@@ -57,4 +57,8 @@ ParsedValues parse_form(std::string_view method, std::string_view content_type, 
 /// the cleaned path differs from the request's.
 std::string clean_path(std::string_view p);
 
+/// "/a/b" -> {"a","b"}; "/" -> {""}; "/a/" -> {"a",""}; anything not starting with '/' -> {}.
+/// The views point into `p`.
+std::vector<std::string_view> split_path(std::string_view p);
+
 }  // namespace weft::http

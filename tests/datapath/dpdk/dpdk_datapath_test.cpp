@@ -13,7 +13,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
+#include <cstdio>
+#include <thread>
 #include <chrono>
 #include <vector>
 
@@ -107,6 +110,30 @@ TEST(DpdkDatapath, FramesBothWaysOnAfPacketVdev) {
     NS_CHECK_EQ(far.size(), out.size());
     for (std::size_t i = 0; i < out.size(); ++i) NS_CHECK(far[i] == out[i]);
     NS_CHECK_EQ((*dp)->stats().tx_frames, out.size());
+    // After a quiet spell (the poll timer back at 1 ms), a lone frame wakes wait_fd() through the
+    // doorbell well before the timer would: median of 7 tries under 700 us.
+    std::vector<long> lat;
+    for (std::uint32_t t = 0; t < 7; ++t) {
+      for (int idle = 0; idle < 40; ++idle) (void)(*dp)->receive(in);  // let it go idle
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      (void)(*dp)->receive(in);
+      Bytes f = frame(5000 + t, 100);
+      auto t0 = std::chrono::steady_clock::now();
+      NS_CHECK(::sendto(fd, f.data(), f.size(), 0, reinterpret_cast<sockaddr*>(&addr), sizeof addr) ==
+               static_cast<ssize_t>(f.size()));
+      bool seen = false;
+      while (!seen && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(2)) {
+        pollfd p{(*dp)->wait_fd(), POLLIN, 0};
+        (void)::poll(&p, 1, 100);
+        std::size_t n = (*dp)->receive(in);
+        for (std::size_t i = 0; i < n; ++i) seen = seen || Bytes(in[i].data.begin(), in[i].data.end()) == f;
+      }
+      NS_CHECK(seen);
+      lat.push_back(std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count());
+    }
+    std::sort(lat.begin(), lat.end());
+    std::fprintf(stderr, "dpdk wake-up latency after idle: median %ld us (min %ld, max %ld)\n", lat[3], lat[0], lat[6]);
+    NS_CHECK(lat[3] < 700);
     ::close(fd);
     return "";
   });

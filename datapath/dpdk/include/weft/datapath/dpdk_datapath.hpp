@@ -13,11 +13,12 @@
 // rte_eth_tx_burst (what the PMD does not take is freed and counted as dropped). No allocation on
 // the hot path beyond mbufs from the pool.
 //
-// Waking up: DPDK polls, and none of these vdevs offers Rx interrupts, so wait_fd() is a timerfd
-// that fires every 50 us while traffic flows and backs off to 1 ms when idle (the overlay calls
-// receive() whenever it fires). That bounds the CPU a quiet router burns at the price of up to
-// ~1 ms first-packet latency after idle; a dedicated core with --dpdk-busy-poll is the usual DPDK
-// answer where cores are plentiful.
+// Waking up: DPDK polls, and none of these vdevs offers Rx interrupts. Rather than spin a core,
+// wait_fd() is an epoll fd over (a) a "doorbell": an AF_PACKET socket on the same interface whose
+// BPF filter keeps 1 byte of each incoming frame in a tiny receive buffer, so the first frame
+// after a quiet spell wakes the router at once (later ones overflow it for free), and (b) a
+// timerfd that re-polls every 50 us while frames flow and every 1 ms otherwise (which also
+// covers a frame whose doorbell rang before the PMD's ring had it).
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -50,7 +51,7 @@ class DpdkDatapath final : public Datapath {
 
   std::size_t receive(std::span<FrameView> out) override;
   std::size_t send(std::span<const FrameView> frames) override;
-  int wait_fd() const override { return timer_fd_; }
+  int wait_fd() const override { return epoll_fd_; }
   DatapathStats stats() const override { return stats_; }
   std::string describe() const override;
   /// The EAL arguments used (for logs and tests).
@@ -58,11 +59,13 @@ class DpdkDatapath final : public Datapath {
 
  private:
   struct Impl;
-  explicit DpdkDatapath(std::unique_ptr<Impl> impl, int timer_fd, std::string ifname);
+  explicit DpdkDatapath(std::unique_ptr<Impl> impl, int timer_fd, int bell_fd, int epoll_fd, std::string ifname);
   void arm_timer(bool busy);
 
   std::unique_ptr<Impl> impl_;
   int timer_fd_ = -1;
+  int bell_fd_ = -1;
+  int epoll_fd_ = -1;
   std::string ifname_;
   bool busy_ = false;
   int idle_polls_ = 0;

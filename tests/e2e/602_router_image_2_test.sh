@@ -2,9 +2,9 @@
 # The router image (issue 7): container/build-image makes it from this build with docker import;
 # `weave launch` on a host whose Docker answers runs the router as the container `weave` (host
 # network and pid, privileged), which forms a mesh with a process-mode router on host b; its
-# proxy (socket /var/run/weave/weave.sock, weavewait volumes taken from the container's own /w
-# volumes) attaches a `docker run` container that pings a container on b; `weave stop` removes
-# the container.
+# proxy (on a -H unix path of the host's choosing, bound into the container; weavewait volumes
+# taken from the container's own /w volumes) attaches a `docker run` container that pings a
+# container on b; `weave stop` removes the container.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 e2e_init router_image_2
 
@@ -23,7 +23,7 @@ v=$(e2e_docker a run --rm --net=none "$WEAVE_IMAGE" --version 2>&1) || e2e_fail 
 [[ $v == *weft* ]] || e2e_fail "weaver --version in the image printed: $v"
 
 SECONDS=0
-cid=$(e2e_weave a launch) || e2e_fail "launch a (container mode): $cid"
+cid=$(e2e_weave a launch -H "unix://$E2E_TMP/a/run/weave.sock") || e2e_fail "launch a (container mode): $cid"
 e2e_log "container-mode launch took ${SECONDS}s"
 # Privileged, or (where this sandbox's own bounding set lacks a capability, so runc refuses
 # --privileged) every capability with seccomp/apparmor unconfined.
@@ -40,9 +40,11 @@ e2e_wait_for 30 established b || e2e_fail "b: $(e2e_weave b status connections)"
 ip netns add "${E2E_PREFIX}cb"
 E2E_NETNS+=("${E2E_PREFIX}cb")
 IP_B=$(e2e_weave b attach "netns:${E2E_PREFIX}cb") || e2e_fail "attach on b"
+# -H with a unix path: the proxy inside the container listens where the host asked for it.
 env_out=$(e2e_weave a env) || e2e_fail "weave env"
-[[ $env_out == "export DOCKER_HOST=unix:///var/run/weave/weave.sock "* ]] || e2e_fail "weave env: $env_out"
-out=$(DOCKER_HOST_OVERRIDE=unix:///var/run/weave/weave.sock e2e_docker a run --rm busybox ping -c2 -W2 "$IP_B" 2>&1) ||
+[[ $env_out == "export DOCKER_HOST=unix://$E2E_TMP/a/run/weave.sock "* ]] || e2e_fail "weave env: $env_out"
+[[ -S $E2E_TMP/a/run/weave.sock ]] || e2e_fail "proxy socket not on the host"
+out=$(DOCKER_HOST_OVERRIDE=unix://$E2E_TMP/a/run/weave.sock e2e_docker a run --rm busybox ping -c2 -W2 "$IP_B" 2>&1) ||
   e2e_fail "docker run through the containerised proxy: $out"
 
 e2e_weave a stop >/dev/null || e2e_fail "stop a"

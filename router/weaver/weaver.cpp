@@ -466,15 +466,23 @@ Result<void> Weaver::setup_docker() {
   if (api.empty()) return {};
   auto ep = http::Endpoint::parse(api);
   if (!ep) return make_error("--docker-api: {}", ep.error().message);
+  // One subscription to Docker's events serves the router (IPAM/DNS release), the plugin's
+  // watcher and the proxy (attach on start). It starts once the proxy is up.
   docker_events_ = std::make_unique<proxy_net::DockerEvents>(
       *ep, log_.child("docker"),
       [this, ep = *ep](const proxy_net::ContainerEvent& ev) {
+        if (proxy_) proxy_->container_event(ev);
         if (plugin_ && nameserver_ && ev.action == "start") plugin_watch_start(ep, ev.id);
         boost::asio::post(io_, [this, ev] { on_container_event(ev); });
+      },
+      [this] {
+        if (proxy_) proxy_->attach_running();
       });
-  docker_events_->start();
-  log_.info("Watching Docker at {} for container events", ep->str());
-  if (!proxy) return {};
+  if (!proxy) {
+    docker_events_->start();
+    log_.info("Watching Docker at {} for container events", ep->str());
+    return {};
+  }
 
   proxy_net::ProxyConfig pc;
   pc.docker = *ep;
@@ -512,6 +520,8 @@ Result<void> Weaver::setup_docker() {
   pc.bridge = opts_.get("weave-bridge");
   proxy_ = std::make_unique<proxy_net::Proxy>(std::move(pc), log_.child("proxy"));
   WEFT_TRY_VOID(proxy_->start());
+  docker_events_->start();
+  log_.info("Watching Docker at {} for container events", ep->str());
   return {};
 }
 
@@ -579,9 +589,9 @@ void Weaver::on_container_event(const proxy_net::ContainerEvent& ev) {
 }
 
 void Weaver::stop() {
+  if (docker_events_) docker_events_->stop();  // first: its callbacks use the proxy and plugin
   if (plugin_) plugin_->stop();
   if (proxy_) proxy_->stop();
-  if (docker_events_) docker_events_->stop();
   if (ipam_) ipam_->stop();
   if (dns_server_) dns_server_->stop();
   if (dns_ticker_) dns_ticker_->stop();

@@ -187,18 +187,23 @@ void DpdkDatapath::arm_timer(bool busy) {
 std::string DpdkDatapath::describe() const { return fmt::format("{} (via dpdk {})", ifname_, impl_->vdev_name); }
 
 std::size_t DpdkDatapath::receive(std::span<FrameView> out) {
-  // Consume the timer's expirations (the fd is level-triggered while unread).
-  std::uint64_t ticks = 0;
-  (void)!::read(timer_fd_, &ticks, sizeof ticks);
+  // Consume the wake-up fds (level-triggered while unread) once per wake-up, not per burst:
+  // while the previous burst came back full the caller is still draining, and the two syscalls
+  // would only be repeated on the packet path.
   bool rang = false;
-  if (bell_fd_ >= 0) {
-    std::uint8_t b[4];
-    while (::recv(bell_fd_, b, sizeof b, MSG_DONTWAIT | MSG_TRUNC) >= 0) rang = true;
+  if (!draining_) {
+    std::uint64_t ticks = 0;
+    (void)!::read(timer_fd_, &ticks, sizeof ticks);
+    if (bell_fd_ >= 0) {
+      std::uint8_t b[4];
+      while (::recv(bell_fd_, b, sizeof b, MSG_DONTWAIT | MSG_TRUNC) >= 0) rang = true;
+    }
   }
   for (std::size_t i = 0; i < impl_->rx_held; ++i) rte_pktmbuf_free(impl_->rx[i]);
   impl_->rx_held = 0;
   const auto want = static_cast<std::uint16_t>(std::min<std::size_t>(out.size(), impl_->burst));
   std::uint16_t n = rte_eth_rx_burst(impl_->port, 0, impl_->rx.data(), want);
+  draining_ = n == want;
   std::size_t k = 0;
   for (std::uint16_t i = 0; i < n; ++i) {
     rte_mbuf* m = impl_->rx[i];

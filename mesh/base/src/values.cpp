@@ -9,6 +9,7 @@
 #include "weft/base/mac.hpp"
 #include "weft/base/peer_name.hpp"
 #include "weft/base/short_id.hpp"
+#include "weft/base/strings.hpp"
 
 namespace weft {
 namespace {
@@ -32,19 +33,6 @@ std::optional<std::uint8_t> parse_hex_octet(std::string_view s) {
   return static_cast<std::uint8_t>(v);
 }
 
-std::vector<std::string_view> split(std::string_view s, char sep) {
-  std::vector<std::string_view> out;
-  std::size_t start = 0;
-  for (;;) {
-    auto p = s.find(sep, start);
-    if (p == std::string_view::npos) {
-      out.push_back(s.substr(start));
-      return out;
-    }
-    out.push_back(s.substr(start, p - start));
-    start = p + 1;
-  }
-}
 
 std::optional<std::uint64_t> parse_dec(std::string_view s, std::uint64_t max) {
   if (s.empty() || s.size() > 20) return std::nullopt;
@@ -223,6 +211,20 @@ std::string Ipv4Range::str() const {
   if (size() == 0) return fmt::format("{}-empty", Ipv4(static_cast<std::uint32_t>(start_)).str());
   return fmt::format("{}-{}", Ipv4(static_cast<std::uint32_t>(start_)).str(),
                      Ipv4(static_cast<std::uint32_t>(end_ - 1)).str());
+}
+
+std::vector<std::string_view> split(std::string_view s, char sep) {
+  std::vector<std::string_view> out;
+  std::size_t start = 0;
+  for (;;) {
+    auto p = s.find(sep, start);
+    if (p == std::string_view::npos) {
+      out.push_back(s.substr(start));
+      return out;
+    }
+    out.push_back(s.substr(start, p - start));
+    start = p + 1;
+  }
 }
 
 }  // namespace weft

@@ -140,6 +140,30 @@ std::optional<std::string> query_param(std::string_view target, std::string_view
 
 std::string path_of(std::string_view target) { return std::string(target.substr(0, target.find('?'))); }
 
+/// A container's inspect (API 1.24): its status and, on 200, the parsed object.
+struct Inspect {
+  int status = 0;
+  Json container;  ///< an object when status == 200
+  std::string body;
+};
+Result<Inspect> inspect_container(const http::Endpoint& docker, const std::string& id) {
+  auto r = http::request(docker, {.method = "GET", .target = fmt::format("{}/containers/{}/json", kApi, id)});
+  if (!r) return r.error();
+  Inspect out{r->status, Json(), r->body};
+  if (r->status == 200) {
+    out.container = Json::parse(r->body, nullptr, false);
+    if (out.container.is_discarded() || !out.container.is_object()) {
+      return make_error("inspecting container {}: bad JSON", id);
+    }
+  }
+  return out;
+}
+
+int pid_of(const Json& container) {
+  auto st = container.find("State");
+  return st != container.end() && st->is_object() ? st->value("Pid", 0) : 0;
+}
+
 }  // namespace
 
 struct Proxy::Listener {
@@ -253,15 +277,11 @@ Result<void> Proxy::start() {
     Listener* lp = l.get();
     lp->thread = std::thread([this, lp] { accept_loop(lp); });
   }
-  events_ = std::make_unique<DockerEvents>(
-      cfg_.docker, log_, [this](const ContainerEvent& ev) { on_event(ev); }, [this] { attach_running(); });
-  events_->start();
   return {};
 }
 
 void Proxy::stop() {
   if (stopping_.exchange(true)) return;
-  if (events_) events_->stop();
   for (auto& l : listeners_) {
     ::shutdown(l->acceptor.native_handle(), SHUT_RDWR);
   }
@@ -438,7 +458,7 @@ struct Proxy::Conn {
 
   /// Inspects a container for an interceptor; answers 404/500 itself when that fails.
   std::optional<Json> inspect(const std::string& id, bool keep) {
-    auto r = docker("GET", fmt::format("{}/containers/{}/json", kApi, id));
+    auto r = inspect_container(p.cfg_.docker, id);
     if (!r) {
       reply_text(client, 500, "Could not connect to target", keep);
       return std::nullopt;
@@ -447,12 +467,33 @@ struct Proxy::Conn {
       reply_text(client, 404, "No such container: " + id, keep);
       return std::nullopt;
     }
-    auto j = Json::parse(r->body, nullptr, false);
-    if (r->status != 200 || j.is_discarded() || !j.is_object()) {
+    if (r->status != 200) {
       reply_text(client, 500, fmt::format("inspecting container {}: status {}: {}", id, r->status, r->body), keep);
       return std::nullopt;
     }
-    return j;
+    return std::move(r->container);
+  }
+
+  /// Sends a complete request upstream and reads Docker's complete answer; on failure answers
+  /// the client 500 itself and returns nothing.
+  std::optional<bhttp::response<bhttp::string_body>> exchange(bhttp::request<bhttp::string_body>& req,
+                                                               std::size_t body_limit) {
+    asio::io_context io;
+    auto up = upstream(io);
+    boost::system::error_code ec;
+    if (up) {
+      req.prepare_payload();
+      bhttp::write(*up, req, ec);
+    }
+    beast::flat_buffer ubuf;
+    bhttp::response_parser<bhttp::string_body> rp;
+    rp.body_limit(body_limit);
+    if (up && !ec) bhttp::read(*up, ubuf, rp, ec);
+    if (!up || ec) {
+      reply_text(client, 500, "Could not connect to target", req.keep_alive());
+      return std::nullopt;
+    }
+    return rp.release();
   }
 
   bool create(bhttp::request<bhttp::string_body>& req) {
@@ -513,26 +554,12 @@ struct Proxy::Conn {
       std::erase(ws, w);
       if (ws.empty()) p.waiters_.erase(full);
     };
-    asio::io_context io;
-    auto up = upstream(io);
-    if (!up) {
+    auto answer = exchange(req, 16 * 1024 * 1024);
+    if (!answer) {
       unregister();
-      reply_text(client, 500, "Could not connect to target", keep);
       return keep;
     }
-    req.prepare_payload();
-    boost::system::error_code ec;
-    bhttp::write(*up, req, ec);
-    beast::flat_buffer ubuf;
-    bhttp::response_parser<bhttp::string_body> rp;
-    rp.body_limit(16 * 1024 * 1024);
-    if (!ec) bhttp::read(*up, ubuf, rp, ec);
-    if (ec) {
-      unregister();
-      reply_text(client, 500, "Could not connect to target", keep);
-      return keep;
-    }
-    auto res = rp.release();
+    auto& res = *answer;
     if (res.result_int() / 100 == 2) {
       std::unique_lock lock(p.mu_);
       auto ready = [&] { return w->done; };
@@ -555,6 +582,7 @@ struct Proxy::Conn {
       unregister();
     }
     res.keep_alive(keep);
+    boost::system::error_code ec;
     bhttp::write(client, res, ec);
     return keep && !ec;
   }
@@ -574,24 +602,9 @@ struct Proxy::Conn {
   /// --rewrite-inspect: container inspect (200 only) and exec inspect (any status).
   bool inspect_rewrite(bhttp::request<bhttp::string_body>& req, bool exec) {
     bool keep = req.keep_alive();
-    asio::io_context io;
-    auto up = upstream(io);
-    if (!up) {
-      reply_text(client, 500, "Could not connect to target", keep);
-      return keep;
-    }
-    boost::system::error_code ec;
-    req.prepare_payload();
-    bhttp::write(*up, req, ec);
-    beast::flat_buffer ubuf;
-    bhttp::response_parser<bhttp::string_body> rp;
-    rp.body_limit(64 * 1024 * 1024);
-    if (!ec) bhttp::read(*up, ubuf, rp, ec);
-    if (ec) {
-      reply_text(client, 500, "Could not connect to target", keep);
-      return keep;
-    }
-    auto res = rp.release();
+    auto answer = exchange(req, 64 * 1024 * 1024);
+    if (!answer) return keep;
+    auto& res = *answer;
     if (exec || res.result_int() == 200) {
       auto j = Json::parse(res.body(), nullptr, false);
       Json* target = nullptr;
@@ -600,9 +613,7 @@ struct Proxy::Conn {
         else if (auto it = j.find("Container"); it != j.end() && it->is_object()) target = &*it;
       }
       if (target) {
-        int pid = 0;
-        if (auto st = target->find("State"); st != target->end() && st->is_object()) pid = st->value("Pid", 0);
-        if (pid > 0) {
+        if (int pid = pid_of(*target); pid > 0) {
           auto ns = datapath::host::Netns::open(fmt::format("/proc/{}/ns/net", pid));
           if (ns) {
             auto ifs = datapath::host::container_interfaces(*ns, p.cfg_.bridge);
@@ -621,6 +632,7 @@ struct Proxy::Conn {
       res.prepare_payload();
     }
     res.keep_alive(keep);
+    boost::system::error_code ec;
     bhttp::write(client, res, ec);
     return keep && !ec;
   }
@@ -699,12 +711,11 @@ std::string Proxy::attach(const std::string& id) {
   Json c;
   int pid = 0;
   for (int tries = 0;; ++tries) {
-    auto r = http::request(cfg_.docker, {.method = "GET", .target = fmt::format("{}/containers/{}/json", kApi, id)});
+    auto r = inspect_container(cfg_.docker, id);
     if (!r) return r.error().message;
     if (r->status == 404) return "";  // gone already (e.g. --rm and a quick exit): nothing to attach
     if (r->status != 200) return fmt::format("inspecting container {}: status {}", id, r->status);
-    c = Json::parse(r->body, nullptr, false);
-    if (c.is_discarded() || !c.is_object()) return "inspecting container: bad JSON";
+    c = std::move(r->container);
     auto st = c.find("State");
     if (st == c.end() || !st->is_object()) return "inspecting container: no State";
     pid = st->value("Pid", 0);
@@ -794,14 +805,24 @@ void Proxy::finish_waiters(const std::string& id, const std::string& error) {
   cv_.notify_all();
 }
 
-void Proxy::on_event(const ContainerEvent& ev) {
-  if (ev.action != "start") return;
+bool Proxy::spawn(std::function<void()> work) {
   {
     std::lock_guard lock(mu_);
-    if (stopping_) return;
+    if (stopping_) return false;
     ++active_threads_;
   }
-  std::thread([this, id = ev.id] {
+  std::thread([this, work = std::move(work)] {
+    work();
+    std::lock_guard lock(mu_);
+    --active_threads_;
+    cv_.notify_all();
+  }).detach();
+  return true;
+}
+
+void Proxy::container_event(const ContainerEvent& ev) {
+  if (ev.action != "start") return;
+  spawn([this, id = ev.id] {
     std::string err = attach(id);
     if (!err.empty()) {
       log_.warn("proxy: attaching container {}: {}", id.substr(0, 12), err);
@@ -812,20 +833,12 @@ void Proxy::on_event(const ContainerEvent& ev) {
       }
       if (waiting) {
         (void)http::request(cfg_.docker, {.method = "POST", .target = fmt::format("{}/containers/{}/kill", kApi, id)});
-      } else {
-        auto r = http::request(cfg_.docker, {.method = "GET", .target = fmt::format("{}/containers/{}/json", kApi, id)});
-        if (r && r->status == 200) {
-          auto j = Json::parse(r->body, nullptr, false);
-          int pid = j.is_object() && j.contains("State") ? j["State"].value("Pid", 0) : 0;
-          if (pid > 0) ::kill(pid, SIGKILL);
-        }
+      } else if (auto r = inspect_container(cfg_.docker, id); r && r->status == 200) {
+        if (int pid = pid_of(r->container); pid > 0) ::kill(pid, SIGKILL);
       }
     }
     finish_waiters(id, err);
-    std::lock_guard lock(mu_);
-    --active_threads_;
-    cv_.notify_all();
-  }).detach();
+  });
 }
 
 void Proxy::attach_running() {
@@ -835,13 +848,7 @@ void Proxy::attach_running() {
   if (list.is_discarded() || !list.is_array()) return;
   for (const auto& c : list) {
     if (!c.is_object() || !c.contains("Id") || !c["Id"].is_string()) continue;
-    std::string id = c["Id"].get<std::string>();
-    {
-      std::lock_guard lock(mu_);
-      if (stopping_) return;
-      ++active_threads_;
-    }
-    std::thread([this, id] {
+    bool started = spawn([this, id = c["Id"].get<std::string>()] {
       auto delay = std::chrono::milliseconds(2000);
       for (int i = 0; i < 8 && !stopping_; ++i) {
         std::string err = attach(id);
@@ -851,10 +858,8 @@ void Proxy::attach_running() {
         cv_.wait_for(lock, delay, [this] { return stopping_.load(); });
         delay = std::min(delay * 3 / 2, std::chrono::milliseconds(60'000));
       }
-      std::lock_guard lock(mu_);
-      --active_threads_;
-      cv_.notify_all();
-    }).detach();
+    });
+    if (!started) return;
   }
 }
 

@@ -6,8 +6,6 @@
 
 namespace weft::ipam {
 
-using detail::split;
-
 Result<IpallocInit> IpallocInit::parse(std::string_view s) {
   IpallocInit init;
   if (s.empty() || s == "consensus") return init;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "weft/base/ipv4.hpp"
+#include "weft/base/strings.hpp"
 
 namespace weft::ipam::detail {
 
@@ -19,18 +20,5 @@ inline std::string range_text(Ipv4Range r) {
       .str();
 }
 
-inline std::vector<std::string_view> split(std::string_view s, char sep) {
-  std::vector<std::string_view> out;
-  std::size_t start = 0;
-  for (;;) {
-    auto p = s.find(sep, start);
-    if (p == std::string_view::npos) {
-      out.push_back(s.substr(start));
-      return out;
-    }
-    out.push_back(s.substr(start, p - start));
-    start = p + 1;
-  }
-}
 
 }  // namespace weft::ipam::detail

@@ -68,6 +68,7 @@ class DpdkDatapath final : public Datapath {
   int epoll_fd_ = -1;
   std::string ifname_;
   bool busy_ = false;
+  bool draining_ = false;  ///< the last burst was full: the caller is still draining
   int idle_polls_ = 0;
   DatapathStats stats_;
 };

@@ -7,9 +7,12 @@
 //
 // The shell is thread-per-connection with blocking I/O (a Docker client opens a handful of
 // connections; hijacked streams need both directions pumped at once). The router API is reached
-// over HTTP like any other client, so nothing here touches weaver's io_context.
+// over HTTP like any other client, so nothing here touches weaver's io_context. Docker's event
+// stream is not the proxy's own: its owner (weaver's DockerEvents, one subscription for the
+// proxy and the router) feeds container_event() and calls attach_running() on each (re)connect.
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -53,9 +56,13 @@ class Proxy {
   Proxy(const Proxy&) = delete;
   Proxy& operator=(const Proxy&) = delete;
 
-  /// Finds the weavewait volumes, binds every listener, starts following Docker's events and
-  /// attaches containers that are already running. Errors are fatal for weaver, as in Weave.
+  /// Finds the weavewait volumes and binds every listener. Errors are fatal for weaver, as in
+  /// Weave.
   Result<void> start();
+  /// A Docker event (any thread): a start attaches the container and releases start waiters.
+  void container_event(const ContainerEvent& ev);
+  /// Attaches every running container (with retries); call when the event stream (re)connects.
+  void attach_running();
   void stop();
   /// GET /proxyaddrs: TCP addresses as tcp://addr in -H order, then the unix ones.
   std::vector<std::string> addresses() const;
@@ -68,8 +75,8 @@ class Proxy {
   Result<void> find_weavewait_volumes();
   /// Attach after a start event; returns "" on success (or when skipped), else the error.
   std::string attach(const std::string& id);
-  void attach_running();
-  void on_event(const ContainerEvent& ev);
+  /// Runs `work` on a detached thread that stop() waits for; false once stopping.
+  bool spawn(std::function<void()> work);
   void finish_waiters(const std::string& id, const std::string& error);
 
   struct Conn;
@@ -78,7 +85,6 @@ class Proxy {
   ProxyConfig cfg_;
   Logger log_;
   std::vector<std::unique_ptr<Listener>> listeners_;
-  std::unique_ptr<DockerEvents> events_;
   std::shared_ptr<TlsTerminator> tls_;
 
   std::mutex mu_;

@@ -36,6 +36,7 @@ const std::map<std::string, Spec>& specs() {
       {"datapath-backend", {Kind::string, "pcap", Support::yes, "weft: frame capture backend: pcap, afpacket, dpdk, auto (= pcap), or none (mesh only)"}},
       {"dpdk-vdev", {Kind::string, "", Support::yes, "weft: DPDK vdev for --datapath-backend dpdk (default net_af_packet on vethwe-pcap)"}},
       {"dpdk-eal-args", {Kind::string, "", Support::yes, "weft: extra DPDK EAL arguments, space-separated"}},
+      {"extended-overlay", {Kind::boolean, "true", Support::yes, "weft: with --datapath-backend afpacket, offer weft peers the extended overlay (TSO superframes whole, AEAD when encrypted); Weave peers always get the sleeve"}},
       {"udp-offload", {Kind::boolean, "true", Support::yes, "weft: UDP GSO/GRO on the sleeve's UDP sockets (datagrams on the wire are unchanged)"}},
       {"docker-bridge", {Kind::string, "", Support::later, "name of Docker bridge"}},
       {"datapath", {Kind::string, "", Support::later, "ODP datapath name"}},

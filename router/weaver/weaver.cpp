@@ -219,6 +219,9 @@ Result<void> Weaver::start() {
   cfg.conn_limit = static_cast<std::size_t>(conn_limit);
   cfg.discovery = !opts_.flag("no-discovery");
   cfg.trusted_subnets = trusted;
+  if (resolved_backend() == "afpacket" && opts_.flag("extended-overlay")) {
+    cfg.weft_overlay = router::extended_overlay_offer();
+  }
   node_.emplace(io_, cfg, rng_, log_.child("router"));
   WEFT_TRY_VOID(node_->listen());
   WEFT_TRY_VOID(setup_datapath());
@@ -280,8 +283,15 @@ Result<void> Weaver::start() {
   return {};
 }
 
+std::string Weaver::resolved_backend() const {
+  auto b = opts_.get("datapath-backend");
+  // "auto": the fastest backend measured on this kind of machine (scripts/bench).
+  if (b == "auto") b = "pcap";
+  return b;
+}
+
 Result<void> Weaver::setup_datapath() {
-  auto backend = opts_.get("datapath-backend");
+  auto backend = resolved_backend();
   auto bridge = opts_.get("weave-bridge");
   mtu_ = static_cast<int>(std::stol(opts_.get("mtu")));
   if (mtu_ == 0) {
@@ -301,15 +311,15 @@ Result<void> Weaver::setup_datapath() {
   }
   if (mtu_ < 576 || mtu_ > 65535) return make_error("invalid MTU {}: want 576..65535", mtu_);
   std::unique_ptr<datapath::Datapath> dp;
-  // "auto": the fastest backend measured on this kind of machine (scripts/bench): pcap, whose
-  // kernel ring batches better than our TPACKET_V2 one so far.
-  if (backend == "auto") backend = "pcap";
   if (backend == "pcap" || backend == "afpacket" || backend == "dpdk") {
     datapath::host::HostSetup setup(log_.child("bridge"));
     datapath::host::BridgeConfig bc;
     bc.name = bridge;
     bc.mtu = static_cast<std::uint32_t>(mtu_);
     bc.mac = self_.name.mac();
+    // AF_PACKET with virtio_net_hdr takes superframes and partial checksums whole: leave the
+    // bridge's TX offloads on (and so the containers', see container_attach). Others need them off.
+    bc.tx_offloads = backend == "afpacket";
     WEFT_TRY(state, setup.ensure_bridge(bc));
     (void)state;
     if (auto fw = datapath::host::ensure_forward_rules(bridge); !fw) {
@@ -334,6 +344,8 @@ Result<void> Weaver::setup_datapath() {
 #endif
     } else {
       datapath::AfPacketOptions ao;  // TPACKET_V2 ring (a wakeup per frame: low latency), batched tx
+      ao.vnet_hdr = true;
+      ao.keep_superframes = true;  // the overlay segments only for peers without the extension
       WEFT_TRY(afp, datapath::AfPacketDatapath::open(ifname, ao));
       dp = std::move(afp);
     }

@@ -41,6 +41,8 @@ class Weaver {
   http::Router api_router(bool full);
   Result<void> setup_identity();
   Result<void> setup_datapath();
+  /// --datapath-backend with "auto" resolved.
+  std::string resolved_backend() const;
   Result<void> setup_dns();
   /// Docker: the event watcher (IPAM/DNS release on die/destroy), the API proxy (--proxy).
   Result<void> setup_docker();

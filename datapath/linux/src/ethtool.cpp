@@ -60,6 +60,14 @@ bool is_tx_offload(const std::string& name) {
          name == "tx-gso-list";
 }
 
+/// The TX offloads a fresh veth has on, which enable_tx_offloads restores.
+bool is_default_tx_offload(const std::string& name) {
+  return name == "tx-checksum-ip-generic" || name == "tx-checksum-ipv4" || name == "tx-checksum-ipv6" ||
+         name == "tx-tcp-segmentation" || name == "tx-tcp-ecn-segmentation" ||
+         name == "tx-tcp-mangleid-segmentation" || name == "tx-tcp6-segmentation" ||
+         name == "tx-generic-segmentation" || name == "tx-udp-segmentation";
+}
+
 /// A heap block for a variable-length ethtool struct, zeroed.
 template <typename T>
 struct VarBuf {
@@ -70,7 +78,7 @@ struct VarBuf {
 
 /// Returns 0 if done, -EOPNOTSUPP if the driver has no feature strings (use the legacy path),
 /// or another -errno.
-int disable_by_features(const IoctlSocket& s, std::string_view ifname) {
+int set_by_features(const IoctlSocket& s, std::string_view ifname, bool on) {
   VarBuf<ethtool_sset_info> info(sizeof(std::uint32_t));
   info.get()->cmd = ETHTOOL_GSSET_INFO;
   info.get()->sset_mask = 1ULL << ETH_SS_FEATURES;
@@ -99,12 +107,13 @@ int disable_by_features(const IoctlSocket& s, std::string_view ifname) {
     const char* p =
         reinterpret_cast<const char*>(strings.get()->data) + std::size_t{i} * ETH_GSTRING_LEN;
     std::string name(p, strnlen(p, ETH_GSTRING_LEN));
-    if (!is_tx_offload(name)) continue;
+    if (on ? !is_default_tx_offload(name) : !is_tx_offload(name)) continue;
     std::uint32_t bit = 1U << (i % 32);
     const auto& g = get.get()->features[i / 32];
     // Only features the device lets us change; asking for fixed ones makes the kernel complain.
-    if ((g.available & bit) == 0 || (g.active & bit) == 0) continue;
-    set.get()->features[i / 32].valid |= bit;  // requested bit stays 0: off
+    if ((g.available & bit) == 0 || ((g.active & bit) != 0) == on) continue;
+    set.get()->features[i / 32].valid |= bit;
+    if (on) set.get()->features[i / 32].requested |= bit;  // else it stays 0: off
     any = true;
   }
   if (!any) return 0;
@@ -161,7 +170,7 @@ Result<void> disable_tx_offloads(std::string_view ifname) {
   WEFT_TRY_VOID(check_ifname(ifname));
   IoctlSocket s;
   if (s.fd() < 0) return make_error("ethtool {}: socket: {}", ifname, std::strerror(errno));
-  int r = disable_by_features(s, ifname);
+  int r = set_by_features(s, ifname, false);
   if (r == -ENODEV) return make_error("ethtool {}: {}", ifname, std::strerror(ENODEV));
   if (r != 0) {
     // Old drivers: one command per feature. Unsupported ones are fine (nothing to turn off).
@@ -179,6 +188,31 @@ Result<void> disable_tx_offloads(std::string_view ifname) {
         "(tx-checksumming {}, tso {}, gso {}, ufo {})",
         ifname, st.tx_checksum ? "on" : "off", st.tso ? "on" : "off", st.gso ? "on" : "off",
         st.ufo ? "on" : "off");
+  }
+  return {};
+}
+
+Result<void> enable_tx_offloads(std::string_view ifname) {
+  WEFT_TRY_VOID(check_ifname(ifname));
+  IoctlSocket s;
+  if (s.fd() < 0) return make_error("ethtool {}: socket: {}", ifname, std::strerror(errno));
+  int r = set_by_features(s, ifname, true);
+  if (r == -ENODEV) return make_error("ethtool {}: {}", ifname, std::strerror(ENODEV));
+  if (r != 0) {
+    for (std::uint32_t cmd : {ETHTOOL_STXCSUM, ETHTOOL_STSO, ETHTOOL_SGSO}) {
+      ethtool_value v{};
+      v.cmd = cmd;
+      v.data = 1;
+      int e = s.ethtool(ifname, &v);
+      if (e < 0 && e != -EOPNOTSUPP && e != -EINVAL) {
+        return make_error("ethtool {}: turning offloads on: {}", ifname, std::strerror(-e));
+      }
+    }
+  }
+  WEFT_TRY(st, read_state(s, ifname));
+  if (!st.tx_checksum || !st.tso) {
+    return make_error("ethtool {}: offloads still off after turning them on (tx-checksumming {}, tso {})", ifname,
+                      st.tx_checksum ? "on" : "off", st.tso ? "on" : "off");
   }
   return {};
 }

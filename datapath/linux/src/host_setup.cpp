@@ -93,7 +93,11 @@ Result<BridgeState> HostSetup::ensure_here(const BridgeConfig& cfg) {
 
   // 4. Offloads: frames reaching vethwe-pcap must be complete (see ethtool.hpp).
   for (std::string_view n : {std::string_view(name), kVethBridgeEnd, kVethPcapEnd}) {
-    WEFT_TRY_VOID(disable_tx_offloads(n));
+    if (cfg.tx_offloads) {
+      WEFT_TRY_VOID(enable_tx_offloads(n));
+    } else {
+      WEFT_TRY_VOID(disable_tx_offloads(n));
+    }
   }
 
   // 5. Sysctls, best effort (no IPv6 => no accept_ra file).

@@ -44,7 +44,7 @@ Features make_features(const LocalFeatures& f) {
     if (!overlays.empty()) overlays.push_back(' ');
     overlays += o;
   }
-  return Features{
+  Features out{
       {"PeerNameFlavour", std::string(kPeerNameFlavour)},
       {"Name", f.name.str()},
       {"NickName", f.nickname},
@@ -54,6 +54,8 @@ Features make_features(const LocalFeatures& f) {
       {"Trusted", f.trusted ? "true" : "false"},
       {"Overlays", overlays},
   };
+  if (!f.weft_overlay.empty()) out.emplace("WeftOverlay", f.weft_overlay);
+  return out;
 }
 
 Result<RemoteFeatures> parse_remote_features(const Features& f) {
@@ -86,9 +88,8 @@ Result<RemoteFeatures> parse_remote_features(const Features& f) {
     if (!t) return make_error("invalid Trusted '{}'", *s);
     r.trusted = *t;
   }
-  if (const auto* s = find(f, "Overlays")) {
+  auto words = [](std::string_view rest) {
     std::vector<std::string> names;
-    std::string_view rest = *s;
     while (!rest.empty()) {
       auto sp = rest.find(' ');
       auto word = rest.substr(0, sp);
@@ -96,8 +97,10 @@ Result<RemoteFeatures> parse_remote_features(const Features& f) {
       if (sp == std::string_view::npos) break;
       rest.remove_prefix(sp + 1);
     }
-    r.overlays = std::move(names);
-  }
+    return names;
+  };
+  if (const auto* s = find(f, "Overlays")) r.overlays = words(*s);
+  if (const auto* s = find(f, "WeftOverlay")) r.weft_overlay = words(*s);
   return r;
 }
 

@@ -110,6 +110,7 @@ void MeshNode::add_connection(tcp::socket s, bool outbound, std::string target, 
   p.features.short_id = core_.topology().self().has_short_id ? *ShortID::from_uint(core_.topology().self().short_id)
                                                               : ShortID{};
   p.features.overlays = config_.overlays;
+  p.features.weft_overlay = config_.weft_overlay;
   boost::system::error_code ec;
   auto rep = s.remote_endpoint(ec);
   p.features.trusted = !ec && is_trusted(rep.address().to_string());

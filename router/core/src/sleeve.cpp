@@ -82,6 +82,10 @@ void Sleeve::add_connection(TimePoint now, const SleeveConnection& c, SleeveEffe
     f.dec.emplace(*c.key, side);
   }
   f.mtu = default_mtu_;
+  if (c.extended) {
+    f.reasm = std::make_shared<Reassembler>();
+    if (c.key) f.ext_sealer = std::make_shared<ExtSealer>(*c.key, c.ext_aead, c.outbound);
+  }
   f.last_rx = now;
   f.next_hb = now + kFastHeartbeat;
   auto [it, _] = fwds_.emplace(c.conn, std::move(f));
@@ -191,6 +195,7 @@ void Sleeve::on_datagram(TimePoint now, const datapath::UdpEndpoint& from, std::
     stats_.rx_unknown_sender++;
     return;
   }
+  if (f->c.extended && is_extended_fragment(data)) return on_extended(*f, data, frames);
   std::span<const std::uint8_t> body = data.subspan(6);
   if (f->dec) {
     auto r = f->dec->open_into(plain_, body);
@@ -235,6 +240,91 @@ void Sleeve::on_datagram(TimePoint now, const datapath::UdpEndpoint& from, std::
       control(*f, kSubPmtuVerified, mtu, fx);
     }
   }
+}
+
+void Sleeve::on_extended(Fwd& f, std::span<const std::uint8_t> data, std::vector<FrameRecordView>& frames) {
+  auto frag = parse_extended_fragment(data);
+  if (!frag) {
+    stats_.rx_malformed++;
+    return;
+  }
+  // Sealed iff the connection is encrypted, with the negotiated AEAD: anything else is refused.
+  if (frag->sealed != (f.ext_sealer != nullptr) || (f.ext_sealer && frag->aead != f.ext_sealer->aead())) {
+    stats_.rx_decrypt_errors++;
+    return;
+  }
+  f.rx_bytes += data.size();
+  Reassembler::Done done;
+  auto evicted = f.reasm->evicted();
+  auto outcome = f.reasm->add(*frag, done);
+  stats_.rx_ext_incomplete += f.reasm->evicted() - evicted;
+  if (outcome == Reassembler::Outcome::dropped) {
+    stats_.rx_ext_incomplete++;
+    return;
+  }
+  if (outcome != Reassembler::Outcome::complete) return;
+  std::span<std::uint8_t> frame = done.payload;
+  if (f.ext_sealer) {
+    if (!f.ext_replay.check(done.id)) {
+      stats_.rx_replayed++;
+      return;
+    }
+    auto ad = extended_ad(true, done.aead, done.src, done.dst, static_cast<std::uint32_t>(done.payload.size()),
+                          done.vnet);
+    if (!f.ext_sealer->open(done.payload, ad, done.id)) {
+      stats_.rx_decrypt_errors++;
+      return;
+    }
+    f.ext_replay.accept(done.id);
+    frame = done.payload.first(done.payload.size() - kExtTagLen);
+  }
+  if (frame.size() < 14 || !vnet_header_fits(frame, done.vnet)) {
+    stats_.rx_malformed++;
+    return;
+  }
+  stats_.rx_frames++;
+  stats_.rx_ext_frames++;
+  f.rx_frames++;
+  frames.push_back(FrameRecordView{done.src, done.dst, frame, done.vnet});
+}
+
+bool Sleeve::extended_to(PeerName next_hop) const {
+  auto it = by_peer_.find(next_hop);
+  if (it == by_peer_.end()) return false;
+  const auto& f = fwds_.at(it->second);
+  return f.c.extended && f.c.remote_addr.has_value();
+}
+
+void Sleeve::send_superframe(TimePoint, PeerName next_hop, PeerName src, PeerName dst,
+                             std::span<const std::uint8_t> frame, const datapath::VnetHeader& vnet,
+                             SleeveEffects& fx) {
+  auto* f = by_peer(next_hop);
+  if (!f || !f->c.extended || !f->c.remote_addr) {
+    stats_.tx_dropped++;
+    return;
+  }
+  // Frames queued earlier for this peer leave first.
+  close_pending(*f, f->df, true, fx);
+  close_pending(*f, f->non_df, false, fx);
+  SleeveEffects::Datagram d;
+  d.to = *f->c.remote_addr;
+  d.df = false;
+  d.peer = f->c.remote;
+  // Fragments as big as the largest DF sleeve datagram for this path MTU.
+  const std::size_t dgram = static_cast<std::size_t>(f->mtu) + overhead_df(f->enc.has_value()) - 28;
+  if (!build_extended_fragments(d.data, d.train, self_, src, dst, f->ext_next_id, vnet, frame, dgram,
+                                f->ext_sealer.get())) {
+    stats_.tx_dropped++;
+    return;
+  }
+  f->ext_next_id++;
+  stats_.tx_frames++;
+  stats_.tx_ext_frames++;
+  stats_.tx_datagrams += d.train.size();
+  stats_.tx_ext_datagrams += d.train.size();
+  f->tx_frames++;
+  f->tx_bytes += d.data.size();
+  fx.datagrams.push_back(std::move(d));
 }
 
 void Sleeve::queue_record(Fwd& f, bool df, PeerName src, PeerName dst, std::span<const std::uint8_t> frame,
@@ -327,8 +417,10 @@ TimePoint Sleeve::on_tick(TimePoint now, SleeveEffects& fx) {
 std::vector<Sleeve::ForwarderStatus> Sleeve::status() const {
   std::vector<ForwarderStatus> out;
   for (auto& [id, f] : fwds_) {
+    std::optional<Aead> ext;
+    if (f.c.extended) ext = f.ext_sealer ? f.ext_sealer->aead() : Aead::none;
     out.push_back({id, f.c.remote, f.established, f.enc.has_value(), f.mtu, f.c.remote_addr, f.tx_frames, f.tx_bytes,
-                   f.rx_frames, f.rx_bytes});
+                   f.rx_frames, f.rx_bytes, ext});
   }
   return out;
 }

@@ -2,6 +2,8 @@
 
 #include <cerrno>
 
+#include "weft/base/strings.hpp"
+
 namespace weft::router_net {
 
 OverlayShell::OverlayShell(asio::io_context& io, mesh_net::MeshNode& node, std::unique_ptr<datapath::Datapath> dp,
@@ -15,7 +17,9 @@ OverlayShell::OverlayShell(asio::io_context& io, mesh_net::MeshNode& node, std::
       sleeve_(node.config().self.name, mtu),
       fwd_(node.config().self.name),
       tick_(io),
-      expire_(io) {}
+      expire_(io) {
+  vnet_ = dynamic_cast<datapath::VnetDatapath*>(dp_.get());
+}
 
 void OverlayShell::start() {
   mesh_net::NodeHooks h;
@@ -34,6 +38,12 @@ void OverlayShell::start() {
     sc.index = neg->value_or(0);
     bool untrusted = !c.info.trusted_by_us || !c.info.remote.trusted;
     if (hs.session_key && untrusted) sc.key = hs.session_key;
+    auto offer = split(node_.config().weft_overlay, ' ');
+    if (auto ext = router::negotiate_extended(std::vector<std::string>(offer.begin(), offer.end()),
+                                              c.info.remote.weft_overlay)) {
+      sc.extended = true;
+      sc.ext_aead = *ext;
+    }
     if (c.info.outbound) {
       if (auto ip = Ipv4::parse(c.info.remote_ip)) sc.remote_addr = datapath::UdpEndpoint{*ip, c.info.remote_port};
     }
@@ -97,6 +107,26 @@ void OverlayShell::watch_underlay() {
   });
 }
 
+void OverlayShell::send_out(TimePoint now, const router::OverlaySend& s, const datapath::VnetHeader* vh,
+                            router::SleeveEffects& fx) {
+  if (vh == nullptr || (!vh->is_gso() && !vh->needs_csum())) {
+    sleeve_.send_frame(now, s.next_hop, s.src_peer, s.dst_peer, s.frame, fx);
+    return;
+  }
+  if (sleeve_.extended_to(s.next_hop)) {
+    sleeve_.send_superframe(now, s.next_hop, s.src_peer, s.dst_peer, s.frame, *vh, fx);
+    return;
+  }
+  // A Weave peer (or a weft one without the extension): complete frames of at most its MTU.
+  plain_.clear();
+  auto mtu = sleeve_.mtu_to(s.next_hop).value_or(mtu_);
+  if (!router::plain_frames(s.frame, *vh, static_cast<std::size_t>(mtu), arena_, plain_)) {
+    ++unsendable_;
+    return;
+  }
+  for (auto f : plain_) sleeve_.send_frame(now, s.next_hop, s.src_peer, s.dst_peer, f, fx);
+}
+
 void OverlayShell::drain_datapath() {
   std::array<datapath::FrameView, kBurst> frames;
   router::SleeveEffects fx;
@@ -106,16 +136,52 @@ void OverlayShell::drain_datapath() {
   for (int round = 0; round < 16; ++round) {
     auto n = dp_->receive(frames);
     if (n == 0) break;
+    std::span<const datapath::VnetHeader> heads;
+    if (vnet_ != nullptr) heads = vnet_->rx_vnet_headers();
     for (std::size_t i = 0; i < n; ++i) {
       sends_.clear();
       fwd_.on_local_frame(now, frames[i].data, routes, sends_);
-      for (auto& s : sends_) sleeve_.send_frame(now, s.next_hop, s.src_peer, s.dst_peer, s.frame, fx);
+      const datapath::VnetHeader* vh = i < heads.size() ? &heads[i] : nullptr;
+      for (auto& s : sends_) send_out(now, s, vh, fx);
     }
     // The frame views die at the next receive(): build the datagrams now.
     sleeve_.flush(fx);
     apply(fx);
     fx = {};
   }
+}
+
+void OverlayShell::inject(std::span<const std::uint8_t> frame, const datapath::VnetHeader* vh) {
+  if (vnet_ != nullptr) {
+    inject_.push_back(datapath::FrameView{frame});
+    inject_vh_.push_back(vh != nullptr ? *vh : datapath::VnetHeader{});
+    return;
+  }
+  if (vh == nullptr) {
+    inject_.push_back(datapath::FrameView{frame});
+    return;
+  }
+  // A backend without offloads: segment or complete here (the bridge MTU bounds nothing here:
+  // the frame was cut to the sender's MSS already).
+  flush_inject();
+  plain_.clear();
+  if (!router::plain_frames(frame, *vh, 0, arena_, plain_)) {
+    ++unsendable_;
+    return;
+  }
+  for (auto f : plain_) inject_.push_back(datapath::FrameView{f});
+  flush_inject();
+}
+
+void OverlayShell::flush_inject() {
+  if (inject_.empty()) return;
+  if (vnet_ != nullptr) {
+    vnet_->send_vnet(inject_, inject_vh_);
+  } else {
+    dp_->send(inject_);
+  }
+  inject_.clear();
+  inject_vh_.clear();
 }
 
 void OverlayShell::drain_underlay() {
@@ -129,16 +195,17 @@ void OverlayShell::drain_underlay() {
     for (std::size_t i = 0; i < n; ++i) {
       records_.clear();
       sleeve_.on_datagram(now, dgrams[i].from, dgrams[i].data, records_, fx);
-      inject_.clear();
       for (auto& rec : records_) {
-        bool inject = false;
+        bool inj = false;
         sends_.clear();
-        fwd_.on_overlay_frame(now, rec.src, rec.dst, rec.frame, routes, inject, sends_);
-        if (inject) inject_.push_back(datapath::FrameView{rec.frame});
-        for (auto& s : sends_) sleeve_.send_frame(now, s.next_hop, s.src_peer, s.dst_peer, s.frame, fx);
+        fwd_.on_overlay_frame(now, rec.src, rec.dst, rec.frame, routes, inj, sends_);
+        const datapath::VnetHeader* vh = rec.vnet ? &*rec.vnet : nullptr;
+        if (inj) inject(rec.frame, vh);
+        for (auto& s : sends_) send_out(now, s, vh, fx);
       }
-      // Records may point into the sleeve's decryption buffer: use them before the next datagram.
-      if (!inject_.empty()) dp_->send(inject_);
+      // Records may point into the sleeve's decryption or reassembly buffer: use them before the
+      // next datagram.
+      flush_inject();
     }
     sleeve_.flush(fx);
     apply(fx);
@@ -152,17 +219,31 @@ void OverlayShell::apply(router::SleeveEffects& fx) {
     for (auto& b : fx.inject) views.push_back(datapath::FrameView{b});
     dp_->send(views);
   }
+  // Datagrams in order; a train (an extended-overlay frame) expands into its fragments.
+  out_.clear();
+  owner_.clear();
+  for (std::size_t k = 0; k < fx.datagrams.size(); ++k) {
+    auto& d = fx.datagrams[k];
+    if (d.train.empty()) {
+      out_.push_back(datapath::DatagramOut{d.to, d.data, d.df});
+      owner_.push_back(k);
+      continue;
+    }
+    std::size_t off = 0;
+    for (auto sz : d.train) {
+      out_.push_back(datapath::DatagramOut{d.to, std::span<const std::uint8_t>(d.data).subspan(off, sz), d.df});
+      owner_.push_back(k);
+      off += sz;
+    }
+  }
   std::size_t done = 0;
-  std::vector<datapath::DatagramOut> out;
-  out.reserve(fx.datagrams.size());
-  for (auto& d : fx.datagrams) out.push_back(datapath::DatagramOut{d.to, d.data, d.df});
-  while (done < out.size()) {
+  while (done < out_.size()) {
     datapath::SendError err;
-    auto n = underlay_->send(std::span(out).subspan(done), &err);
+    auto n = underlay_->send(std::span(out_).subspan(done), &err);
     done += n;
-    if (done >= out.size()) break;
+    if (done >= out_.size()) break;
     // The datagram at `done` failed: EMSGSIZE feeds PMTU discovery; anything else is dropped.
-    if (err.error == EMSGSIZE) sleeve_.on_emsgsize(fx.datagrams[done].peer, err.path_mtu);
+    if (err.error == EMSGSIZE) sleeve_.on_emsgsize(fx.datagrams[owner_[done]].peer, err.path_mtu);
     ++done;
   }
   for (auto& c : fx.controls) node_.send_overlay(c.conn, c.tag, c.payload);

@@ -70,7 +70,7 @@ struct AfPacketOptions {
   bool promiscuous = true;
 };
 
-class AfPacketDatapath final : public Datapath {
+class AfPacketDatapath final : public Datapath, public VnetDatapath {
  public:
   static constexpr std::size_t kMaxBatch = 64;           ///< frames per receive()
   static constexpr std::size_t kArenaBytes = 256 << 10;  ///< segments of one receive()
@@ -109,13 +109,13 @@ class AfPacketDatapath final : public Datapath {
   /// With keep_superframes: the virtio_net_hdr of each frame the last receive()
   /// returned, in the same order; valid until the next receive(). Empty
   /// otherwise.
-  std::span<const VnetHeader> rx_vnet_headers() const {
+  std::span<const VnetHeader> rx_vnet_headers() const override {
     return {vnet_out_.data(), vnet_out_count_};
   }
   /// Injects frames with the given headers (same length as frames), e.g.
   /// superframes whole. Returns frames accepted; fails all of them when the
   /// sockets were opened without vnet_hdr.
-  std::size_t send_vnet(std::span<const FrameView> frames, std::span<const VnetHeader> headers);
+  std::size_t send_vnet(std::span<const FrameView> frames, std::span<const VnetHeader> headers) override;
 
   const AfPacketOptions& options() const { return opts_; }
   std::size_t ring_slots_for_test() const { return slot_count_; }

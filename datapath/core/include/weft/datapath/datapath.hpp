@@ -7,6 +7,8 @@
 #include <span>
 #include <string>
 
+#include "weft/datapath/vnet_header.hpp"
+
 namespace weft::datapath {
 
 /// One Ethernet frame (no FCS). Views returned by receive() stay valid until the next receive()
@@ -39,6 +41,18 @@ class Datapath {
   virtual DatapathStats stats() const = 0;
   /// Human-readable interface description for status ("vethwe-pcap (via pcap)").
   virtual std::string describe() const = 0;
+};
+
+/// An optional capability of a Datapath backend (found with dynamic_cast): frames travel with
+/// their virtio_net_hdr, so TSO/GSO superframes and partial checksums pass whole (AF_PACKET with
+/// PACKET_VNET_HDR). The extended overlay is offered only when the backend has it.
+class VnetDatapath {
+ public:
+  virtual ~VnetDatapath() = default;
+  /// The header of each frame the last receive() returned, in the same order.
+  virtual std::span<const VnetHeader> rx_vnet_headers() const = 0;
+  /// Injects frames with their headers (same length); returns how many were accepted.
+  virtual std::size_t send_vnet(std::span<const FrameView> frames, std::span<const VnetHeader> headers) = 0;
 };
 
 }  // namespace weft::datapath

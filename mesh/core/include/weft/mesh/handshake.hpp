@@ -62,9 +62,13 @@ struct LocalFeatures {
   ShortID short_id;
   bool trusted = false;  ///< the remote's IP is in our --trusted-subnets
   std::vector<std::string> overlays{"sleeve"};  ///< preference order
+  /// weft's extended overlay offer (key "WeftOverlay", e.g. "1 aes256gcm chacha20poly1305"):
+  /// empty = not offered, and the key is left out, so a Weave peer sees exactly its 8 keys.
+  std::string weft_overlay;
 };
 
-/// PeerNameFlavour, Name, NickName, UID, ConnID, ShortID, Trusted and Overlays (all 8 keys).
+/// PeerNameFlavour, Name, NickName, UID, ConnID, ShortID, Trusted and Overlays (all 8 keys), plus
+/// WeftOverlay when offered.
 Features make_features(const LocalFeatures& f);
 
 /// The remote peer's features, validated.
@@ -77,6 +81,9 @@ struct RemoteFeatures {
   bool trusted = false;             ///< the remote trusts us (absent => false)
   /// Space-separated names in preference order; absent => compat sleeve overlay (spec §5.3).
   std::optional<std::vector<std::string>> overlays;
+  /// "WeftOverlay" words (a weft peer's extended-overlay offer); absent => a Weave peer, or a
+  /// weft peer not offering it.
+  std::optional<std::vector<std::string>> weft_overlay;
   bool operator==(const RemoteFeatures&) const = default;
 };
 

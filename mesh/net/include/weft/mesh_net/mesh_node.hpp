@@ -27,6 +27,7 @@ struct NodeConfig {
   bool discovery = true;
   std::vector<Cidr> trusted_subnets;
   std::vector<std::string> overlays{"sleeve"};
+  std::string weft_overlay;  ///< the "WeftOverlay" feature to offer ("" = none)
 };
 
 /// Hooks for the layers above (datapath, IPAM, DNS), all called on the io_context thread.

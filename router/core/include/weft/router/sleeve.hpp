@@ -14,6 +14,7 @@
 #include <array>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -25,6 +26,7 @@
 #include "weft/mesh/handshake.hpp"
 #include "weft/mesh/mesh_core.hpp"
 #include "weft/mesh/session_crypto.hpp"
+#include "weft/router/superframe.hpp"
 
 namespace weft::router {
 
@@ -50,6 +52,9 @@ struct FrameRecordView {
   PeerName src;
   PeerName dst;
   std::span<const std::uint8_t> frame;
+  /// Set for frames of the extended overlay (superframe.hpp): the frame's virtio_net_hdr, already
+  /// checked against it (vnet_header_fits). Sleeve frames have none: they are complete.
+  std::optional<datapath::VnetHeader> vnet = std::nullopt;
 };
 
 /// Parses frame records; stops at the first malformed one (earlier records stay valid) and
@@ -69,6 +74,10 @@ struct SleeveStats {
   std::uint64_t tx_dropped = 0;
   std::uint64_t tx_icmp_frag_needed = 0;
   std::uint64_t tx_fragmented = 0;
+  std::uint64_t tx_ext_frames = 0;     ///< frames sent on the extended overlay
+  std::uint64_t tx_ext_datagrams = 0;  ///< their fragment datagrams
+  std::uint64_t rx_ext_frames = 0;     ///< frames reassembled (and opened) from it
+  std::uint64_t rx_ext_incomplete = 0; ///< frames given up on (a fragment lost or conflicting)
 };
 
 /// What the sleeve wants done.
@@ -78,6 +87,9 @@ struct SleeveEffects {
     Bytes data;
     bool df = false;
     PeerName peer;  ///< the forwarder it belongs to (for EMSGSIZE feedback)
+    /// Non-empty: `data` holds several datagrams back to back, of these sizes (the fragments of
+    /// one extended-overlay frame, all but the last the same size: one UDP GSO train).
+    std::vector<std::size_t> train;
   };
   std::vector<Datagram> datagrams;
   struct Control {
@@ -100,6 +112,10 @@ struct SleeveConnection {
   std::optional<mesh::SessionKey> key;               ///< set => encrypted sleeve
   bool compat = false;                               ///< remote sent no Overlays: tags 1/2/3
   std::uint8_t index = 0;                            ///< our sleeve index in the common overlays
+  /// Both ends offered weft's extended overlay (negotiate_extended); with a key, frames on it are
+  /// sealed with `ext_aead`.
+  bool extended = false;
+  Aead ext_aead = Aead::chacha20poly1305;
 };
 
 class Sleeve {
@@ -129,6 +145,12 @@ class Sleeve {
   /// Queues a frame to neighbour `next_hop`; datagrams are built in flush().
   void send_frame(TimePoint now, PeerName next_hop, PeerName src, PeerName dst, std::span<const std::uint8_t> frame,
                   SleeveEffects& fx);
+  /// True if frames to neighbour `next_hop` may go on the extended overlay (send_superframe).
+  bool extended_to(PeerName next_hop) const;
+  /// Queues a frame with its virtio_net_hdr on the extended overlay: its fragment datagrams are
+  /// added to fx.datagrams at once, after anything already pending for that peer (order kept).
+  void send_superframe(TimePoint now, PeerName next_hop, PeerName src, PeerName dst,
+                       std::span<const std::uint8_t> frame, const datapath::VnetHeader& vnet, SleeveEffects& fx);
   /// Closes every datagram under construction into fx.datagrams.
   void flush(SleeveEffects& fx);
   /// A DF send failed with EMSGSIZE; `path_mtu` from IP_MTU.
@@ -144,6 +166,7 @@ class Sleeve {
     int mtu;
     std::optional<datapath::UdpEndpoint> remote_addr;
     std::uint64_t tx_frames, tx_bytes, rx_frames, rx_bytes;
+    std::optional<Aead> extended;  ///< set when the extended overlay is on (none = unsealed)
   };
   std::vector<ForwarderStatus> status() const;
   const SleeveStats& stats() const { return stats_; }
@@ -169,7 +192,13 @@ class Sleeve {
     std::size_t max_payload = kMaxUdpPayload;
     std::uint64_t tx_frames = 0, tx_bytes = 0, rx_frames = 0, rx_bytes = 0;
     Pending df, non_df;
+    // Extended overlay (c.extended).
+    std::shared_ptr<ExtSealer> ext_sealer;  ///< set when sealed
+    std::uint64_t ext_next_id = 0;
+    ReplayWindow ext_replay;
+    std::shared_ptr<Reassembler> reasm;
   };
+  void on_extended(Fwd& f, std::span<const std::uint8_t> data, std::vector<FrameRecordView>& frames);
   std::size_t packet_overhead(const Fwd& f) const;
   void send_special(Fwd& f, std::size_t len, bool df, SleeveEffects& fx, std::uint64_t uid = 0);
   void control(Fwd& f, std::uint8_t sub, std::span<const std::uint8_t> payload, SleeveEffects& fx);

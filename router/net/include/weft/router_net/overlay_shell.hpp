@@ -55,6 +55,14 @@ class OverlayShell {
   void drain_datapath();
   void drain_underlay();
   void apply(router::SleeveEffects& fx);
+  /// One forwarding decision for a frame (with its virtio_net_hdr if the capture gave one): the
+  /// extended overlay where negotiated, else complete frames on the sleeve.
+  void send_out(TimePoint now, const router::OverlaySend& s, const datapath::VnetHeader* vh,
+                router::SleeveEffects& fx);
+  /// Puts a frame from the overlay onto the local bridge (whole with its header if the backend
+  /// takes one, else as complete frames).
+  void inject(std::span<const std::uint8_t> frame, const datapath::VnetHeader* vh);
+  void flush_inject();
   void rearm_tick();
 
   asio::io_context& io_;
@@ -72,6 +80,13 @@ class OverlayShell {
   std::vector<router::OverlaySend> sends_;
   std::vector<router::FrameRecordView> records_;
   std::vector<datapath::FrameView> inject_;
+  std::vector<datapath::VnetHeader> inject_vh_;
+  datapath::VnetDatapath* vnet_ = nullptr;  ///< dp_'s offload capability, if it has one
+  Bytes arena_;                              ///< segments of one superframe for an offload-less peer
+  std::vector<std::span<const std::uint8_t>> plain_;
+  std::vector<datapath::DatagramOut> out_;
+  std::vector<std::size_t> owner_;  ///< out_[i] belongs to fx.datagrams[owner_[i]]
+  std::uint64_t unsendable_ = 0;    ///< frames with offload headers we could not segment
   bool stopped_ = false;
 };
 

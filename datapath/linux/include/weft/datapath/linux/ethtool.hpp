@@ -28,6 +28,11 @@ struct OffloadState {
 /// or bridge) are left alone and make this fail only if TX checksumming stays on.
 Result<void> disable_tx_offloads(std::string_view ifname);
 
+/// Turns the usual TX offloads back on (checksumming, TCP/UDP segmentation, GSO; not tunnel,
+/// SCTP/FCoE, GSO-partial or fraglist ones): what a new veth starts with. Fails if TX
+/// checksumming or TSO stays off where the driver offers them.
+Result<void> enable_tx_offloads(std::string_view ifname);
+
 /// The current state (ETHTOOL_GTXCSUM/GTSO/GGSO/GUFO).
 Result<OffloadState> offload_state(std::string_view ifname);
 

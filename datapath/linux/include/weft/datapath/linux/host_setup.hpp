@@ -38,6 +38,10 @@ struct BridgeConfig {
   /// frames captured, and the sleeve answers oversized DF frames with ICMP "fragmentation needed"
   /// instead of the bridge dropping them silently.
   std::uint32_t veth_mtu = kDefaultBridgeMtu;
+  /// TX offloads on the bridge and the vethwe pair: off (the default) for backends that need
+  /// complete frames; on for AF_PACKET with virtio_net_hdr, which takes TSO superframes whole.
+  /// Containers attached later follow the bridge (container_attach.hpp).
+  bool tx_offloads = false;
 };
 
 struct BridgeState {

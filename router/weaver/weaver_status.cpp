@@ -124,7 +124,11 @@ router::WeaveStatus Weaver::status() {
                            {"capture_rx_dropped", ds.rx_dropped},
                            {"capture_tx_frames", ds.tx_frames},
                            {"capture_tx_dropped", ds.tx_dropped},
-                           {"underlay_tx_errors", us.tx_errors}};
+                           {"underlay_tx_errors", us.tx_errors},
+                           {"sleeve_tx_ext_frames", ss.tx_ext_frames},
+                           {"sleeve_tx_ext_datagrams", ss.tx_ext_datagrams},
+                           {"sleeve_rx_ext_frames", ss.rx_ext_frames},
+                           {"sleeve_rx_ext_incomplete", ss.rx_ext_incomplete}};
   }
   for (auto& [id, c] : core.connections()) {
     router::LocalConnStatus lc;
@@ -139,6 +143,10 @@ router::WeaveStatus Weaver::status() {
       if (it->second.encrypted) lc.attrs.emplace_back("encrypted", "true");
       lc.attrs.emplace_back("mtu", std::to_string(it->second.mtu));
       lc.attrs.emplace_back("name", "sleeve");
+      // weft's extended overlay on this connection: its AEAD, or "plain" when unencrypted.
+      if (auto x = it->second.extended) {
+        lc.attrs.emplace_back("weftx", *x == router::Aead::none ? "plain" : std::string(router::aead_name(*x)));
+      }
       r.peer_traffic.push_back({c.info.remote.name, it->second.tx_frames, it->second.tx_bytes, it->second.rx_frames,
                                 it->second.rx_bytes});
     }

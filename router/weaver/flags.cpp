@@ -33,7 +33,7 @@ const std::map<std::string, Spec>& specs() {
       {"mtu", {Kind::integer, "0", Support::yes, "MTU of the overlay (default: underlay MTU minus overhead; env WEAVE_MTU)"}},
       {"bufsz", {Kind::integer, "64", Support::yes, "capture buffer size in MB (weft default 64: pcap ring slots are snaplen-sized)"}},
       {"weave-bridge", {Kind::string, "weave", Support::yes, "name of weave bridge"}},
-      {"datapath-backend", {Kind::string, "pcap", Support::yes, "weft: frame capture backend: pcap, afpacket, dpdk, auto (= pcap), or none (mesh only)"}},
+      {"datapath-backend", {Kind::string, "auto", Support::yes, "weft: frame capture backend: pcap, afpacket, dpdk, auto (= afpacket), or none (mesh only)"}},
       {"dpdk-vdev", {Kind::string, "", Support::yes, "weft: DPDK vdev for --datapath-backend dpdk (default net_af_packet on vethwe-pcap)"}},
       {"dpdk-eal-args", {Kind::string, "", Support::yes, "weft: extra DPDK EAL arguments, space-separated"}},
       {"extended-overlay", {Kind::boolean, "true", Support::yes, "weft: with --datapath-backend afpacket, offer weft peers the extended overlay (TSO superframes whole, AEAD when encrypted); Weave peers always get the sleeve"}},

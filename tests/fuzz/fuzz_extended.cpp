@@ -10,6 +10,7 @@
 //   * build_extended_fragments of the input's frame, delivered in reverse, gives the frame back.
 //
 // Input: <[1] mode> <[2] BE datagram size> <datagrams: [2] BE length + bytes, repeated>
+#include "fuzz_check.hpp"
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -24,12 +25,6 @@ namespace {
 using namespace weft;
 using namespace weft::router;
 
-#define FUZZ_CHECK(cond) \
-  do {                   \
-    if (!(cond)) {       \
-      std::abort();      \
-    }                    \
-  } while (0)
 
 const PeerName kA(0xaabbccddee01u);
 const PeerName kB(0xaabbccddee02u);

@@ -7,6 +7,7 @@
 //   * internet_checksum matches a naive reference.
 //
 // Input: <[2] BE mtu> <Ethernet frame>
+#include "fuzz_check.hpp"
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -25,12 +26,6 @@ namespace {
 using namespace weft;
 using namespace weft::datapath;
 
-#define FUZZ_CHECK(cond) \
-  do {                   \
-    if (!(cond)) {       \
-      std::abort();      \
-    }                    \
-  } while (0)
 
 std::uint16_t naive_checksum(std::span<const std::uint8_t> b) {
   std::uint32_t sum = 0;

@@ -15,6 +15,7 @@
 //
 // Input: <[10] virtio_net_hdr> <[2] BE max_ip_len> <[2] plan mutation>
 // <Ethernet frame>
+#include "fuzz_check.hpp"
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -31,12 +32,6 @@ namespace {
 using namespace weft;
 using namespace weft::datapath;
 
-#define FUZZ_CHECK(cond) \
-  do {                   \
-    if (!(cond)) {       \
-      std::abort();      \
-    }                    \
-  } while (0)
 
 void check_complete(std::span<const std::uint8_t> frame, const VnetHeader& h) {
   std::vector<std::uint8_t> f(frame.begin(), frame.end());

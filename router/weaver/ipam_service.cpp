@@ -33,6 +33,10 @@ Result<void> IpamService::start(const Options& opts, const mesh::PeerIdentity& s
                       persisted.error().message);
   }
   cfg.persisted = std::move(*persisted);
+  cfg.persist_now = [this] {
+    if (!alloc_) return;
+    if (auto r = ipam::persist_to(*alloc_, store_); !r) log_.error("persisting IPAM state: {}", r.error().message);
+  };
   cfg.wall_seconds = [] {
     return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
         .count();

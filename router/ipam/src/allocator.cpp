@@ -40,6 +40,7 @@ Allocator::Allocator(AllocatorConfig config, const MeshView& mesh, Random& rng, 
       rng_(rng),
       log_(std::move(log)),
       wall_seconds_(std::move(config.wall_seconds)),
+      persist_now_(std::move(config.persist_now)),
       ring_(Ipv4Range::of(config.universe), config.self) {
   nicknames_[self_] = config.nickname;
   if (init_.mode == IpallocInit::Mode::observer) {
@@ -671,6 +672,7 @@ void Allocator::donate_space(Ipv4Range r, PeerName to) {
     log_.debug("Giving range {} to {}", *chunk, to);
     ring_.grant_range_to_host(*chunk, to);
     dirty_.ring = true;
+    if (persist_now_) persist_now_();
     broadcast_state();
   } else {
     log_.debug("No space to give to peer {}", to);

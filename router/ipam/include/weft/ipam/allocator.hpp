@@ -112,6 +112,10 @@ struct AllocatorConfig {
   std::optional<PersistedState> persisted;
   /// Unix seconds for gossipState.Now (legacy, ignored by every receiver); null sends 0.
   std::function<std::int64_t()> wall_seconds;
+  /// Called when space is donated to another peer, before the ring update that tells it is sent:
+  /// the shell writes the state file there, so a kill -9 right after cannot leave this peer
+  /// believing it still owns the range (the peers would then refuse each other's connections).
+  std::function<void()> persist_now;
 };
 
 using RequestId = std::uint64_t;
@@ -310,6 +314,7 @@ class Allocator final : public mesh::GossipChannel {
   Random& rng_;
   Logger log_;
   std::function<std::int64_t()> wall_seconds_;
+  std::function<void()> persist_now_;
   Ring ring_;
   Space space_;
   OwnedMap owned_;

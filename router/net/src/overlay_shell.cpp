@@ -113,13 +113,18 @@ void OverlayShell::send_out(TimePoint now, const router::OverlaySend& s, const d
     sleeve_.send_frame(now, s.next_hop, s.src_peer, s.dst_peer, s.frame, fx);
     return;
   }
-  if (sleeve_.extended_to(s.next_hop)) {
+  auto mtu = sleeve_.mtu_to(s.next_hop).value_or(mtu_);
+  // A superframe goes whole on the extended overlay. A frame of at most one MTU whose checksum is
+  // merely partial is completed here and joins the sleeve's batch instead: many small frames
+  // then share one datagram (a 64-byte UDP stream would otherwise cost a datagram per frame).
+  const bool small = !vh->is_gso() && s.frame.size() <= static_cast<std::size_t>(mtu) + 14;
+  if (!small && sleeve_.extended_to(s.next_hop)) {
     sleeve_.send_superframe(now, s.next_hop, s.src_peer, s.dst_peer, s.frame, *vh, fx);
     return;
   }
-  // A Weave peer (or a weft one without the extension): complete frames of at most its MTU.
+  // A Weave peer (or a weft one without the extension), or a small frame: complete frames of at
+  // most the peer's MTU.
   plain_.clear();
-  auto mtu = sleeve_.mtu_to(s.next_hop).value_or(mtu_);
   if (!router::plain_frames(s.frame, *vh, static_cast<std::size_t>(mtu), arena_, plain_)) {
     ++unsendable_;
     return;
@@ -195,18 +200,26 @@ void OverlayShell::drain_underlay() {
     for (std::size_t i = 0; i < n; ++i) {
       records_.clear();
       sleeve_.on_datagram(now, dgrams[i].from, dgrams[i].data, records_, fx);
+      const auto d = dgrams[i].data;
+      bool in_datagram = true;  // every record to inject points into the received datagram
       for (auto& rec : records_) {
         bool inj = false;
         sends_.clear();
         fwd_.on_overlay_frame(now, rec.src, rec.dst, rec.frame, routes, inj, sends_);
         const datapath::VnetHeader* vh = rec.vnet ? &*rec.vnet : nullptr;
-        if (inj) inject(rec.frame, vh);
+        if (inj) {
+          inject(rec.frame, vh);
+          in_datagram = in_datagram && rec.frame.data() >= d.data() &&
+                        rec.frame.data() + rec.frame.size() <= d.data() + d.size();
+        }
         for (auto& s : sends_) send_out(now, s, vh, fx);
       }
-      // Records may point into the sleeve's decryption or reassembly buffer: use them before the
-      // next datagram.
-      flush_inject();
+      // Records in the sleeve's decryption or reassembly buffer die with the next datagram: inject
+      // them now. Those in the underlay's buffers live until the next receive(), so frames of
+      // many datagrams go down in one batch.
+      if (!in_datagram) flush_inject();
     }
+    flush_inject();
     sleeve_.flush(fx);
     apply(fx);
     fx = {};

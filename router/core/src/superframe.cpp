@@ -187,9 +187,8 @@ bool build_extended_fragments(Bytes& out, std::vector<std::size_t>& sizes, PeerN
   const std::size_t count = (total + chunk - 1) / chunk;
   if (count > kExtMaxFragments) return false;
 
-  // The payload sits in the datagrams' chunk areas; sealing writes it there in one pass through
-  // a staging copy only when it spans fragments (the AEAD needs it contiguous).
-  out.resize(count * kExtHeaderLen + total);
+  // Appended piece by piece into reserved space: no zero-filling of 64 KiB per frame.
+  out.reserve(count * kExtHeaderLen + total);
   std::array<std::uint8_t, kExtHeaderLen> h{};
   put_name(h.data(), sender);
   std::memcpy(h.data() + 6, kExtMarker.data(), kExtMarker.size());
@@ -203,22 +202,23 @@ bool build_extended_fragments(Bytes& out, std::vector<std::size_t>& sizes, PeerN
   datapath::write_vnet_header(vnet, std::span(h).subspan(46));
 
   std::span<const std::uint8_t> payload = frame;
-  Bytes sealed_buf;
+  // The AEAD needs its output contiguous: seal into a scratch buffer kept per thread (it only
+  // grows), then cut it into the fragments.
+  thread_local Bytes sealed_buf;
   if (sealed) {
-    sealed_buf.resize(total);
+    if (sealed_buf.size() < total) sealed_buf.resize(total);
     auto ad = extended_ad(true, aead, src, dst, static_cast<std::uint32_t>(total), vnet);
-    sealer->seal(sealed_buf, frame, ad, id);
-    payload = sealed_buf;
+    sealer->seal(std::span(sealed_buf).first(total), frame, ad, id);
+    payload = std::span(sealed_buf).first(total);
   }
-  std::uint8_t* w = out.data();
   for (std::size_t i = 0; i < count; ++i) {
     const std::size_t off = i * chunk;
     const std::size_t n = std::min(chunk, total - off);
     h[16] = static_cast<std::uint8_t>(i);
     put_u32(h.data() + 42, static_cast<std::uint32_t>(off));
-    std::memcpy(w, h.data(), kExtHeaderLen);
-    std::memcpy(w + kExtHeaderLen, payload.data() + off, n);
-    w += kExtHeaderLen + n;
+    out.insert(out.end(), h.begin(), h.end());
+    out.insert(out.end(), payload.begin() + static_cast<std::ptrdiff_t>(off),
+               payload.begin() + static_cast<std::ptrdiff_t>(off + n));
     sizes.push_back(kExtHeaderLen + n);
   }
   return true;

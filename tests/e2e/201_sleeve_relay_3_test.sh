@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Sleeve relay and broadcast, 3 hosts A-B-C where A and C share no link: A's container reaches
-# C's through B, and a broadcast (arping) from A's container reaches the containers on B and C.
+# C's through B, a checksummed 20 MB TCP transfer crosses B (as superframes on the extended
+# overlay, re-fragmented by B), and a broadcast (arping) from A's container reaches the
+# containers on B and C.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 e2e_init sleeve_relay_3
-for t in arping tcpdump; do command -v $t >/dev/null || e2e_skip "needs $t"; done
+for t in arping tcpdump nc sha256sum jq; do command -v $t >/dev/null || e2e_skip "needs $t"; done
 
 e2e_host a 192.168.77.1/24
 e2e_host b 192.168.77.2/24
@@ -27,6 +29,22 @@ relayed=$(e2e_weave b report | jq '.Router.DatapathStats.forward_relayed')
 (( relayed > 0 )) || e2e_fail "b relayed nothing ($relayed)"
 # The hosts themselves still cannot reach each other: the relay is the only path.
 if e2e_run a ping -c 1 -W 1 "$(e2e_ip c)" >/dev/null 2>&1; then e2e_fail "a reaches c directly"; fi
+
+# TCP through the relay: superframes from a reach c whole via b, which relays them on the
+# extended overlay.
+ext0=$(e2e_weave b report | jq '.Router.DatapathStats.sleeve_tx_ext_frames')
+head -c 20000000 /dev/urandom >"$E2E_TMP/blob"
+in_c c bash -c 'nc -l -p 5001 >"$1"' _ "$E2E_TMP/received" &
+E2E_PIDS+=("$!")
+rpid=$!
+sleep 0.5
+in_c a nc -N -w 10 10.2.1.3 5001 <"$E2E_TMP/blob" || e2e_fail "nc transfer a->c failed"
+wait "$rpid" || true
+[[ $(sha256sum <"$E2E_TMP/received" | cut -d' ' -f1) == $(sha256sum <"$E2E_TMP/blob" | cut -d' ' -f1) ]] ||
+  e2e_fail "the relayed 20 MB transfer arrived damaged ($(stat -c %s "$E2E_TMP/received") bytes)"
+ext=$(( $(e2e_weave b report | jq '.Router.DatapathStats.sleeve_tx_ext_frames') - ext0 ))
+(( ext > 100 )) || e2e_fail "b relayed only $ext frames on the extended overlay"
+e2e_log "b relayed $ext extended frames"
 
 # Broadcast: tcpdump in b's and c's containers sees an ARP request from a's container.
 for h in b c; do

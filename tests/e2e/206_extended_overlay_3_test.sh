@@ -5,7 +5,8 @@
 # on), so TCP leaves them as TSO superframes. Checks: the a-b connection reports the extension
 # (and, with E2E_PASSWORD, its AEAD), a-c does not; ping, iperf3 and a checksummed 20 MB transfer
 # work a->b (superframes whole: the extended-overlay counters move, and far fewer datagrams than
-# frames' worth of MTUs) and a->c (superframes cut into complete frames for the sleeve).
+# frames' worth of MTUs) and a->c (superframes cut into complete frames for the sleeve), and an
+# IPv6 TCP transfer a->c arrives intact.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 e2e_init "${E2E_NAME_OVERRIDE:-extended_overlay_3}"
 for t in iperf3 jq sha256sum nc ethtool; do command -v $t >/dev/null || e2e_skip "needs $t"; done
@@ -32,6 +33,9 @@ done
 # The container keeps TSO because weaver left the bridge's offloads on (afpacket + vnet headers).
 feat=$(in_c a ethtool -k ethwe)
 [[ $feat == *"tcp-segmentation-offload: on"* ]] || e2e_fail "TSO is off in a's container: $feat"
+# ... but only the kinds weft can also cut for a Weave peer (IPv4 TCP).
+[[ $feat == *"tx-tcp6-segmentation: off"* && $feat == *"tx-udp-segmentation: off"* ]] ||
+  e2e_fail "TSO6/USO left on in a's container: $feat"
 
 e2e_wait_for 20 in_c a ping -c 1 -W 1 10.2.3.2 || e2e_fail "a cannot ping b"
 e2e_wait_for 20 in_c a ping -c 1 -W 1 10.2.3.3 || e2e_fail "a cannot ping c"
@@ -90,6 +94,20 @@ transfer a b 10.2.3.2
 transfer b a 10.2.3.1
 transfer a c 10.2.3.3
 transfer c a 10.2.3.1
+
+# IPv6 TCP to the Weave-format peer: weft can cut only IPv4 TCP superframes for the sleeve, so the
+# containers' TSO6 is off and these frames arrive complete (with TSO6 on, this transfer fails).
+in_c a ip -6 addr add fd00:77::1/64 dev ethwe nodad
+in_c c ip -6 addr add fd00:77::3/64 dev ethwe nodad
+head -c 5000000 /dev/urandom >"$E2E_TMP/blob6"
+in_c c bash -c 'nc -6 -l -p 5002 >"$1"' _ "$E2E_TMP/received6" &
+E2E_PIDS+=("$!")
+rpid=$!
+sleep 0.5
+in_c a timeout 60 nc -6 -N -w 10 fd00:77::3 5002 <"$E2E_TMP/blob6" || e2e_fail "IPv6 nc a->c failed"
+wait "$rpid" || true
+[[ $(sha256sum <"$E2E_TMP/received6" | cut -d' ' -f1) == $(sha256sum <"$E2E_TMP/blob6" | cut -d' ' -f1) ]] ||
+  e2e_fail "the IPv6 transfer a->c arrived damaged ($(stat -c %s "$E2E_TMP/received6") bytes)"
 
 tx=$(( $(counter a sleeve_tx_ext_frames) - tx0 ))
 rx=$(( $(counter b sleeve_rx_ext_frames) - rx0 ))

@@ -46,7 +46,7 @@ TEST(NetlinkLinks, CreatesAndDeletesEndpointVeths) {
 
     // A leftover of the same names is replaced; with the bridge's offloads on (an afpacket
     // weaver, which takes superframes whole) the container keeps its own.
-    NS_CHECK(host::enable_tx_offloads("weave").ok());
+    NS_CHECK(host::set_superframe_offloads("weave").ok());
     auto again = links.create_veth(names);
     if (!again) return again.error().message;
     auto on = host::offload_state(names.guest);

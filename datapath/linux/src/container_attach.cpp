@@ -41,7 +41,11 @@ Result<void> create_ethwe(Rtnl& host, Rtnl& guest, const Netns& container, const
     // backend takes superframes whole (host_setup.hpp BridgeConfig::tx_offloads).
     auto bridge_off = offload_state(bridge.name);
     bool bridge_tso = bridge_off && bridge_off->tso;
-    if (!spec.keep_tx_on && !bridge_tso) WEFT_TRY_VOID(disable_tx_offloads(guest_end));
+    if (bridge_tso) {
+      WEFT_TRY_VOID(set_superframe_offloads(guest_end));
+    } else if (!spec.keep_tx_on) {
+      WEFT_TRY_VOID(disable_tx_offloads(guest_end));
+    }
     WEFT_TRY_VOID(host.move_to_netns(guest_end, container));
     WEFT_TRY_VOID(guest.rename(guest_end, kContainerIfname));
     auto arp = in_netns(container, [] { return set_neigh_params(kContainerIfname); });

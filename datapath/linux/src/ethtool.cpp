@@ -60,12 +60,14 @@ bool is_tx_offload(const std::string& name) {
          name == "tx-gso-list";
 }
 
-/// The TX offloads a fresh veth has on, which enable_tx_offloads restores.
-bool is_default_tx_offload(const std::string& name) {
+/// The TX offloads a frame with a virtio_net_hdr can carry and weft can finish for any peer:
+/// partial checksums (the generic one's-complement kind) and IPv4 TCP segmentation. Not TCPv6 or
+/// UDP segmentation (weft cuts only IPv4 TCP for peers without the extended overlay), tunnel,
+/// SCTP (CRC32c) or FCoE offloads, GSO-partial or fraglist (no virtio_net_hdr form).
+bool is_superframe_offload(const std::string& name) {
   return name == "tx-checksum-ip-generic" || name == "tx-checksum-ipv4" || name == "tx-checksum-ipv6" ||
          name == "tx-tcp-segmentation" || name == "tx-tcp-ecn-segmentation" ||
-         name == "tx-tcp-mangleid-segmentation" || name == "tx-tcp6-segmentation" ||
-         name == "tx-generic-segmentation" || name == "tx-udp-segmentation";
+         name == "tx-tcp-mangleid-segmentation" || name == "tx-generic-segmentation";
 }
 
 /// A heap block for a variable-length ethtool struct, zeroed.
@@ -78,7 +80,9 @@ struct VarBuf {
 
 /// Returns 0 if done, -EOPNOTSUPP if the driver has no feature strings (use the legacy path),
 /// or another -errno.
-int set_by_features(const IoctlSocket& s, std::string_view ifname, bool on) {
+/// Sets every changeable TX offload: off, or (superframes) exactly the is_superframe_offload ones
+/// on and the rest off.
+int set_by_features(const IoctlSocket& s, std::string_view ifname, bool superframes) {
   VarBuf<ethtool_sset_info> info(sizeof(std::uint32_t));
   info.get()->cmd = ETHTOOL_GSSET_INFO;
   info.get()->sset_mask = 1ULL << ETH_SS_FEATURES;
@@ -107,7 +111,8 @@ int set_by_features(const IoctlSocket& s, std::string_view ifname, bool on) {
     const char* p =
         reinterpret_cast<const char*>(strings.get()->data) + std::size_t{i} * ETH_GSTRING_LEN;
     std::string name(p, strnlen(p, ETH_GSTRING_LEN));
-    if (on ? !is_default_tx_offload(name) : !is_tx_offload(name)) continue;
+    if (!is_tx_offload(name)) continue;
+    const bool on = superframes && is_superframe_offload(name);
     std::uint32_t bit = 1U << (i % 32);
     const auto& g = get.get()->features[i / 32];
     // Only features the device lets us change; asking for fixed ones makes the kernel complain.
@@ -192,7 +197,7 @@ Result<void> disable_tx_offloads(std::string_view ifname) {
   return {};
 }
 
-Result<void> enable_tx_offloads(std::string_view ifname) {
+Result<void> set_superframe_offloads(std::string_view ifname) {
   WEFT_TRY_VOID(check_ifname(ifname));
   IoctlSocket s;
   if (s.fd() < 0) return make_error("ethtool {}: socket: {}", ifname, std::strerror(errno));

@@ -94,7 +94,7 @@ Result<BridgeState> HostSetup::ensure_here(const BridgeConfig& cfg) {
   // 4. Offloads: frames reaching vethwe-pcap must be complete (see ethtool.hpp).
   for (std::string_view n : {std::string_view(name), kVethBridgeEnd, kVethPcapEnd}) {
     if (cfg.tx_offloads) {
-      WEFT_TRY_VOID(enable_tx_offloads(n));
+      WEFT_TRY_VOID(set_superframe_offloads(n));
     } else {
       WEFT_TRY_VOID(disable_tx_offloads(n));
     }

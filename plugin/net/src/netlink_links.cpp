@@ -30,7 +30,11 @@ Result<Mac> NetlinkLinks::create_veth(const VethPair& names) {
     // NB: weft's datapath is userspace: unless its backend takes superframes whole (the bridge's
     // offloads are then on, host_setup.hpp), the container must checksum and segment its frames.
     auto bridge_off = host::offload_state(bridge.name);
-    if (!bridge_off || !bridge_off->tso) WEFT_TRY_VOID(host::disable_tx_offloads(names.guest));
+    if (bridge_off && bridge_off->tso) {
+      WEFT_TRY_VOID(host::set_superframe_offloads(names.guest));
+    } else {
+      WEFT_TRY_VOID(host::disable_tx_offloads(names.guest));
+    }
     WEFT_TRY_VOID(rtnl.set_master(names.host, bridge.name));
     WEFT_TRY_VOID(rtnl.set_up(names.host, true));
     WEFT_TRY(guest, rtnl.link(names.guest));

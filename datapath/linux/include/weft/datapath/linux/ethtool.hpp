@@ -28,10 +28,12 @@ struct OffloadState {
 /// or bridge) are left alone and make this fail only if TX checksumming stays on.
 Result<void> disable_tx_offloads(std::string_view ifname);
 
-/// Turns the usual TX offloads back on (checksumming, TCP/UDP segmentation, GSO; not tunnel,
-/// SCTP/FCoE, GSO-partial or fraglist ones): what a new veth starts with. Fails if TX
-/// checksumming or TSO stays off where the driver offers them.
-Result<void> enable_tx_offloads(std::string_view ifname);
+/// The offloads for a backend that takes superframes with their virtio_net_hdr (AF_PACKET with
+/// PACKET_VNET_HDR): TX checksumming, IPv4 TSO and GSO on; every other changeable TX offload off
+/// (TCPv6/UDP segmentation, which weft cannot cut for a Weave peer; tunnel, SCTP and FCoE
+/// offloads; GSO-partial and fraglist, which have no virtio_net_hdr form). Fails if TX
+/// checksumming or TSO stays off.
+Result<void> set_superframe_offloads(std::string_view ifname);
 
 /// The current state (ETHTOOL_GTXCSUM/GTSO/GGSO/GUFO).
 Result<OffloadState> offload_state(std::string_view ifname);

@@ -311,7 +311,8 @@ void Sleeve::send_superframe(TimePoint, PeerName next_hop, PeerName src, PeerNam
   d.df = false;
   d.peer = f->c.remote;
   // Fragments as big as the largest DF sleeve datagram for this path MTU.
-  const std::size_t dgram = static_cast<std::size_t>(f->mtu) + overhead_df(f->enc.has_value()) - 28;
+  const std::size_t dgram =
+      std::min(static_cast<std::size_t>(f->mtu) + overhead_df(f->enc.has_value()) - 28, kMaxUdpPayload);
   if (!build_extended_fragments(d.data, d.train, self_, src, dst, f->ext_next_id, vnet, frame, dgram,
                                 f->ext_sealer.get())) {
     stats_.tx_dropped++;

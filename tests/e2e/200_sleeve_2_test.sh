@@ -46,15 +46,7 @@ done
 
 # A large transfer checked end to end: 20 MB of random data through a TCP connection.
 command -v nc >/dev/null || e2e_skip "needs nc (netcat-openbsd)"
-head -c 20000000 /dev/urandom >"$E2E_TMP/blob"
-in_c b bash -c 'nc -l -p 5001 >"$1"' _ "$E2E_TMP/received" &
-E2E_PIDS+=("$!")
-rpid=$!
-sleep 0.5
-in_c a nc -N -w 10 10.2.1.2 5001 <"$E2E_TMP/blob" || e2e_fail "nc transfer failed"
-wait "$rpid" || true
-[[ $(sha256sum <"$E2E_TMP/received" | cut -d' ' -f1) == $(sha256sum <"$E2E_TMP/blob" | cut -d' ' -f1) ]] ||
-  e2e_fail "the 20 MB transfer arrived damaged ($(stat -c %s "$E2E_TMP/received") bytes)"
+e2e_checked_transfer 20000000 "${E2E_PREFIX}ca" "${E2E_PREFIX}cb" 10.2.1.2
 
 traffic=$(e2e_weave a report | jq '[.Router.PeerTraffic[].TxFrames] | add')
 (( traffic > 1000 )) || e2e_fail "per-peer counters did not move: $traffic"

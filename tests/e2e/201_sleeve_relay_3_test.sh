@@ -33,15 +33,7 @@ if e2e_run a ping -c 1 -W 1 "$(e2e_ip c)" >/dev/null 2>&1; then e2e_fail "a reac
 # TCP through the relay: superframes from a reach c whole via b, which relays them on the
 # extended overlay.
 ext0=$(e2e_weave b report | jq '.Router.DatapathStats.sleeve_tx_ext_frames')
-head -c 20000000 /dev/urandom >"$E2E_TMP/blob"
-in_c c bash -c 'nc -l -p 5001 >"$1"' _ "$E2E_TMP/received" &
-E2E_PIDS+=("$!")
-rpid=$!
-sleep 0.5
-in_c a nc -N -w 10 10.2.1.3 5001 <"$E2E_TMP/blob" || e2e_fail "nc transfer a->c failed"
-wait "$rpid" || true
-[[ $(sha256sum <"$E2E_TMP/received" | cut -d' ' -f1) == $(sha256sum <"$E2E_TMP/blob" | cut -d' ' -f1) ]] ||
-  e2e_fail "the relayed 20 MB transfer arrived damaged ($(stat -c %s "$E2E_TMP/received") bytes)"
+e2e_checked_transfer 20000000 "${E2E_PREFIX}ca" "${E2E_PREFIX}cc" 10.2.1.3
 ext=$(( $(e2e_weave b report | jq '.Router.DatapathStats.sleeve_tx_ext_frames') - ext0 ))
 (( ext > 100 )) || e2e_fail "b relayed only $ext frames on the extended overlay"
 e2e_log "b relayed $ext extended frames"

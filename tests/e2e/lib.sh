@@ -279,6 +279,27 @@ e2e_wait_for() {
   done
 }
 
+# e2e_checked_transfer BYTES FROM_NETNS TO_NETNS TO_IP [PORT] [-6]: moves BYTES random bytes over
+# TCP with nc from a client in FROM_NETNS to a listener in TO_NETNS (netns names the test created)
+# and fails the test unless they arrive intact (sha256).
+e2e_checked_transfer() {
+  local bytes=$1 from=$2 to=$3 ip=$4 port=${5:-5001} fam=${6:-}
+  local blob=$E2E_TMP/xfer-sent got=$E2E_TMP/xfer-received
+  head -c "$bytes" /dev/urandom >"$blob"
+  rm -f "$got"
+  # shellcheck disable=SC2016
+  nsenter --net="/run/netns/$to" -- bash -c 'nc $3 -l -p "$1" >"$2"' _ "$port" "$got" "$fam" &
+  E2E_PIDS+=("$!")
+  local rpid=$!
+  sleep 0.5
+  # shellcheck disable=SC2086
+  nsenter --net="/run/netns/$from" -- timeout 60 nc $fam -N -w 10 "$ip" "$port" <"$blob" ||
+    e2e_fail "nc transfer $from -> $to ($ip) failed"
+  wait "$rpid" || true
+  [[ $(sha256sum <"$got" | cut -d' ' -f1) == $(sha256sum <"$blob" | cut -d' ' -f1) ]] ||
+    e2e_fail "the $bytes-byte transfer $from -> $to ($ip) arrived damaged ($(stat -c %s "$got") bytes)"
+}
+
 e2e_fail() {
   echo "FAIL: $E2E_NAME: $*" >&"$E2E_STDERR"
   exit 1

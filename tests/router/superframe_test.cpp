@@ -10,6 +10,7 @@
 #include <random>
 
 #include "packet_builder.hpp"
+#include "weft/base/strings.hpp"
 #include "weft/datapath/checksum.hpp"
 #include "weft/datapath/ipv4_header.hpp"
 #include "weft/router/sleeve.hpp"
@@ -28,18 +29,8 @@ const UdpEndpoint kAddrB{Ipv4(0xc0a84d02), 6783};
 const TimePoint T0{std::chrono::hours(1)};
 
 std::vector<std::string> words(std::string_view s) {
-  std::vector<std::string> out;
-  std::string cur;
-  for (char c : s) {
-    if (c == ' ') {
-      if (!cur.empty()) out.push_back(cur);
-      cur.clear();
-    } else {
-      cur.push_back(c);
-    }
-  }
-  if (!cur.empty()) out.push_back(cur);
-  return out;
+  auto w = split(s, ' ');
+  return {w.begin(), w.end()};
 }
 
 mesh::SessionKey key() {

@@ -39,9 +39,7 @@ Result<void> create_ethwe(Rtnl& host, Rtnl& guest, const Netns& container, const
     }
     // The container's TX offloads follow the bridge's: weaver leaves them on only when its
     // backend takes superframes whole (host_setup.hpp BridgeConfig::tx_offloads).
-    auto bridge_off = offload_state(bridge.name);
-    bool bridge_tso = bridge_off && bridge_off->tso;
-    if (bridge_tso) {
+    if (bridge_takes_superframes(bridge.name)) {
       WEFT_TRY_VOID(set_superframe_offloads(guest_end));
     } else if (!spec.keep_tx_on) {
       WEFT_TRY_VOID(disable_tx_offloads(guest_end));

@@ -222,4 +222,9 @@ Result<void> set_superframe_offloads(std::string_view ifname) {
   return {};
 }
 
+bool bridge_takes_superframes(std::string_view bridge) {
+  auto st = offload_state(bridge);
+  return st && st->tso;
+}
+
 }  // namespace weft::datapath::host

@@ -29,8 +29,7 @@ Result<Mac> NetlinkLinks::create_veth(const VethPair& names) {
     }
     // NB: weft's datapath is userspace: unless its backend takes superframes whole (the bridge's
     // offloads are then on, host_setup.hpp), the container must checksum and segment its frames.
-    auto bridge_off = host::offload_state(bridge.name);
-    if (bridge_off && bridge_off->tso) {
+    if (host::bridge_takes_superframes(bridge.name)) {
       WEFT_TRY_VOID(host::set_superframe_offloads(names.guest));
     } else {
       WEFT_TRY_VOID(host::disable_tx_offloads(names.guest));

@@ -82,10 +82,7 @@ void Sleeve::add_connection(TimePoint now, const SleeveConnection& c, SleeveEffe
     f.dec.emplace(*c.key, side);
   }
   f.mtu = default_mtu_;
-  if (c.extended) {
-    f.reasm = std::make_shared<Reassembler>();
-    if (c.key) f.ext_sealer = std::make_shared<ExtSealer>(*c.key, c.ext_aead, c.outbound);
-  }
+  if (c.extended && c.key) f.ext_sealer = std::make_unique<ExtSealer>(*c.key, c.ext_aead, c.outbound);
   f.last_rx = now;
   f.next_hb = now + kFastHeartbeat;
   auto [it, _] = fwds_.emplace(c.conn, std::move(f));
@@ -255,9 +252,9 @@ void Sleeve::on_extended(Fwd& f, std::span<const std::uint8_t> data, std::vector
   }
   f.rx_bytes += data.size();
   Reassembler::Done done;
-  auto evicted = f.reasm->evicted();
-  auto outcome = f.reasm->add(*frag, done);
-  stats_.rx_ext_incomplete += f.reasm->evicted() - evicted;
+  auto evicted = f.reasm.evicted();
+  auto outcome = f.reasm.add(*frag, done);
+  stats_.rx_ext_incomplete += f.reasm.evicted() - evicted;
   if (outcome == Reassembler::Outcome::dropped) {
     stats_.rx_ext_incomplete++;
     return;

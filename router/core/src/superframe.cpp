@@ -16,14 +16,6 @@ void put_u32(std::uint8_t* p, std::uint32_t v) {
 void put_u64(std::uint8_t* p, std::uint64_t v) {
   for (int i = 0; i < 8; ++i) p[i] = static_cast<std::uint8_t>(v >> (56 - 8 * i));
 }
-std::uint32_t get_u32(const std::uint8_t* p) {
-  return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) | p[3];
-}
-std::uint64_t get_u64(const std::uint8_t* p) {
-  std::uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = (v << 8) | p[i];
-  return v;
-}
 void put_name(std::uint8_t* p, PeerName n) {
   auto b = n.mac().bytes();
   std::memcpy(p, b.data(), 6);
@@ -70,26 +62,27 @@ bool is_extended_fragment(std::span<const std::uint8_t> d) {
 
 std::optional<ExtFragment> parse_extended_fragment(std::span<const std::uint8_t> d) {
   if (d.size() <= kExtHeaderLen || !is_extended_fragment(d)) return std::nullopt;
-  const std::uint8_t* p = d.data();
+  // NB: the size check above makes every read below succeed.
+  ByteReader r(d);
   ExtFragment f;
-  f.sender = *PeerName::from_bytes(d.first(6));
-  if ((p[14] >> 4) != kExtVersion || (p[14] & 0x0E) != 0) return std::nullopt;
-  f.sealed = (p[14] & 1) != 0;
-  if (p[15] > 2) return std::nullopt;
-  f.aead = static_cast<Aead>(p[15]);
+  f.sender = *PeerName::from_bytes(*r.take(6));
+  r.take(kExtMarker.size());
+  const std::uint8_t flags = *r.u8();
+  const std::uint8_t aead = *r.u8();
+  if ((flags >> 4) != kExtVersion || (flags & 0x0E) != 0 || aead > 2) return std::nullopt;
+  f.sealed = (flags & 1) != 0;
+  f.aead = static_cast<Aead>(aead);
   if (f.sealed != (f.aead != Aead::none)) return std::nullopt;
-  f.index = p[16];
-  f.count = p[17];
+  f.index = *r.u8();
+  f.count = *r.u8();
   if (f.count == 0 || f.index >= f.count) return std::nullopt;
-  f.id = get_u64(p + 18);
-  f.src = *PeerName::from_bytes(d.subspan(26, 6));
-  f.dst = *PeerName::from_bytes(d.subspan(32, 6));
-  f.total = get_u32(p + 38);
-  f.offset = get_u32(p + 42);
-  auto vh = datapath::parse_vnet_header(d.subspan(46, datapath::kVnetHeaderLen));
-  if (!vh) return std::nullopt;
-  f.vnet = *vh;
-  f.chunk = d.subspan(kExtHeaderLen);
+  f.id = *r.u64be();
+  f.src = *PeerName::from_bytes(*r.take(6));
+  f.dst = *PeerName::from_bytes(*r.take(6));
+  f.total = *r.u32be();
+  f.offset = *r.u32be();
+  f.vnet = *datapath::parse_vnet_header(*r.take(datapath::kVnetHeaderLen));
+  f.chunk = r.rest();
   if (f.total > kExtMaxTotal || (f.sealed && f.total <= kExtTagLen)) return std::nullopt;
   if (std::uint64_t{f.offset} + f.chunk.size() > f.total) return std::nullopt;
   return f;

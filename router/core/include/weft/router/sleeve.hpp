@@ -193,10 +193,10 @@ class Sleeve {
     std::uint64_t tx_frames = 0, tx_bytes = 0, rx_frames = 0, rx_bytes = 0;
     Pending df, non_df;
     // Extended overlay (c.extended).
-    std::shared_ptr<ExtSealer> ext_sealer;  ///< set when sealed
+    std::unique_ptr<ExtSealer> ext_sealer;  ///< set when sealed
     std::uint64_t ext_next_id = 0;
     ReplayWindow ext_replay;
-    std::shared_ptr<Reassembler> reasm;
+    Reassembler reasm;
   };
   void on_extended(Fwd& f, std::span<const std::uint8_t> data, std::vector<FrameRecordView>& frames);
   std::size_t packet_overhead(const Fwd& f) const;

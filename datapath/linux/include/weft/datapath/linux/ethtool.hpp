@@ -35,6 +35,10 @@ Result<void> disable_tx_offloads(std::string_view ifname);
 /// checksumming or TSO stays off.
 Result<void> set_superframe_offloads(std::string_view ifname);
 
+/// Whether containers attached to BRIDGE get set_superframe_offloads (weaver left the bridge's
+/// TSO on: its backend takes superframes) rather than disable_tx_offloads. False if unknown.
+bool bridge_takes_superframes(std::string_view bridge);
+
 /// The current state (ETHTOOL_GTXCSUM/GTSO/GGSO/GUFO).
 Result<OffloadState> offload_state(std::string_view ifname);
 

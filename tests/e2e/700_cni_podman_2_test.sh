@@ -18,6 +18,10 @@ e2e_weave a launch
 e2e_weave b launch "$(e2e_ip a)"
 e2e_wait_for 30 e2e_weave a status connections || e2e_fail "a and b did not connect"
 
+# A node routes for its pods (kubelet and podman's own bridge plugin turn this on; weave-net, like
+# Weave's, leaves the host's sysctls alone). Our own namespaces only.
+for h in a b; do e2e_run "$h" sysctl -qw net.ipv4.ip_forward=1; done
+
 CNI=$E2E_TMP/cni
 e2e_cni_install "$CNI"
 # What setup-cni installed is Weave's layout.
@@ -50,7 +54,7 @@ e2e_run a curl -sS http://127.0.0.1:6784/ip | jq -e --arg id "$ID1" --arg ip "$C
 VETH=vethwepl${ID1:0:7}
 e2e_run a ip -d link show "$VETH" | grep -q "master weave" || e2e_fail "$VETH is not on the weave bridge"
 e2e_run a ip -d link show "$VETH" | grep -q "hairpin on" || e2e_fail "hairpin is not on for $VETH"
-BR_MTU=$(e2e_run a cat /sys/class/net/weave/mtu)
+BR_MTU=$(e2e_run a ip -o link show weave | sed "s/.* mtu \([0-9]*\).*/\1/")
 POD_MTU=$(e2e_podman a exec c1 cat /sys/class/net/eth0/mtu)
 [[ $BR_MTU == "$POD_MTU" ]] || e2e_fail "pod MTU $POD_MTU != bridge MTU $BR_MTU"
 # The gateway is the bridge's address (weave:expose, allocated by the plugin).

@@ -46,6 +46,12 @@ events_logfile_path = "$d/events.log"
 runtime = "runc"
 tmp_dir = "$d/tmp"
 EOF2
+  cat >"$d/storage.conf" <<EOF2
+[storage]
+driver = "vfs"
+graphroot = "$d/root"
+runroot = "$d/runroot"
+EOF2
   E2E_PODMAN_DIR[$host]=$d
   E2E_PODMAN_CNI[$host]=$cni
   E2E_PODMAN_HOSTS+=("$host")
@@ -61,7 +67,7 @@ e2e_podman() {
   local host=$1 d
   shift
   d=${E2E_PODMAN_DIR[$host]:?no podman on $host}
-  CONTAINERS_CONF=$d/containers.conf CONTAINERS_STORAGE_CONF=/dev/null \
+  CONTAINERS_CONF=$d/containers.conf CONTAINERS_STORAGE_CONF=$d/storage.conf \
     e2e_run "$host" podman --root "$d/root" --runroot "$d/runroot" --tmpdir "$d/tmp" \
     --runtime runc --storage-driver vfs --cgroup-manager cgroupfs --events-backend file \
     --network-config-dir "${E2E_PODMAN_CNI[$host]}/net.d" "$@"

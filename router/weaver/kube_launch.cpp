@@ -138,10 +138,28 @@ int run_setup_cni() {
     std::fprintf(stderr, "setup-cni: mkdir %s: %s\n", dir.c_str(), ec.message().c_str());
     return 1;
   }
+  // In the image, /usr/lib/weft-cni holds weaver with its libraries and loader (build-image): the
+  // plugin is then a small sh launcher for that bundle, so it runs on any host. Elsewhere it is
+  // a copy of this binary, which needs the host's libraries.
+  fs::path bundle = env("WEFT_CNI_BUNDLE", "/usr/lib/weft-cni");
+  bool bundled = fs::exists(bundle / "weaver") && fs::exists(bundle / "ld.so");
   if (!fs::exists(dir / plugin)) {
-    fs::copy_file(self_exe(), dir / (plugin + ".tmp"), fs::copy_options::overwrite_existing, ec);
-    if (!ec) fs::permissions(dir / (plugin + ".tmp"), fs::perms(0755), ec);
-    if (!ec) fs::rename(dir / (plugin + ".tmp"), dir / plugin, ec);
+    fs::path tmp = dir / (plugin + ".tmp");
+    if (bundled) {
+      fs::path to = dir / ("weft-" + env("WEAVE_VERSION", std::string(kVersion)));
+      fs::remove_all(to, ec);
+      fs::copy(bundle, to, fs::copy_options::recursive, ec);
+      if (!ec) {
+        std::ofstream f(tmp);
+        f << "#!/bin/sh\n# weft's CNI plugin (weave setup-cni): weaver with its own libraries\n"
+          << "d=$(dirname \"$0\")/" << to.filename().string() << "\n"
+          << "exec \"$d/ld.so\" --library-path \"$d/lib\" --argv0 \"$0\" \"$d/weaver\" \"$@\"\n";
+      }
+    } else {
+      fs::copy_file(self_exe(), tmp, fs::copy_options::overwrite_existing, ec);
+    }
+    if (!ec) fs::permissions(tmp, fs::perms(0755), ec);
+    if (!ec) fs::rename(tmp, dir / plugin, ec);
     if (ec) {
       std::fprintf(stderr, "setup-cni: installing %s: %s\n", (dir / plugin).c_str(), ec.message().c_str());
       return 1;
@@ -279,6 +297,19 @@ int run_kube_launch(int argc, char** argv) {
   // Stale DB (kube spec §3.4 step 9): another node ran rmpeer on us while we were away. weft keeps
   // Weave's peer-reclaim flag as a file next to the state file.
   const std::string db = db_prefix + "data.db", flag = db_prefix + "peer-reclaim.flag";
+  // A node moving from Weave has Weave's boltdb at the same path; weft keeps its own format and
+  // would refuse it. Moved aside (not deleted): the peer name is derived again the same way, and
+  // the ring comes back from the other peers.
+  if (fs::exists(db)) {
+    std::ifstream f(db, std::ios::binary);
+    char magic[8] = {};
+    f.read(magic, sizeof magic);
+    if (std::string_view(magic, static_cast<std::size_t>(f.gcount())) != "WEFTDB1\n") {
+      std::error_code ec;
+      fs::rename(db, db + ".weave", ec);
+      std::printf("%s is not weft's state file (Weave's?); moved to %s.weave\n", db.c_str(), db.c_str());
+    }
+  }
   if (fs::exists(db) && fs::exists(flag)) {
     int rc = kube_utils({"-check-peer-new", "-peer-name=" + peer_name, "-log-level=debug"});
     if (rc == 0) {

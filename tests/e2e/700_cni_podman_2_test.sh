@@ -22,8 +22,20 @@ e2e_wait_for 30 e2e_weave a status connections || e2e_fail "a and b did not conn
 # Weave's, leaves the host's sysctls alone). Our own namespaces only.
 for h in a b; do e2e_run "$h" sysctl -qw net.ipv4.ip_forward=1; done
 
+# Without the image's bundle, setup-cni installs a copy of weaver itself.
+e2e_cni_install "$E2E_TMP/cni-plain"
+[[ $(head -c 4 "$E2E_TMP"/cni-plain/bin/weave-plugin-* | od -An -c | tr -d ' ') == 177ELF ]] ||
+  e2e_fail "plain setup-cni did not copy weaver"
+# podman uses the plugin as the image installs it on a node: the bundle container/build-image
+# stages (weaver with its own libraries and loader) behind a small launcher.
+"$WEFT_SOURCE_DIR/container/build-image" --build-dir "$WEFT_BUILD_DIR" --tar "$E2E_TMP/rootfs.tar" >/dev/null ||
+  e2e_fail "container/build-image --tar failed"
+mkdir -p "$E2E_TMP/rootfs"
+tar -C "$E2E_TMP/rootfs" -xf "$E2E_TMP/rootfs.tar" ./usr/lib/weft-cni
+rm -f "$E2E_TMP/rootfs.tar"
 CNI=$E2E_TMP/cni
-e2e_cni_install "$CNI"
+e2e_cni_install "$CNI" "$E2E_TMP/rootfs/usr/lib/weft-cni"
+head -1 "$CNI"/bin/weave-plugin-* | grep -q '^#!/bin/sh' || e2e_fail "setup-cni did not install the bundle launcher"
 # What setup-cni installed is Weave's layout.
 [[ -L $CNI/bin/weave-net && $(readlink "$CNI/bin/weave-net") == weave-plugin-* ]] || e2e_fail "weave-net is not a link to weave-plugin-<ver>"
 [[ -L $CNI/bin/weave-ipam ]] || e2e_fail "weave-ipam missing"

@@ -86,8 +86,5 @@ e2e_podman_cleanup() {
   for host in "${E2E_PODMAN_HOSTS[@]}"; do
     e2e_podman "$host" rm -f -a -t 0 >/dev/null 2>&1 || e2e_log "podman rm -a failed on $host"
   done
-  local m
-  awk -v t="$E2E_TMP" 'index($2, t) == 1 {print $2}' /proc/mounts | sort -r | while read -r m; do
-    umount -l "$m" 2>/dev/null
-  done
+  e2e_umount_tmp
 }

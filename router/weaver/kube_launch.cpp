@@ -27,9 +27,9 @@
 
 #include "weaver.hpp"
 #include "weft/base/ipv4.hpp"
-#include "weft/datapath/linux/host_setup.hpp"
 #include "weft/datapath/linux/rtnl.hpp"
 #include "weft/http/client.hpp"
+#include "weft/ipam/weave_import.hpp"
 
 namespace weft::weaver {
 
@@ -281,7 +281,10 @@ int run_kube_launch(int argc, char** argv) {
     }
   }
   auto peer_list = words(peers);
-  std::string ipalloc_init = env("IPALLOC_INIT", fmt::format("consensus={}", peer_list.size()));
+  // N nodes give consensus=N-1 (the list excludes this node). Weave passed consensus=0 for a
+  // single node, which its weaver treated as "guess"; weft's spelling of that is plain consensus.
+  std::string ipalloc_init = env("IPALLOC_INIT", peer_list.empty() ? std::string("consensus")
+                                                                   : fmt::format("consensus={}", peer_list.size()));
 
   std::vector<std::string> pn{self_exe()};
   pn.insert(pn.end(), extra.begin(), extra.end());
@@ -295,27 +298,17 @@ int run_kube_launch(int argc, char** argv) {
   const std::string peer_name = peer_name_words.front();
 
   // Stale DB (kube spec §3.4 step 9): another node ran rmpeer on us while we were away. weft keeps
-  // Weave's peer-reclaim flag as a file next to the state file.
+  // Weave's peer-reclaim flag as a file next to the state file. A Weave state file (a node moving
+  // from Weave) is imported by weaver itself.
   const std::string db = db_prefix + "data.db", flag = db_prefix + "peer-reclaim.flag";
-  // A node moving from Weave has Weave's boltdb at the same path; weft keeps its own format and
-  // would refuse it. Moved aside (not deleted): the peer name is derived again the same way, and
-  // the ring comes back from the other peers.
-  if (fs::exists(db)) {
-    std::ifstream f(db, std::ios::binary);
-    char magic[8] = {};
-    f.read(magic, sizeof magic);
-    if (std::string_view(magic, static_cast<std::size_t>(f.gcount())) != "WEFTDB1\n") {
-      std::error_code ec;
-      fs::rename(db, db + ".weave", ec);
-      std::printf("%s is not weft's state file (Weave's?); moved to %s.weave\n", db.c_str(), db.c_str());
-    }
-  }
   if (fs::exists(db) && fs::exists(flag)) {
     int rc = kube_utils({"-check-peer-new", "-peer-name=" + peer_name, "-log-level=debug"});
     if (rc == 0) {
       std::printf("Peer not in list; removing persisted data\n");
       std::error_code ec;
       fs::remove(db, ec);
+      // weaver keeps its own state beside a Weave state file it imported (weave_import.hpp).
+      fs::remove(ipam::weft_state_path_beside(db), ec);
     }
   }
   std::ofstream(flag) << "ok\n";
@@ -347,9 +340,17 @@ int run_kube_launch(int argc, char** argv) {
                                                            : std::nullopt;
       if (!ip.empty()) c = Cidr::parse(ip);
       if (c) {
-        datapath::host::HostSetup hs(null_logger());
-        if (auto e = hs.expose(bridge, *c); !e) std::fprintf(stderr, "expose %s: %s\n", ip.c_str(), e.error().message.c_str());
-        else std::printf("%s\n", fmt::format("{}", *c).c_str());
+        // POST /expose: the address on the bridge and the NAT rules (masquerade for pod egress).
+        http::ClientRequest ex;
+        ex.method = "POST";
+        ex.target = fmt::format("/expose/{}/{}", c->addr(), c->prefix());
+        auto er = http::request(*ep, ex);
+        if (!er || (er->status != 200 && er->status != 204)) {
+          std::fprintf(stderr, "expose %s: %s\n", fmt::format("{}", *c).c_str(),
+                       er ? er->body.c_str() : er.error().message.c_str());
+        } else {
+          std::printf("%s\n", fmt::format("{}", *c).c_str());
+        }
       } else {
         std::fprintf(stderr, "expose: no address for weave:expose\n");
       }

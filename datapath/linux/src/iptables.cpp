@@ -167,6 +167,5 @@ Result<void> Iptables::destroy_ipset(std::string_view name) {
   return r;
 }
 
-int run_iptables_in_current_netns(const std::vector<std::string>& args) { return run_iptables(args); }
 
 }  // namespace weft::datapath::host

@@ -85,7 +85,7 @@ out=$(e2e_run b curl -sS --max-time 10 "http://$(e2e_ip a):8080/index.html") || 
 # chain WEAVE, which the router set up when the plugin exposed the bridge (POST /expose).
 e2e_run a iptables -w -t nat -S WEAVE | grep -q -- "-s 10.32.0.0/12 ! -d 10.32.0.0/12 -j MASQUERADE" ||
   e2e_fail "no MASQUERADE rule for the weave range: $(e2e_run a iptables -w -t nat -S WEAVE)"
-e2e_bg b egress.log nc -v -l -p 9000
+e2e_bg b egress.log nc -n -v -l -p 9000
 sleep 0.5
 e2e_podman a exec c1 sh -c "echo from-pod | nc -w 2 $(e2e_ip b) 9000" || e2e_fail "c1 cannot reach host b's address"
 e2e_wait_for 5 grep -q "Connection received on $(e2e_ip a) " "$E2E_TMP/egress.log" ||

@@ -88,6 +88,35 @@ REASONS = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFo
            503: "ServiceUnavailable"}
 
 
+def _resources(group_version, rows):
+    return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version,
+            "resources": [{"name": n, "singularName": "", "namespaced": ns, "kind": k,
+                           "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"]}
+                          for n, ns, k in rows]}
+
+
+def _group(name, version="v1"):
+    gv = {"groupVersion": f"{name}/{version}", "version": version}
+    return {"name": name, "versions": [gv], "preferredVersion": gv}
+
+
+# Legacy discovery, enough for `kubectl apply --dry-run=client` of weave-net's manifest.
+DISCOVERY = {
+    "/api": {"kind": "APIVersions", "versions": ["v1"],
+             "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1:6443"}]},
+    "/apis": {"kind": "APIGroupList", "apiVersion": "v1",
+              "groups": [_group("apps"), _group("rbac.authorization.k8s.io"), _group("networking.k8s.io")]},
+    "/api/v1": _resources("v1", [("nodes", False, "Node"), ("nodes/status", False, "Node"),
+                                 ("namespaces", False, "Namespace"), ("pods", True, "Pod"),
+                                 ("configmaps", True, "ConfigMap"), ("serviceaccounts", True, "ServiceAccount")]),
+    "/apis/apps/v1": _resources("apps/v1", [("daemonsets", True, "DaemonSet")]),
+    "/apis/rbac.authorization.k8s.io/v1": _resources("rbac.authorization.k8s.io/v1", [
+        ("clusterroles", False, "ClusterRole"), ("clusterrolebindings", False, "ClusterRoleBinding"),
+        ("roles", True, "Role"), ("rolebindings", True, "RoleBinding")]),
+    "/apis/networking.k8s.io/v1": _resources("networking.k8s.io/v1", [("networkpolicies", True, "NetworkPolicy")]),
+}
+
+
 class Store:
     def __init__(self):
         self.lock = threading.Condition()
@@ -282,6 +311,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_json(200, {"major": "1", "minor": "18", "gitVersion": "v1.18.6",
                                         "gitCommit": "dff82dc0de47299ab66c83c626e08b245ab19037",
                                         "platform": "linux/amd64"})
+        if method == "GET" and path.rstrip("/") in DISCOVERY:
+            return self.send_json(200, DISCOVERY[path.rstrip("/")])
         p = parse_api_path(path)
         if p is None:
             return self.send_status(404, "the server could not find the requested resource")

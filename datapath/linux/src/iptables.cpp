@@ -77,4 +77,6 @@ Result<void> remove_forward_rules(const std::string& bridge) {
   return {};
 }
 
+int run_iptables_in_current_netns(const std::vector<std::string>& args) { return run_iptables(args); }
+
 }  // namespace weft::datapath::host

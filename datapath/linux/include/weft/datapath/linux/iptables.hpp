@@ -24,4 +24,8 @@ Result<void> ensure_forward_rules(const std::string& bridge);
 /// Deletes the rules (absent ones are fine).
 Result<void> remove_forward_rules(const std::string& bridge);
 
+/// Runs `iptables -w ARGS...` in the calling thread's namespace (wrap in in_netns() to act in a
+/// container's), output discarded. Returns its exit status, or -1 if it could not be started.
+int run_iptables_in_current_netns(const std::vector<std::string>& args);
+
 }  // namespace weft::datapath::host

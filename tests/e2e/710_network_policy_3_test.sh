@@ -26,7 +26,7 @@ e2e_weave a launch --expect-npc >/dev/null || e2e_fail "launch a"
 e2e_weave b launch --expect-npc "$(e2e_ip a)" >/dev/null || e2e_fail "launch b"
 for h in a b; do
   # The router's --expect-npc hooks (spec §11.8) send bridge traffic through the npc chains.
-  e2e_run "$h" iptables -S FORWARD | grep -q -- '-o weave -j WEAVE-NPC$' || e2e_fail "no WEAVE-NPC hook on $h"
+  e2e_run "$h" iptables -S FORWARD | grep -q -- '-o weave .*-j WEAVE-NPC$' || e2e_fail "no WEAVE-NPC hook on $h"
   e2e_run "$h" sysctl -qw net.bridge.bridge-nf-call-iptables=1
 done
 

@@ -26,8 +26,9 @@ std::vector<std::uint8_t> ipv4(std::uint8_t proto, std::uint8_t tcp_flags) {
 
 std::vector<std::uint8_t> nflog_message(const std::vector<std::uint8_t>& payload) {
   auto put16 = [](std::vector<std::uint8_t>& v, std::uint16_t x) {
-    v.resize(v.size() + 2);
-    std::memcpy(&v[v.size() - 2], &x, 2);
+    std::uint8_t b[2];
+    std::memcpy(b, &x, 2);  // host order, as netlink
+    v.insert(v.end(), b, b + 2);
   };
   std::vector<std::uint8_t> attrs;
   put16(attrs, 8);  // NFULA_PREFIX-like attribute first, to be skipped

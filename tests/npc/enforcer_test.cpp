@@ -125,25 +125,11 @@ TEST(Enforcer, BurstOf500PodsAnd50Policies) {
   Enforcer e(nf, {}, null_logger());
   ASSERT_TRUE(e.start().ok());
   Cluster c;
-  for (int n = 0; n < 10; ++n) put(c, ns("ns" + std::to_string(n), {{"team", n % 2 ? "a" : "b"}}));
-  for (int i = 0; i < 50; ++i) {
-    const auto nsname = "ns" + std::to_string(i % 10);
-    put(c, policy(nsname, "p" + std::to_string(i),
-                  {{"podSelector", {{"matchLabels", {{"app", "app" + std::to_string(i % 7)}}}}},
-                   {"policyTypes", i % 3 == 0 ? json{"Ingress", "Egress"} : json{"Ingress"}},
-                   {"ingress", json::array({{{"from", json::array({{{"podSelector", {{"matchLabels", {{"app", "app" + std::to_string(i % 5)}}}}}},
-                                                                   {{"namespaceSelector", {{"matchLabels", {{"team", "a"}}}}}}})},
-                                             {"ports", json::array({{{"port", 8000 + i}}, {{"port", "http"}}})}}})},
-                   {"egress", json::array({{{"ports", json::array({{{"protocol", "UDP"}, {"port", 53}}})}}})}}));
-  }
+  burst_policies(c);
   const auto before = e.stats();
   auto t0 = std::chrono::steady_clock::now();
   ASSERT_TRUE(e.sync(c).ok());  // 50 policies at once
-  for (int i = 0; i < 500; ++i) {
-    put(c, pod("ns" + std::to_string(i % 10), "pod" + std::to_string(i),
-               fmt::format("10.{}.{}.{}", 32 + i / 65536, (i / 256) % 256, i % 256 + 1 > 255 ? 1 : i % 256 + 1),
-               {{"app", "app" + std::to_string(i % 7)}}, json::array({{{"name", "http"}, {"containerPort", 80}}})));
-  }
+  burst_pods(c);
   ASSERT_TRUE(e.sync(c).ok());  // 500 pod events coalesced into one sync
   auto t1 = std::chrono::steady_clock::now();
   const auto after = e.stats();

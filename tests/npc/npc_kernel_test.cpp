@@ -53,28 +53,13 @@ TEST_F(NpcKernel, BurstOf50PoliciesAnd500PodsMatchesThePlanAndStopLeavesNothing)
   Enforcer e(nf, {}, null_logger());
   ASSERT_TRUE(e.start().ok());
   Cluster c;
-  for (int n = 0; n < 10; ++n) put(c, ns("ns" + std::to_string(n), {{"team", n % 2 ? "a" : "b"}}));
-  for (int i = 0; i < 50; ++i) {
-    const auto nsname = "ns" + std::to_string(i % 10);
-    put(c, policy(nsname, "p" + std::to_string(i),
-                  {{"podSelector", {{"matchLabels", {{"app", "app" + std::to_string(i % 7)}}}}},
-                   {"policyTypes", i % 3 == 0 ? json{"Ingress", "Egress"} : json{"Ingress"}},
-                   {"ingress", json::array({{{"from", json::array({{{"podSelector", {{"matchLabels", {{"app", "app" + std::to_string(i % 5)}}}}}},
-                                                                   {{"namespaceSelector", {{"matchLabels", {{"team", "a"}}}}}},
-                                                                   {{"ipBlock", {{"cidr", "10.0.0.0/8"}, {"except", {"10.99.0.0/16"}}}}}})},
-                                             {"ports", json::array({{{"port", 8000 + i}}, {{"port", "http"}}})}}})},
-                   {"egress", json::array({{{"ports", json::array({{{"protocol", "UDP"}, {"port", 53}}})}}})}}));
-  }
+  burst_policies(c);
   auto s0 = e.stats();
   auto t0 = std::chrono::steady_clock::now();
   ASSERT_TRUE(e.sync(c).ok());
   const double policies_ms = ms_since(t0);
   auto s1 = e.stats();
-  for (int i = 0; i < 500; ++i) {
-    put(c, pod("ns" + std::to_string(i % 10), "pod" + std::to_string(i),
-               fmt::format("10.32.{}.{}", i / 200, i % 200 + 1), {{"app", "app" + std::to_string(i % 7)}},
-               json::array({{{"name", "http"}, {"containerPort", 80}}})));
-  }
+  burst_pods(c);
   t0 = std::chrono::steady_clock::now();
   ASSERT_TRUE(e.sync(c).ok());
   const double pods_ms = ms_since(t0);

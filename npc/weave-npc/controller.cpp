@@ -8,6 +8,7 @@ namespace weft::npc {
 namespace {
 
 constexpr unsigned kAllSynced = 0b111;
+constexpr std::chrono::seconds kVerifyEvery{10};
 
 const char* kind_name(int k) {
   static const char* names[] = {"namespace", "pod", "networkpolicy"};
@@ -167,12 +168,13 @@ int Controller::run(std::unique_ptr<NflogSocket> nflog) {
     });
   }
   bool logged_synced = false, retry = false;
+  auto next_verify = std::chrono::steady_clock::now() + kVerifyEvery;
   for (;;) {
     std::deque<Event> batch;
     bool all_synced = false;
     {
       std::unique_lock lk(mu_);
-      cv_.wait_for(lk, std::chrono::seconds(retry ? 1 : 3600),
+      cv_.wait_for(lk, retry ? std::chrono::seconds(1) : kVerifyEvery,
                    [&] { return stopping_ || (!queue_.empty() && synced_ == kAllSynced) ||
                                 (synced_ == kAllSynced && !logged_synced); });
       if (stopping_) break;
@@ -186,7 +188,18 @@ int Controller::run(std::unique_ptr<NflogSocket> nflog) {
                 cluster_.pods.size(), cluster_.policies.size());
       logged_synced = true;
     }
-    if (batch.empty() && !retry) continue;
+    if (batch.empty() && !retry) {
+      // Quiet: check that nothing else flushed the tables (a firewalld reload; Weave's npc never
+      // noticed, kube spec §7 item 9).
+      if (std::chrono::steady_clock::now() >= next_verify) {
+        next_verify = std::chrono::steady_clock::now() + kVerifyEvery;
+        if (auto r = enforcer_.verify(); !r) {
+          ++metrics_.enforcement_errors;
+          log_.error("{}", r.error().message);
+        }
+      }
+      continue;
+    }
     auto r = enforcer_.sync(cluster_);
     retry = !r.ok();
     if (!r) {

@@ -91,11 +91,8 @@ int main(int argc, char** argv) {
   config->user_agent = "weave-npc";
 
   // IPTABLES_BACKEND as Weave's launch.sh: nft or legacy; unset: whatever `iptables-restore` is.
-  std::string restore = "iptables-restore";
-  if (const char* b = std::getenv("IPTABLES_BACKEND"); b != nullptr && *b != '\0') {
-    restore = std::string("iptables-") + b + "-restore";
-  }
-  npc::ProcessNetfilter nf(restore);
+  const char* backend = std::getenv("IPTABLES_BACKEND");
+  npc::ProcessNetfilter nf(backend != nullptr ? backend : "");
   npc::NpcMetrics metrics;
   npc::MetricsServer metrics_server;
   if (!flags["metrics-addr"].empty()) {

@@ -163,6 +163,12 @@ e2e_kube_ctl POST expire >/dev/null
 allowed b2 a2 80
 allowed a1 a2 80
 
+step "tables flushed behind weave-npc's back are repaired (kube spec §7 item 9: Weave's npc never noticed)"
+allowed a1 b1 9090   # through prod's named-port rule in WEAVE-NPC-INGRESS on b
+e2e_run b iptables -F WEAVE-NPC-INGRESS
+e2e_wait_for 30 grep -q "changed behind weave-npc's back" "$E2E_TMP/npc-b.log" || e2e_fail "[$STEP] npc on b did not notice"
+allowed a1 b1 9090
+
 step "weave-npc leaves nothing behind on stop"
 for h in a b; do
   pid_var=NPC_PID_$h

@@ -107,6 +107,26 @@ TEST(Enforcer, RebuildsAfterAFailedApply) {
   expect_kernel_is(nf, compute_plan(c));
 }
 
+TEST(Enforcer, VerifyRepairsWhatSomethingElseFlushed) {
+  FakeNetfilter nf;
+  Enforcer e(nf, {}, null_logger());
+  ASSERT_TRUE(e.start().ok());
+  Cluster c = scenario();
+  ASSERT_TRUE(e.sync(c).ok());
+  const auto calls = nf.ipset_scripts.size() + nf.iptables_scripts.size();
+  ASSERT_TRUE(e.verify().ok());
+  EXPECT_EQ(e.stats().repairs, 0u);
+  EXPECT_EQ(nf.ipset_scripts.size() + nf.iptables_scripts.size(), calls);  // reads only
+  nf.chains.at("WEAVE-NPC-INGRESS").clear();  // a firewalld reload, say
+  ASSERT_TRUE(e.verify().ok());
+  EXPECT_EQ(e.stats().repairs, 1u);
+  expect_kernel_is(nf, compute_plan(c));
+  nf.sets.erase(ipset_name("default:run=nettest"));
+  ASSERT_TRUE(e.verify().ok());
+  EXPECT_EQ(e.stats().repairs, 2u);
+  expect_kernel_is(nf, compute_plan(c));
+}
+
 TEST(Enforcer, WorksWithoutCommentSupport) {
   FakeNetfilter nf;
   nf.comment_support = false;

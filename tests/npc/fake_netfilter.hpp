@@ -124,6 +124,15 @@ class FakeNetfilter final : public Netfilter {
     return out;
   }
 
+  Result<std::string> iptables_save() override {
+    std::string out = "*filter\n";
+    for (const auto& [c, _] : chains) out += ":" + c + " - [0:0]\n";
+    for (const auto& [c, rules] : chains) {
+      for (const auto& r : rules) out += "-A " + c + " " + r + "\n";
+    }
+    return out + "COMMIT\n";
+  }
+
   static std::vector<std::string> tokens(const std::string& line) {
     std::vector<std::string> out;
     std::string cur;

@@ -125,6 +125,13 @@ TEST_F(NpcKernel, AFailedBatchIsRebuiltFromACleanSlate) {
   put(c, pod("default", "b", "10.32.0.3", {{"app", "web"}}));
   ASSERT_TRUE(e.sync(c).ok());
   EXPECT_EQ(e.stats().rebuilds, 1u);
+  // A flush that no change touches is found by verify().
+  ASSERT_TRUE(nf.iptables_restore("*filter\n:WEAVE-NPC-EGRESS-DEFAULT - [0:0]\nCOMMIT\n").ok());
+  ASSERT_TRUE(e.verify().ok());
+  EXPECT_EQ(e.stats().repairs, 1u);
+  auto saved = nf.iptables_save();
+  ASSERT_TRUE(saved.ok());
+  EXPECT_EQ(count_lines(*saved, "-A WEAVE-NPC-EGRESS-DEFAULT"), 2u);
   auto listed = run_program({"ipset", "list", ipset_name("ingress-default-allow:default")}, "");
   ASSERT_TRUE(listed.ok());
   EXPECT_EQ(count_lines(*listed, "10.32."), 2u);

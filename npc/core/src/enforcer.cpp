@@ -1,5 +1,8 @@
 #include "weft/npc/enforcer.hpp"
 
+#include <map>
+#include <unordered_set>
+
 #include "weft/npc/diff.hpp"
 
 namespace weft::npc {
@@ -70,6 +73,10 @@ Result<void> Enforcer::sync(const Cluster& cluster) {
     ++stats_.errors;
     log_.error("applying the policy change failed ({}); rebuilding from a clean slate", r.error().message);
   }
+  return rebuild(std::move(plan));
+}
+
+Result<void> Enforcer::rebuild(Plan plan) {
   ++stats_.rebuilds;
   dirty_ = true;
   WEFT_TRY_VOID(clean_slate());
@@ -81,6 +88,49 @@ Result<void> Enforcer::sync(const Cluster& cluster) {
   dirty_ = false;
   applied_ = std::move(plan);
   return {};
+}
+
+Result<void> Enforcer::verify() {
+  if (dirty_) return {};  // the next sync rebuilds anyway
+  ++stats_.ipset_calls;
+  auto names = nf_.ipset_names();
+  if (!names) return make_error("cannot list ipsets: {}", names.error().message);
+  std::string missing;
+  std::unordered_set<std::string> have(names->begin(), names->end());
+  for (const auto& [name, _] : applied_.sets) {
+    if (have.count(name) == 0) {
+      missing = "ipset " + name;
+      break;
+    }
+  }
+  if (missing.empty()) {
+    ++stats_.iptables_calls;
+    auto saved = nf_.iptables_save();
+    if (!saved) return make_error("cannot read the filter table: {}", saved.error().message);
+    std::map<std::string, std::size_t> counts;
+    std::size_t b = 0;
+    const std::string& s = *saved;
+    while (b < s.size()) {
+      auto e = s.find('\n', b);
+      if (e == std::string::npos) e = s.size();
+      if (s.compare(b, 3, "-A ") == 0) {
+        auto sp = s.find(' ', b + 3);
+        if (sp != std::string::npos && sp < e) ++counts[s.substr(b + 3, sp - b - 3)];
+      }
+      b = e + 1;
+    }
+    for (const auto& [chain, rules] : applied_.chains) {
+      if (counts[chain] != rules.size()) {
+        missing = fmt::format("chain {} ({} of {} rules)", chain, counts[chain], rules.size());
+        break;
+      }
+    }
+  }
+  if (missing.empty()) return {};
+  ++stats_.repairs;
+  log_.warn("{} changed behind weave-npc's back; rebuilding", missing);
+  Plan plan = applied_;
+  return rebuild(std::move(plan));
 }
 
 Result<void> Enforcer::stop() {

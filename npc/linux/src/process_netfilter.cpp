@@ -98,6 +98,8 @@ Result<void> ProcessNetfilter::iptables_restore(const std::string& script) {
   return {};
 }
 
+Result<std::string> ProcessNetfilter::iptables_save() { return run_program({iptables_save_, "-t", "filter"}, ""); }
+
 Result<std::vector<std::string>> ProcessNetfilter::ipset_names() {
   auto r = run_program({ipset_, "list", "-name"}, "");
   if (!r) return r.error();

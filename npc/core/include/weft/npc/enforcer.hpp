@@ -21,6 +21,7 @@ struct EnforcerStats {
   std::size_t rule_lines = 0;      ///< iptables rule lines applied
   std::size_t errors = 0;          ///< failed applies (each followed by a rebuild)
   std::size_t rebuilds = 0;
+  std::size_t repairs = 0;         ///< verify() found the kernel changed behind npc's back
 };
 
 class Enforcer {
@@ -32,6 +33,10 @@ class Enforcer {
   Result<void> start();
   /// Brings the kernel to compute_plan(cluster).
   Result<void> sync(const Cluster& cluster);
+  /// Checks that every planned set exists and every npc chain holds as many rules as planned (two
+  /// batch calls); rebuilds when not. Something else flushing the tables (a firewalld reload, kube
+  /// spec §7 item 9) is repaired by the next verify().
+  Result<void> verify();
   /// Leaves nothing behind: flushes the chains, deletes those the router does not hook, destroys the
   /// sets. WEAVE-NPC and WEAVE-NPC-EGRESS are deleted too when no hook references them.
   Result<void> stop();
@@ -43,6 +48,7 @@ class Enforcer {
  private:
   Result<void> apply(const Plan& from, const Plan& to);
   Result<void> clean_slate();
+  Result<void> rebuild(Plan plan);
 
   Netfilter& nf_;
   PlanOptions options_;

@@ -18,6 +18,8 @@ class Netfilter {
   virtual Result<void> iptables_restore(const std::string& script) = 0;
   /// The names of every ipset in the kernel (`ipset list -name`).
   virtual Result<std::vector<std::string>> ipset_names() = 0;
+  /// The filter table as `iptables-save -t filter` prints it.
+  virtual Result<std::string> iptables_save() = 0;
 };
 
 }  // namespace weft::npc

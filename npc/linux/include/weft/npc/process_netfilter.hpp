@@ -12,16 +12,21 @@ namespace weft::npc {
 
 class ProcessNetfilter final : public Netfilter {
  public:
-  /// `iptables_restore`: the program to run ("iptables-restore", or e.g. "iptables-legacy-restore").
-  explicit ProcessNetfilter(std::string iptables_restore = "iptables-restore", std::string ipset = "ipset")
-      : iptables_restore_(std::move(iptables_restore)), ipset_(std::move(ipset)) {}
+  /// `backend`: "" for whatever `iptables-restore`/`iptables-save` are, else "nft" or "legacy"
+  /// (IPTABLES_BACKEND) for iptables-<backend>-restore/-save.
+  explicit ProcessNetfilter(const std::string& backend = "", std::string ipset = "ipset")
+      : iptables_restore_(backend.empty() ? "iptables-restore" : "iptables-" + backend + "-restore"),
+        iptables_save_(backend.empty() ? "iptables-save" : "iptables-" + backend + "-save"),
+        ipset_(std::move(ipset)) {}
 
   Result<void> ipset_restore(const std::string& script) override;
   Result<void> iptables_restore(const std::string& script) override;
   Result<std::vector<std::string>> ipset_names() override;
+  Result<std::string> iptables_save() override;
 
  private:
   std::string iptables_restore_;
+  std::string iptables_save_;
   std::string ipset_;
 };
 

@@ -25,13 +25,14 @@ for h in e f g; do
   i=$((i + 1))
 done
 # E's container: MTU 1500 on both ends of its veth, above the overlay MTU (as a container not
-# attached by `weave attach` may have it).
-in_c e ip link set ethwe mtu 1500
-for l in $(ip -n "$(e2e_ns e)" -o link show master weave | awk -F': ' '{print $2}' | sed 's/@.*//' | grep '^vethwepl'); do
-  ip -n "$(e2e_ns e)" link set "$l" mtu 1500
+# attached by `weave attach` may have it). G's too: otherwise G's SYN would advertise an MSS that
+# already fits the overlay, and E would never send a segment F cannot pass on.
+for h in e g; do
+  in_c $h ip link set ethwe mtu 1500
+  for l in $(ip -n "$(e2e_ns $h)" -o link show master weave | awk -F': ' '{print $2}' | sed 's/@.*//' | grep '^vethwepl'); do
+    ip -n "$(e2e_ns $h)" link set "$l" mtu 1500
+  done
 done
-overlay_mtu=$(e2e_weave e report | jq '.Router.MTU // empty')
-e2e_log "overlay MTU ${overlay_mtu:-?}; E's container MTU 1500"
 
 e2e_wait_for 30 in_c e ping -c 1 -W 1 10.2.1.3 || e2e_fail "E's container cannot reach G's through F"
 if e2e_run e ping -c 1 -W 1 "$(e2e_ip g)" >/dev/null 2>&1; then e2e_fail "E reaches G directly"; fi

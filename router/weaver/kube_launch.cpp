@@ -27,9 +27,9 @@
 
 #include "weaver.hpp"
 #include "weft/base/ipv4.hpp"
-#include "weft/datapath/linux/host_setup.hpp"
 #include "weft/datapath/linux/rtnl.hpp"
 #include "weft/http/client.hpp"
+#include "weft/ipam/weave_import.hpp"
 
 namespace weft::weaver {
 
@@ -138,10 +138,28 @@ int run_setup_cni() {
     std::fprintf(stderr, "setup-cni: mkdir %s: %s\n", dir.c_str(), ec.message().c_str());
     return 1;
   }
+  // In the image, /usr/lib/weft-cni holds weaver with its libraries and loader (build-image): the
+  // plugin is then a small sh launcher for that bundle, so it runs on any host. Elsewhere it is
+  // a copy of this binary, which needs the host's libraries.
+  fs::path bundle = env("WEFT_CNI_BUNDLE", "/usr/lib/weft-cni");
+  bool bundled = fs::exists(bundle / "weaver") && fs::exists(bundle / "ld.so");
   if (!fs::exists(dir / plugin)) {
-    fs::copy_file(self_exe(), dir / (plugin + ".tmp"), fs::copy_options::overwrite_existing, ec);
-    if (!ec) fs::permissions(dir / (plugin + ".tmp"), fs::perms(0755), ec);
-    if (!ec) fs::rename(dir / (plugin + ".tmp"), dir / plugin, ec);
+    fs::path tmp = dir / (plugin + ".tmp");
+    if (bundled) {
+      fs::path to = dir / ("weft-" + env("WEAVE_VERSION", std::string(kVersion)));
+      fs::remove_all(to, ec);
+      fs::copy(bundle, to, fs::copy_options::recursive, ec);
+      if (!ec) {
+        std::ofstream f(tmp);
+        f << "#!/bin/sh\n# weft's CNI plugin (weave setup-cni): weaver with its own libraries\n"
+          << "d=$(dirname \"$0\")/" << to.filename().string() << "\n"
+          << "exec \"$d/ld.so\" --library-path \"$d/lib\" --argv0 \"$0\" \"$d/weaver\" \"$@\"\n";
+      }
+    } else {
+      fs::copy_file(self_exe(), tmp, fs::copy_options::overwrite_existing, ec);
+    }
+    if (!ec) fs::permissions(tmp, fs::perms(0755), ec);
+    if (!ec) fs::rename(tmp, dir / plugin, ec);
     if (ec) {
       std::fprintf(stderr, "setup-cni: installing %s: %s\n", (dir / plugin).c_str(), ec.message().c_str());
       return 1;
@@ -263,7 +281,10 @@ int run_kube_launch(int argc, char** argv) {
     }
   }
   auto peer_list = words(peers);
-  std::string ipalloc_init = env("IPALLOC_INIT", fmt::format("consensus={}", peer_list.size()));
+  // N nodes give consensus=N-1 (the list excludes this node). Weave passed consensus=0 for a
+  // single node, which its weaver treated as "guess"; weft's spelling of that is plain consensus.
+  std::string ipalloc_init = env("IPALLOC_INIT", peer_list.empty() ? std::string("consensus")
+                                                                   : fmt::format("consensus={}", peer_list.size()));
 
   std::vector<std::string> pn{self_exe()};
   pn.insert(pn.end(), extra.begin(), extra.end());
@@ -277,7 +298,8 @@ int run_kube_launch(int argc, char** argv) {
   const std::string peer_name = peer_name_words.front();
 
   // Stale DB (kube spec §3.4 step 9): another node ran rmpeer on us while we were away. weft keeps
-  // Weave's peer-reclaim flag as a file next to the state file.
+  // Weave's peer-reclaim flag as a file next to the state file. A Weave state file (a node moving
+  // from Weave) is imported by weaver itself.
   const std::string db = db_prefix + "data.db", flag = db_prefix + "peer-reclaim.flag";
   if (fs::exists(db) && fs::exists(flag)) {
     int rc = kube_utils({"-check-peer-new", "-peer-name=" + peer_name, "-log-level=debug"});
@@ -285,6 +307,8 @@ int run_kube_launch(int argc, char** argv) {
       std::printf("Peer not in list; removing persisted data\n");
       std::error_code ec;
       fs::remove(db, ec);
+      // weaver keeps its own state beside a Weave state file it imported (weave_import.hpp).
+      fs::remove(ipam::weft_state_path_beside(db), ec);
     }
   }
   std::ofstream(flag) << "ok\n";
@@ -316,9 +340,17 @@ int run_kube_launch(int argc, char** argv) {
                                                            : std::nullopt;
       if (!ip.empty()) c = Cidr::parse(ip);
       if (c) {
-        datapath::host::HostSetup hs(null_logger());
-        if (auto e = hs.expose(bridge, *c); !e) std::fprintf(stderr, "expose %s: %s\n", ip.c_str(), e.error().message.c_str());
-        else std::printf("%s\n", fmt::format("{}", *c).c_str());
+        // POST /expose: the address on the bridge and the NAT rules (masquerade for pod egress).
+        http::ClientRequest ex;
+        ex.method = "POST";
+        ex.target = fmt::format("/expose/{}/{}", c->addr(), c->prefix());
+        auto er = http::request(*ep, ex);
+        if (!er || (er->status != 200 && er->status != 204)) {
+          std::fprintf(stderr, "expose %s: %s\n", fmt::format("{}", *c).c_str(),
+                       er ? er->body.c_str() : er.error().message.c_str());
+        } else {
+          std::printf("%s\n", fmt::format("{}", *c).c_str());
+        }
       } else {
         std::fprintf(stderr, "expose: no address for weave:expose\n");
       }

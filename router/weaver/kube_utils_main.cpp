@@ -25,6 +25,14 @@ namespace {
 using kube::ApiResult;
 using kube::Json;
 
+/// A quorum read of every node in one page (kube-utils lists with no query).
+kube::ListOptions every_node() {
+  kube::ListOptions o;
+  o.limit = 0;
+  o.resource_version = "";
+  return o;
+}
+
 /// PeerStore over the API (kube spec §6.2 rows 2, 5).
 class ApiPeerStore final : public kube::PeerStore {
  public:
@@ -39,7 +47,7 @@ class ApiPeerStore final : public kube::PeerStore {
   }
   ApiResult<Json> update(const Json& cm) override { return c_.update(kube::kConfigMapPath, cm, kube::kFieldManager); }
   ApiResult<std::set<std::string>> node_names() override {
-    auto l = c_.list("/api/v1/nodes", {.limit = 0, .resource_version = ""});
+    auto l = c_.list("/api/v1/nodes", every_node());
     if (!l) return l.error();
     std::set<std::string> out;
     for (const auto& n : kube::node_addresses(*l)) out.insert(n.name);
@@ -145,7 +153,7 @@ int run_kube_utils(int argc, char** argv) {
       [&] { return std::uniform_real_distribution<double>(0, 1)(rng); });
 
   auto print_peers = [&]() -> int {
-    auto l = client.list("/api/v1/nodes", {.limit = 0, .resource_version = ""});
+    auto l = client.list("/api/v1/nodes", every_node());
     if (!l) return fatal("Could not get peers: " + l.error().message);
     for (const auto& p : kube::peer_addresses(kube::node_addresses(*l), local_ipv4s())) std::printf("%s\n", p.c_str());
     return 0;
@@ -197,7 +205,7 @@ int run_kube_utils(int argc, char** argv) {
         self->stop();
         return;
       }
-      auto l = client.list("/api/v1/nodes", {.limit = 0, .resource_version = ""});
+      auto l = client.list("/api/v1/nodes", every_node());
       if (!l) {
         log.error("listing nodes: {}", l.error().message);
         exit_code = 1;

@@ -5,6 +5,7 @@
 #   * `podman run --network weave` containers get addresses from weft's IPAM (GET /ip lists them
 #     under the container ID), on vethwepl<id7> ports of the bridge with hairpin on, MTU = bridge;
 #   * they ping across hosts; a published port (portmap) answers from the other host;
+#   * traffic from a pod to an address outside the weave network is masqueraded (nat WEAVE);
 #   * `podman rm` releases the address.
 # Then the plugin by hand, as a runtime would call it: config 1.0.0 ADD, CHECK with prevResult,
 # DEL twice (idempotent), VERSION, and bad config / bad environment: a CNI error and no change.
@@ -22,8 +23,20 @@ e2e_wait_for 30 e2e_weave a status connections || e2e_fail "a and b did not conn
 # Weave's, leaves the host's sysctls alone). Our own namespaces only.
 for h in a b; do e2e_run "$h" sysctl -qw net.ipv4.ip_forward=1; done
 
+# Without the image's bundle, setup-cni installs a copy of weaver itself.
+e2e_cni_install "$E2E_TMP/cni-plain"
+[[ $(head -c 4 "$E2E_TMP"/cni-plain/bin/weave-plugin-* | od -An -c | tr -d ' ') == 177ELF ]] ||
+  e2e_fail "plain setup-cni did not copy weaver"
+# podman uses the plugin as the image installs it on a node: the bundle container/build-image
+# stages (weaver with its own libraries and loader) behind a small launcher.
+"$WEFT_SOURCE_DIR/container/build-image" --build-dir "$WEFT_BUILD_DIR" --tar "$E2E_TMP/rootfs.tar" >/dev/null ||
+  e2e_fail "container/build-image --tar failed"
+mkdir -p "$E2E_TMP/rootfs"
+tar -C "$E2E_TMP/rootfs" -xf "$E2E_TMP/rootfs.tar" ./usr/lib/weft-cni
+rm -f "$E2E_TMP/rootfs.tar"
 CNI=$E2E_TMP/cni
-e2e_cni_install "$CNI"
+e2e_cni_install "$CNI" "$E2E_TMP/rootfs/usr/lib/weft-cni"
+head -1 "$CNI"/bin/weave-plugin-* | grep -q '^#!/bin/sh' || e2e_fail "setup-cni did not install the bundle launcher"
 # What setup-cni installed is Weave's layout.
 [[ -L $CNI/bin/weave-net && $(readlink "$CNI/bin/weave-net") == weave-plugin-* ]] || e2e_fail "weave-net is not a link to weave-plugin-<ver>"
 [[ -L $CNI/bin/weave-ipam ]] || e2e_fail "weave-ipam missing"
@@ -67,6 +80,17 @@ e2e_podman b exec c2 ping -c 3 -W 2 "${C1%/*}" >/dev/null || e2e_fail "c2 cannot
 # portmap, chained after weave-net: host a's port 8080 reaches web's httpd from host b.
 out=$(e2e_run b curl -sS --max-time 10 "http://$(e2e_ip a):8080/index.html") || e2e_fail "portmap: no answer on $(e2e_ip a):8080"
 [[ $out == "hello from weft" ]] || e2e_fail "portmap: unexpected answer '$out'"
+
+# Pod egress: traffic leaving the weave network is masqueraded to the host's address by the nat
+# chain WEAVE, which the router set up when the plugin exposed the bridge (POST /expose).
+e2e_run a iptables -w -t nat -S WEAVE | grep -q -- "-s 10.32.0.0/12 ! -d 10.32.0.0/12 -j MASQUERADE" ||
+  e2e_fail "no MASQUERADE rule for the weave range: $(e2e_run a iptables -w -t nat -S WEAVE)"
+e2e_bg b egress.log nc -v -l -p 9000
+sleep 0.5
+e2e_podman a exec c1 sh -c "echo from-pod | nc -w 2 $(e2e_ip b) 9000" || e2e_fail "c1 cannot reach host b's address"
+e2e_wait_for 5 grep -q "Connection received on $(e2e_ip a) " "$E2E_TMP/egress.log" ||
+  e2e_fail "pod egress not masqueraded to $(e2e_ip a): $(cat "$E2E_TMP/egress.log")"
+grep -q from-pod "$E2E_TMP/egress.log" || e2e_fail "the egress payload did not arrive"
 
 # podman rm releases the address.
 e2e_podman a rm -f -t 0 c1 >/dev/null || e2e_fail "podman rm c1"

@@ -239,12 +239,15 @@ e2e_stop_dockerds() {
       e2e_kill_pid "$pid"
     fi
   done
-  ((${#E2E_DOCKERDS[@]} == 0)) || {
-    local m
-    awk -v t="$E2E_TMP" 'index($2, t) == 1 {print $2}' /proc/mounts | sort -r | while read -r m; do
-      umount -l "$m" 2>/dev/null
-    done
-  }
+  ((${#E2E_DOCKERDS[@]} == 0)) || e2e_umount_tmp
+}
+
+# Lazily unmounts whatever a container runtime left mounted under the test's temp dir.
+e2e_umount_tmp() {
+  local m
+  awk -v t="$E2E_TMP" 'index($2, t) == 1 {print $2}' /proc/mounts | sort -r | while read -r m; do
+    umount -l "$m" 2>/dev/null
+  done
 }
 
 # e2e_block A B / e2e_unblock A B: make A and B unable to reach each other (a silent drop on

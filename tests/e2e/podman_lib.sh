@@ -1,8 +1,9 @@
 # shellcheck shell=bash
 # tests/e2e/podman_lib.sh: podman as a CNI runtime on e2e hosts. Source after lib.sh and e2e_init.
 #
-#   e2e_cni_install DIR          # `weave setup-cni` into DIR/bin and DIR/net.d, plus the standard
-#                                # plugins portmap and loopback from containernetworking-plugins
+#   e2e_cni_install DIR [BUNDLE] # `weave setup-cni` into DIR/bin and DIR/net.d (from the image's
+#                                # plugin bundle BUNDLE if given), plus the standard plugins
+#                                # portmap and loopback from containernetworking-plugins
 #   e2e_podman_init HOST DIR     # per-host podman state under the temp dir, CNI config from DIR,
 #                                # a local busybox image (podman import, no registry)
 #   e2e_podman HOST ARGS...      # podman inside HOST's netns
@@ -15,9 +16,9 @@ E2E_PODMAN_HOSTS=()
 E2E_CNI_STD=${E2E_CNI_STD:-/usr/lib/cni}
 
 e2e_cni_install() {
-  local dir=$1 p
+  local dir=$1 bundle=${2:-/nonexistent} p
   mkdir -p "$dir/bin" "$dir/net.d"
-  WEAVE_CNI_PLUGIN_DIR=$dir/bin WEAVE_CNI_CONF_DIR=$dir/net.d WEAVER_BIN=$E2E_WEAVER \
+  WEFT_CNI_BUNDLE=$bundle WEAVE_CNI_PLUGIN_DIR=$dir/bin WEAVE_CNI_CONF_DIR=$dir/net.d WEAVER_BIN=$E2E_WEAVER \
     "$E2E_WEAVE" setup-cni || e2e_fail "weave setup-cni failed"
   for p in portmap loopback; do
     [[ -x $E2E_CNI_STD/$p ]] || e2e_skip "needs $E2E_CNI_STD/$p (containernetworking-plugins)"
@@ -85,8 +86,5 @@ e2e_podman_cleanup() {
   for host in "${E2E_PODMAN_HOSTS[@]}"; do
     e2e_podman "$host" rm -f -a -t 0 >/dev/null 2>&1 || e2e_log "podman rm -a failed on $host"
   done
-  local m
-  awk -v t="$E2E_TMP" 'index($2, t) == 1 {print $2}' /proc/mounts | sort -r | while read -r m; do
-    umount -l "$m" 2>/dev/null
-  done
+  e2e_umount_tmp
 }

@@ -35,7 +35,9 @@ TEST(KubeClient, ListFollowsPagesAndCarriesResourceVersion) {
   auto& s = server();
   for (int i = 0; i < 5; ++i) s.put_object(node("page-" + std::to_string(i), "10.9.0." + std::to_string(i)));
   Client c(s.config());
-  auto l = c.list("/api/v1/nodes", {.limit = 2});
+  ListOptions two_per_page;
+  two_per_page.limit = 2;
+  auto l = c.list("/api/v1/nodes", two_per_page);
   ASSERT_TRUE(l.ok()) << l.error().message;
   int pages = 0;
   for (const auto& it : (*l)["items"]) pages += object_key(it).starts_with("page-") ? 1 : 0;
@@ -260,7 +262,9 @@ TEST(KubeInformer, RelistAfterGoneDeliversMissedChanges) {
     ++synced;
     cv.notify_all();
   };
-  Informer inf(s.config(), "/api/v1/namespaces/inf/pods", h, null_logger(), {.min_timeout_seconds = 30});
+  InformerOptions opt;
+  opt.min_timeout_seconds = 30;
+  Informer inf(s.config(), "/api/v1/namespaces/inf/pods", h, null_logger(), opt);
   ApiStatus result = Unit{};
   std::thread t([&] { result = inf.run(); });
   auto wait = [&](auto pred) {

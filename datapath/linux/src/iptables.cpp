@@ -167,11 +167,5 @@ Result<void> Iptables::destroy_ipset(std::string_view name) {
   return r;
 }
 
-int run_iptables_in_current_netns(const std::vector<std::string>& args) {
-  std::vector<std::string> full{"iptables", "-w"};
-  full.insert(full.end(), args.begin(), args.end());
-  auto r = run_program(full, "");
-  return r ? r->status : -1;
-}
 
 }  // namespace weft::datapath::host

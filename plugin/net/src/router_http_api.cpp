@@ -66,6 +66,12 @@ Result<void> RouterHttpApi::release_ident(std::string_view ident) {
   return {};
 }
 
+Result<void> RouterHttpApi::expose(const Cidr& cidr) {
+  WEFT_TRY(body, call("POST", fmt::format("/expose/{}/{}", cidr.addr(), cidr.prefix())));
+  (void)body;
+  return {};
+}
+
 Result<std::vector<Cidr>> RouterHttpApi::lookup(std::string_view ident) {
   WEFT_TRY(body, call("GET", fmt::format("/ip/{}", ident)));
   std::vector<Cidr> out;

@@ -37,7 +37,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const Cidr kMulticast(Ipv4(0xE0000000), 4);
 const Cidr kDefault(Ipv4(0), 0);
 constexpr std::string_view kExposeId = "weave:expose";
 
@@ -258,39 +257,25 @@ std::variant<Ipv4, CniError> find_gateway(Ctx& c, const NetConf& conf, std::stri
     return CniError{e->code, "unable to allocate IP address for bridge: " + e->msg, e->details};
   }
   auto cidr = std::get<AddResult>(got).ips[0].address;
-  auto added = nl->add_address(conf.bridge, cidr);
-  if (!added && added.error().message.find("exists") == std::string::npos) {
-    return CniError{kPluginError, fmt::format("unable to expose bridge \"{}\": {}", conf.bridge,
-                                              added.error().message), ""};
+  // As Weave: the router puts the address on the bridge and adds the NAT rules that let pods
+  // reach the world outside the weave network (masqueraded).
+  if (auto e = router_for(c.env).expose(cidr); !e) {
+    return router_error(fmt::format("unable to expose bridge \"{}\": ", conf.bridge), e.error());
   }
   c.log(fmt::format("exposed bridge {} as {}", conf.bridge, cidr));
   return cidr.addr();
 }
 
-/// Weave's two multicast rules in the pod's filter INPUT (kube spec §1.4 step 6). A missing
-/// iptables is logged, not fatal: the rules only shape multicast.
+/// Weave's two multicast rules in the pod's filter INPUT (kube spec §1.4 step 6): the ACCEPT from
+/// the pod's own subnet at position 1, the DROP appended; applied with the router's own iptables
+/// applier on a thread inside the pod's netns. A missing iptables is logged, not fatal: the rules
+/// only shape multicast.
 void pod_multicast_rules(Ctx& c, const host::Netns& ns, const std::string& ifname, const Cidr& addr) {
-  auto r = host::in_netns(ns, [&]() -> Result<void> {
-    std::string net = fmt::format("{}", addr.network());
-    std::vector<std::string> accept{"INPUT", "-i", ifname, "-s", net, "-d", "224.0.0.0/4", "-j", "ACCEPT"};
-    std::vector<std::string> drop{"INPUT", "-i", ifname, "-d", "224.0.0.0/4", "-j", "DROP"};
-    auto with = [](std::string op, std::vector<std::string> spec) {
-      spec.insert(spec.begin(), std::move(op));
-      return spec;
-    };
-    if (host::run_iptables_in_current_netns(with("-C", drop)) != 0 &&
-        host::run_iptables_in_current_netns(with("-A", drop)) != 0) {
-      return make_error("iptables -A INPUT -i {} -d 224.0.0.0/4 -j DROP failed", ifname);
-    }
-    if (host::run_iptables_in_current_netns(with("-C", accept)) != 0) {
-      auto ins = accept;
-      ins.insert(ins.begin() + 1, "1");
-      if (host::run_iptables_in_current_netns(with("-I", ins)) != 0) {
-        return make_error("iptables -I INPUT 1 -i {} -s {} -d 224.0.0.0/4 -j ACCEPT failed", ifname, net);
-      }
-    }
-    return {};
-  });
+  host::RulePlan plan;
+  plan.top.push_back({"filter", "INPUT",
+                      fmt::format("-i {} -s {} -d 224.0.0.0/4 -j ACCEPT", ifname, addr.network())});
+  plan.append.push_back({"filter", "INPUT", fmt::format("-i {} -d 224.0.0.0/4 -j DROP", ifname)});
+  auto r = host::in_netns(ns, [&] { return host::Iptables().apply(plan); });
   if (!r) c.log(fmt::format("pod multicast rules not set: {}", r.error().message));
 }
 

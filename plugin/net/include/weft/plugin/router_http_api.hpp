@@ -25,6 +25,8 @@ class RouterHttpApi final : public RouterApi {
 
   /// DELETE /ip/<ident>: every address IDENT owns (the CNI plugin's release).
   Result<void> release_ident(std::string_view ident);
+  /// POST /expose/<ip>/<len>: the address on the bridge and its NAT rules.
+  Result<void> expose(const Cidr& cidr);
   /// GET /ip/<ident>: the addresses IDENT owns in the default subnet.
   Result<std::vector<Cidr>> lookup(std::string_view ident);
 

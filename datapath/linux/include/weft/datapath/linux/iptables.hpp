@@ -52,8 +52,4 @@ class Iptables {
   std::unique_ptr<IptablesTools> tools_;
 };
 
-/// Runs `iptables -w ARGS...` in the calling thread's namespace (wrap in in_netns() to act in a
-/// container's), output discarded. Returns its exit status, or -1 if it could not be started.
-int run_iptables_in_current_netns(const std::vector<std::string>& args);
-
 }  // namespace weft::datapath::host

@@ -33,10 +33,18 @@ class IpamService {
   ipam::IpamStatus status() const { return alloc_->status(default_subnet_); }
   const Cidr& default_subnet() const { return default_subnet_; }
   const Cidr& range() const { return range_; }
+  /// When the allocator's periodic tick runs next.
+  TimePoint next_tick() const { return alloc_->next_wake(); }
 
  private:
   /// Runs `f` with a sender, then persists, answers completed requests and re-arms the timer.
   void run(const std::function<void(TimePoint, mesh::GossipSender&)>& f);
+  /// Persists what the allocator changed and answers what it completed.
+  void settle();
+  /// Gossip reached the allocator (through the mesh core, not through run()): settle as soon as
+  /// the current message is done, so a request it unblocked is answered now, not at the tick.
+  void settle_soon();
+  class Channel;  ///< the allocator as the mesh sees it: forwards, then settle_soon()
   /// Starts an operation and answers the request when it completes (maybe at once).
   http::HttpResponse submit(const std::function<ipam::RequestId(TimePoint, mesh::GossipSender&)>& f);
   void rearm();
@@ -48,6 +56,9 @@ class IpamService {
   Logger log_;
   std::unique_ptr<ipam::MeshCoreView> view_;
   std::unique_ptr<ipam::Allocator> alloc_;
+  std::unique_ptr<Channel> channel_;
+  bool settle_posted_ = false;
+  bool routes_posted_ = false;
   Cidr range_;
   Cidr default_subnet_;
   boost::asio::steady_timer timer_;

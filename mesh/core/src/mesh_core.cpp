@@ -107,6 +107,7 @@ void MeshCore::remove_connection(TimePoint now, ConnId id, Effects& fx) {
   auto name = it->second.info.remote.name;
   conns_.erase(it);
   ++terminations_;
+  fx.removed.emplace_back(id, name);
   auto r = topology_.remove_connection(name);
   if (r) topology_changed(now, *r, fx);
   if (!gc_at_) gc_at_ = now + kGcDelay;

@@ -48,6 +48,9 @@ struct Effects {
   std::vector<OutMessage> sends;
   std::vector<std::pair<ConnId, std::string>> closes;  ///< shut these down, with the reason logged
   std::vector<PeerSummary> peers_gone;                 ///< garbage-collected peers
+  /// Connections the core dropped (remove_connection, or the loser of a duplicate tie-break):
+  /// the shell releases what it keeps per connection (sleeve forwarder) for each, exactly once.
+  std::vector<std::pair<ConnId, PeerName>> removed;
   std::vector<OverlayMessage> overlay;
   bool topology_changed = false;  ///< routes were invalidated: kick the connection maker
 };

@@ -26,7 +26,9 @@ done
 # Permanent neighbour entries, written in one batch per namespace.
 declare -A mac
 for h in "${hosts[@]}"; do
-  mac[$h]=$(e2e_run "$h" cat /sys/class/net/eth0/address)
+  # NB: not /sys/class/net (nsenter --net keeps the root namespace's sysfs mounted).
+  mac[$h]=$(ip -n "$(e2e_ns "$h")" -o link show eth0 | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p')
+  [[ ${mac[$h]} =~ ^([0-9a-f]{2}:){5}[0-9a-f]{2}$ ]] || e2e_fail "no MAC for $h's eth0"
 done
 for h in "${hosts[@]}"; do
   batch=$E2E_TMP/neigh-$h

@@ -33,6 +33,8 @@ IpamService::IpamService(boost::asio::io_context& io, mesh_net::MeshNode& node, 
                          Logger log)
     : io_(io), node_(node), store_(store), rng_(rng), log_(std::move(log)), timer_(io) {}
 
+IpamService::~IpamService() = default;
+
 Result<void> IpamService::start(const Options& opts, const mesh::PeerIdentity& self) {
   auto range = Cidr::parse(opts.get("ipalloc-range"));
   if (!range) return make_error("invalid --ipalloc-range {:?}: want a CIDR such as 10.32.0.0/12", opts.get("ipalloc-range"));

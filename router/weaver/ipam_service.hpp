@@ -23,6 +23,7 @@ namespace weft::weaver {
 class IpamService {
  public:
   IpamService(boost::asio::io_context& io, mesh_net::MeshNode& node, router::KvStore& store, Random& rng, Logger log);
+  ~IpamService();
   /// Reads --ipalloc-range/-default-subnet/-init and the persisted state; registers the channel.
   Result<void> start(const Options& opts, const mesh::PeerIdentity& self);
   void stop();

@@ -14,7 +14,7 @@
 //   * measured and bounded: gossip bytes per peer per minute in steady state (by channel) and
 //     memory per peer (heap bytes held by the cores, measured with the allocator's counters).
 //
-// Peer count: WEFT_SCALE_PEERS, default 1,000, or 150 in sanitizer builds (the CI build: ASan
+// Peer count: WEFT_SCALE_PEERS, default 1,000, or 100 in sanitizer builds (the CI build: ASan
 // makes each core several times slower and heavier). scripts/bench runs the release build at
 // 100, 300 and 1,000 peers and prints the growth. One line "SCALE key=value ..." goes to stdout.
 #include <gtest/gtest.h>
@@ -65,7 +65,7 @@ std::size_t heap_bytes() {
 std::size_t peer_count() {
   if (const char* e = std::getenv("WEFT_SCALE_PEERS")) return std::max<std::size_t>(20, std::strtoul(e, nullptr, 10));
 #ifdef WEFT_SCALE_ASAN
-  return 150;
+  return 100;
 #else
   return 1000;
 #endif

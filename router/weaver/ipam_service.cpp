@@ -6,9 +6,34 @@
 
 namespace weft::weaver {
 
+class IpamService::Channel final : public mesh::GossipChannel {
+ public:
+  explicit Channel(IpamService& svc) : svc_(svc) {}
+  std::vector<Bytes> full_state(TimePoint now) override { return svc_.alloc_->full_state(now); }
+  Result<std::optional<Bytes>> on_gossip(TimePoint now, PeerName sender, ByteSpan payload,
+                                         mesh::GossipSender& out) override {
+    svc_.settle_soon();
+    return svc_.alloc_->on_gossip(now, sender, payload, out);
+  }
+  Result<std::optional<Bytes>> on_broadcast(TimePoint now, PeerName src, ByteSpan payload,
+                                            mesh::GossipSender& out) override {
+    svc_.settle_soon();
+    return svc_.alloc_->on_broadcast(now, src, payload, out);
+  }
+  Result<void> on_unicast(TimePoint now, PeerName src, ByteSpan payload, mesh::GossipSender& out) override {
+    svc_.settle_soon();
+    return svc_.alloc_->on_unicast(now, src, payload, out);
+  }
+
+ private:
+  IpamService& svc_;
+};
+
 IpamService::IpamService(boost::asio::io_context& io, mesh_net::MeshNode& node, router::KvStore& store, Random& rng,
                          Logger log)
     : io_(io), node_(node), store_(store), rng_(rng), log_(std::move(log)), timer_(io), ranges_timer_(io) {}
+
+IpamService::~IpamService() = default;
 
 Result<IpamFlags> ipam_flags(const Options& opts) {
   IpamFlags f;
@@ -55,7 +80,17 @@ Result<void> IpamService::start(const Options& opts, const mesh::PeerIdentity& s
                                                [this] { return node_.connection_maker().direct_peers().size(); });
   WEFT_TRY(alloc, ipam::Allocator::create(std::move(cfg), *view_, rng_, log_));
   alloc_ = std::move(alloc);
-  node_.core().add_channel("IPallocation", *alloc_);
+  channel_ = std::make_unique<Channel>(*this);
+  node_.core().add_channel("IPallocation", *channel_);
+  node_.on_topology_changed([this] {
+    // Coalesced: at most one retry per turn of the io_context, however many changes it saw.
+    if (routes_posted_) return;
+    routes_posted_ = true;
+    boost::asio::post(io_, [this] {
+      routes_posted_ = false;
+      if (!stopped_) run([this](TimePoint now, mesh::GossipSender& out) { alloc_->on_routes_changed(now, out); });
+    });
+  });
   node_.on_peers_gone([this](const std::vector<mesh::PeerSummary>& gone) {
     for (auto& p : gone) alloc_->peer_gone(p.name);
   });
@@ -77,6 +112,20 @@ void IpamService::run(const std::function<void(TimePoint, mesh::GossipSender&)>&
     auto out = node_.core().sender("IPallocation", now, fx);
     f(now, *out);
   });
+  settle();
+  rearm();
+}
+
+void IpamService::settle_soon() {
+  if (settle_posted_) return;
+  settle_posted_ = true;
+  boost::asio::post(io_, [this] {
+    settle_posted_ = false;
+    if (!stopped_) settle();
+  });
+}
+
+void IpamService::settle() {
   // NB: persist before answering: an address handed out must survive a kill -9 right after.
   if (auto r = ipam::persist_to(*alloc_, store_); !r) log_.error("persisting IPAM state: {}", r.error().message);
   for (auto& c : alloc_->take_completions()) {
@@ -98,7 +147,6 @@ void IpamService::run(const std::function<void(TimePoint, mesh::GossipSender&)>&
     }
   }
   if (on_owned_ranges_) on_owned_ranges_(alloc_->ring().owned_ranges());
-  rearm();
 }
 
 http::HttpResponse IpamService::submit(const std::function<ipam::RequestId(TimePoint, mesh::GossipSender&)>& f) {

@@ -31,6 +31,7 @@ Result<IpamFlags> ipam_flags(const Options& opts);
 class IpamService {
  public:
   IpamService(boost::asio::io_context& io, mesh_net::MeshNode& node, router::KvStore& store, Random& rng, Logger log);
+  ~IpamService();
   /// Reads --ipalloc-range/-default-subnet/-init and the persisted state; registers the channel.
   Result<void> start(const Options& opts, const mesh::PeerIdentity& self);
   void stop();
@@ -41,6 +42,8 @@ class IpamService {
   ipam::IpamStatus status() const { return alloc_->status(default_subnet_); }
   const Cidr& default_subnet() const { return default_subnet_; }
   const Cidr& range() const { return range_; }
+  /// When the allocator's periodic tick runs next.
+  TimePoint next_tick() const { return alloc_->next_wake(); }
   /// Called with this peer's ring ranges after every local IPAM step and once a second (gossip
   /// changes them too); --no-masq-local keeps its ipset with them. Set before start().
   void on_owned_ranges(std::function<void(const std::vector<Ipv4Range>&)> f) { on_owned_ranges_ = std::move(f); }
@@ -48,6 +51,12 @@ class IpamService {
  private:
   /// Runs `f` with a sender, then persists, answers completed requests and re-arms the timer.
   void run(const std::function<void(TimePoint, mesh::GossipSender&)>& f);
+  /// Persists what the allocator changed and answers what it completed.
+  void settle();
+  /// Gossip reached the allocator (through the mesh core, not through run()): settle as soon as
+  /// the current message is done, so a request it unblocked is answered now, not at the tick.
+  void settle_soon();
+  class Channel;  ///< the allocator as the mesh sees it: forwards, then settle_soon()
   /// Starts an operation and answers the request when it completes (maybe at once).
   http::HttpResponse submit(const std::function<ipam::RequestId(TimePoint, mesh::GossipSender&)>& f);
   void rearm();
@@ -60,6 +69,9 @@ class IpamService {
   Logger log_;
   std::unique_ptr<ipam::MeshCoreView> view_;
   std::unique_ptr<ipam::Allocator> alloc_;
+  std::unique_ptr<Channel> channel_;
+  bool settle_posted_ = false;
+  bool routes_posted_ = false;
   Cidr range_;
   Cidr default_subnet_;
   boost::asio::steady_timer timer_;

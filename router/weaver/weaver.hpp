@@ -66,7 +66,7 @@ class Weaver {
   boost::asio::io_context& io_;
   Options opts_;
   Logger log_;
-  SodiumRandom rng_;
+  StreamRandom rng_;  // seeded once from libsodium: no getrandom per draw
   std::optional<router::KvStore> store_;
   std::optional<mesh_net::MeshNode> node_;
   std::optional<router_net::OverlayShell> overlay_;

@@ -7,6 +7,8 @@
 
 #include <cstring>
 #include <fstream>
+#include <functional>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -56,6 +58,33 @@ int underlay_mtu(const std::string& bridge) {
   ::close(fd);
   return result > 0 ? result : 1500;
 }
+
+namespace {
+
+/// Targets whose last dial failed (issue 19), from the connection maker's state and the dial log.
+void add_target_failures(router::RouterStatus& r, mesh_net::MeshNode& node,
+                         const std::function<std::string(TimePoint)>& wall) {
+  std::map<std::string, std::string> direct;  // host:port -> the direct peer as given
+  for (auto& t : r.targets) {
+    if (auto a = mesh::PeerAddress::parse(t)) direct[a->with_port(node.config().port)] = t;
+  }
+  const auto& log = node.dial_log().targets();
+  for (auto& [addr, t] : node.connection_maker().targets()) {
+    using S = mesh::ConnectionMaker::State;
+    if (!t.last_error || t.state == S::connected) continue;
+    router::TargetFailure f;
+    auto d = direct.find(addr);
+    f.direct = d != direct.end();
+    f.target = f.direct ? d->second : addr;
+    auto l = log.find(addr);
+    f.failures = l != log.end() ? std::max<std::uint64_t>(l->second.failures, 1) : 1;
+    f.error = *t.last_error;
+    if (t.state == S::waiting) f.retry = wall(t.try_after);
+    r.target_failures.push_back(std::move(f));
+  }
+}
+
+}  // namespace
 
 router::WeaveStatus Weaver::status() {
   router::WeaveStatus ws;
@@ -180,6 +209,7 @@ router::WeaveStatus Weaver::status() {
   }
   r.termination_count = core.termination_count();
   r.targets = node_->connection_maker().direct_peers();
+  add_target_failures(r, *node_, wall);
   for (auto& c : node_->config().trusted_subnets) r.trusted_subnets.push_back(c.str());
   r.gossip_bytes_sent = node_->gossip_bytes_sent();
   if (ipam_) {

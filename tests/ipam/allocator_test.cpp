@@ -209,6 +209,42 @@ TEST(Allocator, RetriesALostSpaceRequestEveryFiveSeconds) {
   EXPECT_TRUE(addr_of(net, a, r).has_value());
 }
 
+// Issue 19: an allocation that found no reachable donor goes on as soon as a route appears,
+// not at the next 5 s tick.
+TEST(Allocator, AnAllocationWaitingForARouteGoesOnWhenRoutesChange) {
+  IpamNet net(17, kUniverse);
+  auto a = net.add(kA, "hostA", seeded({kA, kB}));
+  auto b = net.add(kB, "hostB", seeded({kA, kB}));
+  net.set_group(b, 1);  // B unreachable
+  auto r = net.allocate(a, "c1", C("10.40.0.0/16"));
+  net.deliver();
+  EXPECT_EQ(net.completion(a, r), nullptr);
+  // Routes changed but B is still unreachable: nothing to do (and no tick has run).
+  net.call(a, [&](Allocator& al, mesh::GossipSender& s) { al.on_routes_changed(net.now(), s); });
+  net.deliver();
+  EXPECT_EQ(net.completion(a, r), nullptr);
+  net.heal();
+  net.call(a, [&](Allocator& al, mesh::GossipSender& s) { al.on_routes_changed(net.now(), s); });
+  net.deliver();
+  EXPECT_EQ(addr_of(net, a, r), C("10.40.128.0/16"));
+  // A claim of an address whose owner is unreachable waits the same way, without its tries
+  // being spent by route changes that do not reach the owner.
+  net.set_group(b, 1);
+  auto c = net.claim(a, "c2", C("10.40.0.9/12"));
+  net.deliver();
+  for (int i = 0; i < 10; ++i) {
+    net.call(a, [&](Allocator& al, mesh::GossipSender& s) { al.on_routes_changed(net.now(), s); });
+  }
+  EXPECT_EQ(net.completion(a, c), nullptr);  // not failed as "owned by other peer"
+  net.heal();
+  net.call(a, [&](Allocator& al, mesh::GossipSender& s) { al.on_routes_changed(net.now(), s); });
+  net.deliver();
+  auto* done = net.completion(a, c);
+  ASSERT_NE(done, nullptr);
+  EXPECT_TRUE(done->ok()) << done->error->message;
+  expect_invariants(net);
+}
+
 TEST(Allocator, ExhaustedAndEveryOwnerUnreachable) {
   IpamNet net(8, *Cidr::parse("10.0.0.0/29"));
   auto a = net.add(kA, "hostA", seeded({kA, kB}));

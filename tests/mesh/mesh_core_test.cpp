@@ -99,6 +99,10 @@ TEST(MeshCore, DuplicateConnectionKeepsLowerConnUid) {
   EXPECT_FALSE(core.add_connection(sim.now(), 3, i3, fx));
   ASSERT_EQ(fx.closes.size(), 1u);
   EXPECT_EQ(fx.closes[0].first, 1u);
+  // The dropped connection is reported, so the shell releases its sleeve state: its own close
+  // arrives later, when the core no longer knows it (issue 19: a stale forwarder spun a core).
+  ASSERT_EQ(fx.removed.size(), 1u);
+  EXPECT_EQ(fx.removed[0], std::make_pair(ConnId{1}, P(2)));
   EXPECT_EQ(core.connections().size(), 1u);
   EXPECT_TRUE(core.connections().count(3));
   auto i4 = i1;
@@ -106,6 +110,12 @@ TEST(MeshCore, DuplicateConnectionKeepsLowerConnUid) {
   fx = {};
   EXPECT_TRUE(core.add_connection(sim.now(), 4, i4, fx));
   EXPECT_TRUE(core.connections().empty());
+  ASSERT_EQ(fx.removed.size(), 1u);
+  EXPECT_EQ(fx.removed[0].first, 3u);
+  // Removing a connection the core no longer has reports nothing (no double release).
+  fx = {};
+  core.remove_connection(sim.now(), 3, fx);
+  EXPECT_TRUE(fx.removed.empty());
 }
 
 TEST(MeshCore, ConnectionLimit) {

@@ -116,5 +116,60 @@ TEST_F(OverlayShellTest, BroadcastAndRelayedUnicastAcrossThreePeers) {
   EXPECT_EQ(b.shell->forwarder().stats().relayed, 2u);
 }
 
+// Issue 19: two routers dialling each other at once make duplicate connections; the one that
+// loses the tie-break must leave no sleeve forwarder behind (an address-less stale forwarder made
+// the shell re-arm its timer in the past, spinning a core for 60 s).
+TEST_F(OverlayShellTest, TieBreakLeavesNoStaleSleeveForwarder) {
+  std::vector<std::pair<Node*, Node*>> pairs;
+  for (std::uint64_t k = 0; k < 4; ++k) {
+    auto& a = add(0x0b0000000001 + 2 * k);
+    auto& b = add(0x0b0000000002 + 2 * k);
+    a.mesh->connect({fmt::format("127.0.0.1:{}", b.mesh->bound_port())}, false);
+    b.mesh->connect({fmt::format("127.0.0.1:{}", a.mesh->bound_port())}, false);
+    pairs.emplace_back(&a, &b);
+  }
+  auto settled = [&](Node& n) {
+    auto& conns = n.mesh->core().connections();
+    return conns.size() == 1 && conns.begin()->second.established && n.mesh->handshaking().empty();
+  };
+  ASSERT_TRUE(run_until([&] {
+    for (auto [a, b] : pairs) {
+      if (!settled(*a) || !settled(*b)) return false;
+    }
+    return true;
+  }));
+  io.run_for(std::chrono::milliseconds(200));  // let the losing connections finish closing
+  for (auto [a, b] : pairs) {
+    for (Node* n : {a, b}) {
+      auto st = n->shell->sleeve().status();
+      ASSERT_EQ(st.size(), 1u) << "stale sleeve forwarder left by the tie-break";
+      EXPECT_TRUE(n->mesh->core().connections().count(st[0].conn));
+      EXPECT_TRUE(st[0].remote_addr.has_value());
+    }
+  }
+}
+
+// Issue 19: the core's tick timer is re-armed only when its deadline moves, not on every message.
+TEST_F(OverlayShellTest, MessagesDoNotReArmTheTickTimer) {
+  auto& a = add(0x0c0000000001);
+  auto& b = add(0x0c0000000002);
+  a.mesh->connect({fmt::format("127.0.0.1:{}", b.mesh->bound_port())}, false);
+  ASSERT_TRUE(run_until([&] {
+    auto& c = b.mesh->core().connections();
+    return c.size() == 1 && c.begin()->second.established;
+  }));
+  io.run_for(std::chrono::milliseconds(1500));  // past the 1 s topology batching and GC timers
+  const auto arms = b.mesh->tick_arms();
+  const auto received = b.mesh->gossip_bytes_received();
+  constexpr int kMessages = 200;
+  for (int i = 0; i < kMessages; ++i) {
+    a.mesh->with_effects([&](mesh::Effects& fx) {
+      a.mesh->core().sender("weft-test", Clock::now(), fx)->broadcast(Bytes{1, 2, 3, static_cast<std::uint8_t>(i)});
+    });
+  }
+  ASSERT_TRUE(run_until([&] { return b.mesh->gossip_bytes_received() >= received + kMessages * 4; }));
+  EXPECT_LT(b.mesh->tick_arms() - arms, 10u) << "the tick timer was re-armed per message";
+}
+
 }  // namespace
 }  // namespace weft::router_net

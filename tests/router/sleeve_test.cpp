@@ -350,6 +350,33 @@ TEST(Sleeve, EmsgsizeLowersTheMtuAndTimeoutsFailTheForwarder) {
   p.a.on_tick(T0 + std::chrono::seconds(61), fx);
   ASSERT_EQ(fx.failed.size(), 1u);
   EXPECT_EQ(fx.failed[0].first, 1u);
+  // The failed forwarder is gone: it is reported once, not on every later tick.
+  EXPECT_TRUE(p.a.status().empty());
+  fx = {};
+  p.a.on_tick(T0 + std::chrono::seconds(62), fx);
+  EXPECT_TRUE(fx.failed.empty());
+}
+
+// Issue 19: an inbound forwarder that never heard a heartbeat has no address, sends nothing and
+// never advanced its heartbeat time; on_tick returned that past time, and the shell re-armed its
+// timer in the past, in a loop, for the 60 s until the heartbeat timeout.
+TEST(Sleeve, TickNeverReturnsAPastDeadlineForAnEntryWithoutAddress) {
+  Sleeve s{kA, 1438};
+  SleeveEffects fx;
+  s.add_connection(T0, conn(kB, false, std::nullopt, 7, std::nullopt), fx);
+  EXPECT_TRUE(fx.datagrams.empty());
+  for (auto t = T0; t < T0 + std::chrono::seconds(59); t += std::chrono::milliseconds(700)) {
+    fx = {};
+    auto next = s.on_tick(t, fx);
+    EXPECT_GT(next, t) << "deadline in the past at +" << (t - T0).count();
+    EXPECT_TRUE(fx.datagrams.empty());
+    EXPECT_TRUE(fx.failed.empty());
+  }
+  // Its timeout still applies.
+  fx = {};
+  auto next = s.on_tick(T0 + std::chrono::seconds(61), fx);
+  EXPECT_GT(next, T0 + std::chrono::seconds(61));
+  ASSERT_EQ(fx.failed.size(), 1u);
 }
 
 TEST(Sleeve, BatchesManySmallFramesIntoOneDatagramUpToTheLimit) {

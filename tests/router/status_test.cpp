@@ -60,6 +60,20 @@ TEST(Status, SubPages) {
   EXPECT_EQ(format_status_targets(s.router), "192.168.77.2\n");
 }
 
+// Issue 19: a target that cannot be reached says why in `weave status targets`.
+TEST(Status, TargetsShowDialFailures) {
+  auto s = sample();
+  s.router.targets.push_back("192.168.77.9");
+  s.router.target_failures.push_back({"192.168.77.9", true, 3, "dial tcp 192.168.77.9:6783: connect: No route to host", "x"});
+  s.router.target_failures.push_back({"10.0.0.5:6783", false, 1, "dial tcp 10.0.0.5:6783: connect: i/o timeout", ""});
+  EXPECT_EQ(format_status_targets(s.router),
+            "192.168.77.2\n"
+            "192.168.77.9  failed 3 times: dial tcp 192.168.77.9:6783: connect: No route to host, retry: x\n"
+            "10.0.0.5:6783 (discovered)  failed 1 time: dial tcp 10.0.0.5:6783: connect: i/o timeout\n");
+  // The summary still counts the direct targets only.
+  EXPECT_NE(format_status(s).find("        Targets: 2\n"), std::string::npos);
+}
+
 TEST(Status, ReportJsonShape) {
   auto j = nlohmann::json::parse(format_report_json(sample()));
   EXPECT_EQ(j["Router"]["Name"], "aa:bb:cc:dd:ee:01");

@@ -32,6 +32,8 @@ bool MeshSim::connect(std::size_t i, std::size_t j) {
   };
   links_[{i, ci}] = Link{i, j, cj};
   links_[{j, cj}] = Link{j, i, ci};
+  adjacent_.insert({i, j});
+  adjacent_.insert({j, i});
   mesh::Effects fi, fj;
   auto ri = nodes_[i].core->add_connection(now_, ci, info(i, j, true, uid_i, uid_j), fi);
   auto rj = nodes_[j].core->add_connection(now_, cj, info(j, i, false, uid_j, uid_i), fj);
@@ -40,6 +42,8 @@ bool MeshSim::connect(std::size_t i, std::size_t j) {
     if (!rj) nodes_[j].core->remove_connection(now_, cj, fj);
     links_.erase({i, ci});
     links_.erase({j, cj});
+    adjacent_.erase(adjacent_.find({i, j}));
+    adjacent_.erase(adjacent_.find({j, i}));
     apply(i, fi);
     apply(j, fj);
     return false;
@@ -52,11 +56,21 @@ bool MeshSim::connect(std::size_t i, std::size_t j) {
   return true;
 }
 
-bool MeshSim::connected(std::size_t i, std::size_t j) const {
+bool MeshSim::connected(std::size_t i, std::size_t j) const { return adjacent_.count({i, j}) > 0; }
+
+void MeshSim::kill(std::size_t i) {
+  std::vector<mesh::ConnId> ids;
   for (auto& [k, l] : links_) {
-    if (l.from == i && l.to == j) return true;
+    if (l.from == i) ids.push_back(k.second);
   }
-  return false;
+  for (auto id : ids) close_conn(i, id);
+  nodes_.at(i).alive = false;
+}
+
+void MeshSim::with_effects(std::size_t i, const std::function<void(mesh::Effects&)>& f) {
+  mesh::Effects fx;
+  f(fx);
+  apply(i, fx);
 }
 
 void MeshSim::close_conn(std::size_t node, mesh::ConnId id) {
@@ -64,11 +78,13 @@ void MeshSim::close_conn(std::size_t node, mesh::ConnId id) {
   if (it == links_.end()) return;
   auto far = it->second;
   links_.erase(it);
+  if (auto a = adjacent_.find({node, far.to}); a != adjacent_.end()) adjacent_.erase(a);
   mesh::Effects f1, f2;
   nodes_[node].core->remove_connection(now_, id, f1);
   auto it2 = links_.find({far.to, far.peer_conn});
   if (it2 != links_.end()) {
     links_.erase(it2);
+    if (auto a = adjacent_.find({far.to, node}); a != adjacent_.end()) adjacent_.erase(a);
     nodes_[far.to].core->remove_connection(now_, far.peer_conn, f2);
   }
   apply(node, f1);
@@ -106,7 +122,7 @@ void MeshSim::run(Duration d, Duration step) {
     while (!queue_.empty() && budget--) {
       auto m = std::move(queue_.front());
       queue_.pop_front();
-      if (!links_.count({m.to, m.to_conn})) continue;
+      if (!nodes_[m.to].alive || !links_.count({m.to, m.to_conn})) continue;
       if (loss_ > 0 && rng_.unit() < loss_) continue;
       ++delivered_;
       if (on_deliver) on_deliver(m.from, m.to, m.msg);
@@ -115,7 +131,7 @@ void MeshSim::run(Duration d, Duration step) {
       apply(m.to, fx);
     }
     for (std::size_t i = 0; i < nodes_.size(); ++i) {
-      if (nodes_[i].wake <= now_) {
+      if (nodes_[i].alive && nodes_[i].wake <= now_) {
         mesh::Effects fx;
         nodes_[i].wake = nodes_[i].core->on_tick(now_, fx);
         apply(i, fx);

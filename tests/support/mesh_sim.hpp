@@ -34,6 +34,14 @@ class MeshSim {
   bool connect(std::size_t i, std::size_t j);
   void disconnect(std::size_t i, std::size_t j);
   bool connected(std::size_t i, std::size_t j) const;
+  /// Node i leaves for good: its connections close (the far ends see them go) and it stops
+  /// ticking.
+  void kill(std::size_t i);
+  bool alive(std::size_t i) const { return nodes_.at(i).alive; }
+  /// Runs `f` with an Effects for node i to fill (e.g. through core(i).sender()), then applies it.
+  void with_effects(std::size_t i, const std::function<void(mesh::Effects&)>& f);
+  /// Messages waiting for delivery.
+  std::size_t in_flight() const { return queue_.size(); }
   /// Messages on a link are dropped with this probability (TCP would retransmit; this models
   /// connections that die with data in flight, which gossip must survive).
   void set_loss(double p) { loss_ = p; }
@@ -61,6 +69,7 @@ class MeshSim {
   SeededRandom rng_;
   std::vector<Node> nodes_;
   std::map<std::pair<std::size_t, mesh::ConnId>, Link> links_;  ///< (node, conn) -> far end
+  std::multiset<std::pair<std::size_t, std::size_t>> adjacent_;  ///< (from, to) of each link
   std::deque<InFlight> queue_;
   TimePoint now_{std::chrono::hours(1)};
   mesh::ConnId next_conn_ = 1;

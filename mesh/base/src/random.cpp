@@ -2,6 +2,8 @@
 
 #include <sodium.h>
 
+#include <cstring>
+
 namespace weft {
 
 std::uint64_t Random::uniform(std::uint64_t n) {
@@ -25,6 +27,39 @@ void Random::fill(std::span<std::uint8_t> out) {
 std::uint64_t SodiumRandom::next_u64() {
   std::uint64_t v;
   randombytes_buf(&v, sizeof v);
+  return v;
+}
+
+StreamRandom::StreamRandom() { randombytes_buf(key_, sizeof key_); }
+
+StreamRandom::StreamRandom(std::span<const std::uint8_t, kKeyBytes> seed) {
+  std::memcpy(key_, seed.data(), kKeyBytes);
+}
+
+StreamRandom::~StreamRandom() {
+  sodium_memzero(key_, sizeof key_);
+  sodium_memzero(buf_, sizeof buf_);
+}
+
+void StreamRandom::refill() {
+  // Fast key erasure: one keystream gives the next key and the output; the nonce can stay zero
+  // because no key is ever used twice.
+  std::uint8_t block[kKeyBytes + kBlock];
+  static constexpr std::uint8_t kNonce[crypto_stream_chacha20_ietf_NONCEBYTES] = {};
+  crypto_stream_chacha20_ietf(block, sizeof block, kNonce, key_);
+  std::memcpy(key_, block, kKeyBytes);
+  std::memcpy(buf_, block + kKeyBytes, kBlock);
+  sodium_memzero(block, sizeof block);
+  pos_ = 0;
+  ++refills_;
+}
+
+std::uint64_t StreamRandom::next_u64() {
+  if (pos_ + sizeof(std::uint64_t) > kBlock) refill();
+  std::uint64_t v;
+  std::memcpy(&v, buf_ + pos_, sizeof v);
+  sodium_memzero(buf_ + pos_, sizeof v);  // output handed out is not kept
+  pos_ += sizeof v;
   return v;
 }
 

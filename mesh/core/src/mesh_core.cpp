@@ -37,8 +37,24 @@ std::unique_ptr<GossipSender> MeshCore::sender(std::string channel, TimePoint no
 }
 
 const RouteTable& MeshCore::routes() {
-  if (!routes_) routes_.emplace(compute_routes(topology_, topology_.self_name()));
+  if (!routes_) {
+    routes_.emplace(compute_routes(topology_, topology_.self_name()));
+    ++route_computations_;
+  }
   return *routes_;
+}
+
+const RouteTable& MeshCore::relay_routes(TimePoint now) {
+  if (routes_) return *routes_;
+  if (stale_routes_ && now - stale_routes_at_ < kRelayRoutesMaxAge) return *stale_routes_;
+  stale_routes_.reset();
+  stale_routes_at_ = now;
+  return routes();
+}
+
+void MeshCore::invalidate_routes() {
+  if (routes_) stale_routes_ = std::move(routes_);
+  routes_.reset();
 }
 
 std::optional<ConnId> MeshCore::conn_to(PeerName p) const {
@@ -49,7 +65,7 @@ std::optional<ConnId> MeshCore::conn_to(PeerName p) const {
 }
 
 void MeshCore::topology_changed(TimePoint now, const ChangeOutcome& c, Effects& fx) {
-  routes_.reset();
+  invalidate_routes();
   fx.topology_changed = true;
   if (c.local_version_bumped && !update_at_) update_at_ = now + kTopologyBatchDelay;
 }
@@ -107,6 +123,7 @@ void MeshCore::remove_connection(TimePoint now, ConnId id, Effects& fx) {
   auto name = it->second.info.remote.name;
   conns_.erase(it);
   ++terminations_;
+  fx.removed.emplace_back(id, name);
   auto r = topology_.remove_connection(name);
   if (r) topology_changed(now, *r, fx);
   if (!gc_at_) gc_at_ = now + kGcDelay;
@@ -202,8 +219,8 @@ void MeshCore::send_to_peers(const std::vector<PeerName>& peers, ProtocolTag tag
   }
 }
 
-void MeshCore::relay_gossip(TimePoint, const std::string& channel, PeerName except, const Bytes& payload, Effects& fx) {
-  auto peers = routes().random_neighbours(except, rng_);
+void MeshCore::relay_gossip(TimePoint now, const std::string& channel, PeerName except, const Bytes& payload, Effects& fx) {
+  auto peers = relay_routes(now).random_neighbours(except, rng_);
   if (peers.empty()) return;
   GossipEnvelope e{channel, self_name(), {}, payload};
   send_to_peers(peers, ProtocolTag::gossip, encode_gossip_envelope(e, false), fx);
@@ -259,7 +276,7 @@ TimePoint MeshCore::on_tick(TimePoint now, Effects& fx) {
     auto g = topology_.garbage_collect();  // never advertise unreachable peers
     if (!g.removed.empty()) {
       fx.peers_gone.insert(fx.peers_gone.end(), g.removed.begin(), g.removed.end());
-      routes_.reset();
+      invalidate_routes();
       fx.topology_changed = true;
     }
     std::vector<PeerName> names(pending_update_.begin(), pending_update_.end());

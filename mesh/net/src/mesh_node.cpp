@@ -120,10 +120,21 @@ void MeshNode::add_connection(tcp::socket s, bool outbound, std::string target, 
   c->start();
 }
 
+void MeshNode::log_lines(const std::vector<std::string>& lines) {
+  for (auto& l : lines) log_.info("{}", l);
+}
+
+void MeshNode::dial_failed(const std::string& address, std::string error) {
+  auto now = Clock::now();
+  log_lines(dial_log_.failed(now, address, error));
+  maker_.on_dial_failed(now, address, std::move(error));
+}
+
 void MeshNode::dial(const mesh::ConnectionMaker::Dial& d) {
+  log_lines(dial_log_.attempt(Clock::now(), d.address));
   auto addr = mesh::PeerAddress::parse(d.address);
   if (!addr) {
-    maker_.on_dial_failed(Clock::now(), d.address, addr.error().message);
+    dial_failed(d.address, addr.error().message);
     return;
   }
   auto resolver = std::make_shared<tcp::resolver>(io_);
@@ -132,7 +143,7 @@ void MeshNode::dial(const mesh::ConnectionMaker::Dial& d) {
       addr->host, port, [this, resolver, d](const boost::system::error_code& ec, tcp::resolver::results_type res) {
         if (stopped_) return;
         if (ec) {
-          maker_.on_dial_failed(Clock::now(), d.address, fmt::format("dial tcp: lookup {}: {}", d.address, ec.message()));
+          dial_failed(d.address, fmt::format("dial tcp: lookup {}: {}", d.address, ec.message()));
           rearm_tick();
           return;
         }
@@ -149,9 +160,8 @@ void MeshNode::dial(const mesh::ConnectionMaker::Dial& d) {
           timer->cancel();
           if (stopped_) return;
           if (e) {
-            maker_.on_dial_failed(Clock::now(), d.address,
-                                  fmt::format("dial tcp {}: connect: {}", d.address,
-                                              e == asio::error::operation_aborted ? "i/o timeout" : e.message()));
+            dial_failed(d.address, fmt::format("dial tcp {}: connect: {}", d.address,
+                                               e == asio::error::operation_aborted ? "i/o timeout" : e.message()));
             refresh_targets();
             return;
           }
@@ -185,7 +195,10 @@ Result<void> MeshNode::on_handshake_done(TcpConnection& c, const mesh::Handshake
     return Error{refused->message};
   }
   joined_at_[c.id()] = now;
-  if (info.outbound) maker_.on_connected(c.params().target);
+  if (info.outbound) {
+    maker_.on_connected(c.params().target);
+    dial_log_.connected(c.params().target);
+  }
   bool established = true;
   if (hooks_.on_connection_added) established = hooks_.on_connection_added(core_.connections().at(c.id()), hs);
   if (established) core_.connection_established(now, c.id(), fx);
@@ -229,11 +242,12 @@ void MeshNode::on_closed(TcpConnection& c, const std::string& reason) {
     if (auto it = joined_at_.find(id); it != joined_at_.end()) {
       maker_.on_terminated(now, c.params().target, it->second, reason);
     } else {
-      maker_.on_dial_failed(now, c.params().target, reason);
+      dial_failed(c.params().target, reason);
     }
   }
   joined_at_.erase(id);
-  if (joined && hooks_.on_connection_removed) hooks_.on_connection_removed(id, remote);
+  // NB: the hook runs from apply(), for what the core reports removed: a connection the core
+  // already dropped (the loser of a tie-break) was released then, and is not released twice.
   with_effects([&](mesh::Effects& fx) { core_.remove_connection(now, id, fx); });
   refresh_targets();
 }
@@ -249,6 +263,7 @@ void MeshNode::apply(mesh::Effects& fx) {
   auto sends = std::move(fx.sends);
   auto closes = std::move(fx.closes);
   auto gone = std::move(fx.peers_gone);
+  auto removed = std::move(fx.removed);
   auto overlay = std::move(fx.overlay);
   bool changed = fx.topology_changed;
   fx = {};
@@ -257,6 +272,9 @@ void MeshNode::apply(mesh::Effects& fx) {
       if (is_gossip(s.tag)) gossip_sent_ += s.payload.size() + 1;
       it->second->send(s.tag, s.payload);
     }
+  }
+  for (auto& [id, peer] : removed) {
+    if (hooks_.on_connection_removed) hooks_.on_connection_removed(id, peer);
   }
   for (auto& o : overlay) {
     if (hooks_.on_overlay_message) hooks_.on_overlay_message(o);
@@ -267,6 +285,7 @@ void MeshNode::apply(mesh::Effects& fx) {
   }
   if (changed) {
     if (hooks_.on_topology_changed) hooks_.on_topology_changed();
+    for (auto& f : topology_listeners_) f();
     if (!refresh_posted_) {
       refresh_posted_ = true;
       asio::post(io_, [this] {
@@ -283,10 +302,15 @@ void MeshNode::apply(mesh::Effects& fx) {
 
 void MeshNode::rearm_tick() {
   if (stopped_) return;
+  // NB: every message ends here; re-arming costs a timerfd_settime, so only when the deadline moved.
   auto when = core_.next_wake();
+  if (tick_armed_ && *tick_armed_ == when) return;
+  tick_armed_ = when;
+  ++tick_arms_;
   tick_timer_.expires_at(when);
   tick_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec || stopped_) return;
+    tick_armed_.reset();
     mesh::Effects fx;
     core_.on_tick(Clock::now(), fx);
     apply(fx);

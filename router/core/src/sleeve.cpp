@@ -397,11 +397,17 @@ void Sleeve::on_emsgsize(PeerName peer, int path_mtu) {
 
 TimePoint Sleeve::on_tick(TimePoint now, SleeveEffects& fx) {
   TimePoint next = now + kSlowHeartbeat;
-  for (auto& [id, f] : fwds_) {
+  for (auto it = fwds_.begin(); it != fwds_.end();) {
+    auto& [id, f] = *it;
     if (now - f.last_rx > kHeartbeatTimeout) {
+      // Reported once: the forwarder goes now, whether or not the mesh still has the connection.
       fx.failed.emplace_back(id, "no sleeve heartbeat received for 60s");
+      auto p = by_peer_.find(f.c.remote);
+      if (p != by_peer_.end() && p->second == id) by_peer_.erase(p);
+      it = fwds_.erase(it);
       continue;
     }
+    ++it;
     if (f.c.remote_addr && now >= f.next_hb) {
       heartbeat(f, fx);
       f.next_hb = now + f.hb_interval;
@@ -410,7 +416,9 @@ TimePoint Sleeve::on_tick(TimePoint now, SleeveEffects& fx) {
       send_special(f, kFragTestFrameLen, false, fx);
       f.next_frag_test = now + kFragTestInterval;
     }
-    next = std::min(next, f.next_hb);
+    // NB: an entry with no address yet (inbound, before the first heartbeat) sends nothing, so its
+    // next_hb never moves: counting it would return a past deadline and spin the shell's timer.
+    if (f.c.remote_addr) next = std::min(next, f.next_hb);
     next = std::min(next, f.last_rx + kHeartbeatTimeout + std::chrono::milliseconds(1));
     if (f.established) next = std::min(next, f.next_frag_test);
   }

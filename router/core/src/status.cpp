@@ -102,8 +102,23 @@ std::string format_status_connections(const RouterStatus& r) {
 }
 
 std::string format_status_targets(const RouterStatus& r) {
+  // Weave prints the direct targets one per line; weft appends why one is not connected, and
+  // lists failing discovered targets after them (the first field stays the address).
+  auto failure = [](const TargetFailure& f) {
+    return fmt::format("  failed {} time{}: {}{}", f.failures, f.failures == 1 ? "" : "s", f.error,
+                       f.retry.empty() ? "" : ", retry: " + f.retry);
+  };
   std::string out;
-  for (auto& t : r.targets) out += t + "\n";
+  for (auto& t : r.targets) {
+    out += t;
+    for (auto& f : r.target_failures) {
+      if (f.direct && f.target == t) out += failure(f);
+    }
+    out += "\n";
+  }
+  for (auto& f : r.target_failures) {
+    if (!f.direct) out += f.target + " (discovered)" + failure(f) + "\n";
+  }
   return out;
 }
 

@@ -267,10 +267,12 @@ bool Allocator::try_allocate(Op& op) {
     return true;
   }
   // Out of space: ask the first peer, in weighted random order, that we can reach.
+  op.waiting_for_route = true;
   for (auto donor : ring_.choose_peers_to_ask_for_space(subnet_range, rng_)) {
     if (!mesh_.has_route(donor)) continue;
     log_.debug("Decided to ask peer {} for space in range {}", donor, op.cidr);
     out_->unicast(donor, encode_space_request(subnet_range));
+    op.waiting_for_route = false;
     break;
   }
   return false;
@@ -297,6 +299,7 @@ bool Allocator::try_claim(Op& op) {
     return false;
   }
   if (owner != self_) {
+    op.waiting_for_route = !mesh_.has_route(owner);
     if (mesh_.has_route(owner)) {
       op.unreachable_tries = 0;
       log_.debug("requesting address {} from other peer {}", op.cidr, owner);
@@ -560,6 +563,29 @@ TimePoint Allocator::on_tick(TimePoint now, mesh::GossipSender& out) {
   finish_step();
   next_tick_ = now + kTickInterval;
   return next_tick_;
+}
+
+void Allocator::on_routes_changed(TimePoint, mesh::GossipSender& out) {
+  if (shutting_down_ || awaiting_ || ring_.empty()) return;
+  // NB: a claim retried while its owner is still unreachable would count a try towards failing
+  // it; retry claims only once their owner can be reached. An allocation retry costs nothing.
+  auto unblocked = [&](const Op& op) {
+    if (!op.waiting_for_route) return false;
+    return op.kind != OpKind::claim || mesh_.has_route(ring_.owner(op.cidr.addr()));
+  };
+  auto any = [&](const std::vector<Op>& ops) { return std::any_of(ops.begin(), ops.end(), unblocked); };
+  if (!any(pending_claims_) && !any(pending_allocates_)) return;
+  Scope scope(*this, out);
+  for (auto* q : {&pending_claims_, &pending_allocates_}) {
+    for (std::size_t i = 0; i < q->size();) {
+      if (unblocked((*q)[i]) && try_op((*q)[i])) {
+        q->erase(q->begin() + static_cast<std::ptrdiff_t>(i));
+      } else {
+        ++i;
+      }
+    }
+  }
+  finish_step();
 }
 
 // ---- ring life cycle

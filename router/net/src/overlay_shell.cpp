@@ -285,10 +285,15 @@ void OverlayShell::rearm_tick() {
   router::SleeveEffects fx;
   auto next = sleeve_.on_tick(Clock::now(), fx);
   apply(fx);
-  tick_.expires_at(next);
-  tick_.async_wait([this](const boost::system::error_code& ec) {
-    if (!ec && !stopped_) rearm_tick();
-  });
+  if (!tick_armed_ || *tick_armed_ != next) {  // a timerfd_settime only when the deadline moved
+    tick_armed_ = next;
+    tick_.expires_at(next);
+    tick_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec || stopped_) return;
+      tick_armed_.reset();
+      rearm_tick();
+    });
+  }
   if (expire_.expiry() <= Clock::now()) {
     expire_.expires_after(std::chrono::minutes(1));
     expire_.async_wait([this](const boost::system::error_code& ec) {

@@ -29,6 +29,10 @@ inline constexpr std::string_view kTopologyChannel = "topology";
 inline constexpr Duration kGossipInterval = std::chrono::seconds(30);
 inline constexpr Duration kTopologyBatchDelay = std::chrono::seconds(1);
 inline constexpr Duration kGcDelay = std::chrono::seconds(1);
+/// Gossip relays pick their random neighbours from a route table at most this old (Weave
+/// coalesces route recalculation for 100 ms too): each improving topology message would otherwise
+/// cost a full route computation, O(peers x connections), at every peer.
+inline constexpr Duration kRelayRoutesMaxAge = std::chrono::milliseconds(100);
 
 struct OutMessage {
   ConnId conn = 0;
@@ -48,6 +52,9 @@ struct Effects {
   std::vector<OutMessage> sends;
   std::vector<std::pair<ConnId, std::string>> closes;  ///< shut these down, with the reason logged
   std::vector<PeerSummary> peers_gone;                 ///< garbage-collected peers
+  /// Connections the core dropped (remove_connection, or the loser of a duplicate tie-break):
+  /// the shell releases what it keeps per connection (sleeve forwarder) for each, exactly once.
+  std::vector<std::pair<ConnId, PeerName>> removed;
   std::vector<OverlayMessage> overlay;
   bool topology_changed = false;  ///< routes were invalidated: kick the connection maker
 };
@@ -103,7 +110,10 @@ class MeshCore {
 
   // ---- state for status and the connection maker
   const Topology& topology() const { return topology_; }
+  /// Up to date with the topology (computed on demand after a change).
   const RouteTable& routes();
+  /// Route computations so far (for tests and the scale simulation).
+  std::uint64_t route_computations() const { return route_computations_; }
   PeerName self_name() const { return topology_.self_name(); }
   struct LocalConn {
     ConnId id = 0;
@@ -122,6 +132,11 @@ class MeshCore {
   GossipChannel& channel(const std::string& name);
   std::vector<Bytes> channel_full_state(TimePoint now, const std::string& name);
   void send_to_peers(const std::vector<PeerName>& peers, ProtocolTag tag, const Bytes& body, Effects& fx);
+  /// The table gossip relays use: routes() if current, else the previous one while it is younger
+  /// than kRelayRoutesMaxAge (a neighbour it names that is gone is simply skipped).
+  const RouteTable& relay_routes(TimePoint now);
+  /// The topology changed: routes() recomputes on next use; the old table serves relays briefly.
+  void invalidate_routes();
   void relay_gossip(TimePoint now, const std::string& channel, PeerName except, const Bytes& payload, Effects& fx);
   void relay_broadcast(const std::string& channel, PeerName src, const Bytes& payload, Effects& fx);
   bool relay_unicast(PeerName dst, const Bytes& body, Effects& fx);
@@ -134,6 +149,9 @@ class MeshCore {
   Logger log_;
   Topology topology_;
   std::optional<RouteTable> routes_;
+  std::optional<RouteTable> stale_routes_;  ///< the table before the last change
+  TimePoint stale_routes_at_{};             ///< when stale_routes_ was computed
+  std::uint64_t route_computations_ = 0;
   std::map<ConnId, LocalConn> conns_;
   std::map<std::string, GossipChannel*> channels_;
   std::map<std::string, std::unique_ptr<SurrogateChannel>> surrogates_;

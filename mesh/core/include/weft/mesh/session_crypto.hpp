@@ -71,7 +71,7 @@ Nonce make_nonce(Side sender, Transport transport, std::uint64_t seq);
 /// point multiple (clamping happens inside the scalar multiplication, as in Go).
 class KeyPair {
  public:
-  /// Draws the secret from `rng`; production passes SodiumRandom.
+  /// Draws the secret from `rng`; production passes StreamRandom (a CSPRNG seeded by libsodium).
   static KeyPair generate(Random& rng);
   static KeyPair from_secret(const std::array<std::uint8_t, kKeySize>& secret);
   /// nullopt unless exactly 32 bytes.

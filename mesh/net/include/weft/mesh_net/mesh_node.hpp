@@ -13,6 +13,7 @@
 #include "weft/base/cidr_list.hpp"
 #include "weft/base/logger.hpp"
 #include "weft/mesh/connection_maker.hpp"
+#include "weft/mesh/dial_log.hpp"
 #include "weft/mesh/mesh_core.hpp"
 #include "weft/mesh_net/tcp_connection.hpp"
 
@@ -58,11 +59,17 @@ class MeshNode final : public ConnectionOwner {
   void on_peers_gone(std::function<void(const std::vector<mesh::PeerSummary>&)> f) {
     peers_gone_listeners_.push_back(std::move(f));
   }
+  /// More listeners for topology (route) changes, besides hooks_.on_topology_changed.
+  void on_topology_changed(std::function<void()> f) { topology_listeners_.push_back(std::move(f)); }
   void start();
   void stop();
 
   mesh::MeshCore& core() { return core_; }
   mesh::ConnectionMaker& connection_maker() { return maker_; }
+  /// Dial attempts and failures per target (logged rate-limited; shown in `weave status targets`).
+  const mesh::DialLog& dial_log() const { return dial_log_; }
+  /// How often the core's tick timer was armed (it is re-armed only when its deadline moves).
+  std::uint64_t tick_arms() const { return tick_arms_; }
   const NodeConfig& config() const { return config_; }
   /// Runs `f` with an Effects to fill, then applies it (used by channels acting on their own).
   void with_effects(const std::function<void(mesh::Effects&)>& f);
@@ -87,6 +94,8 @@ class MeshNode final : public ConnectionOwner {
  private:
   void accept();
   void dial(const mesh::ConnectionMaker::Dial& d);
+  void dial_failed(const std::string& address, std::string error);
+  void log_lines(const std::vector<std::string>& lines);
   void add_connection(tcp::socket s, bool outbound, std::string target, bool accept_new_peer);
   void apply(mesh::Effects& fx);
   void rearm_tick();
@@ -99,11 +108,15 @@ class MeshNode final : public ConnectionOwner {
   Logger log_;
   mesh::MeshCore core_;
   mesh::ConnectionMaker maker_;
+  mesh::DialLog dial_log_;
   NodeHooks hooks_;
   std::vector<std::function<void(const std::vector<mesh::PeerSummary>&)>> peers_gone_listeners_;
+  std::vector<std::function<void()>> topology_listeners_;
   std::optional<tcp::acceptor> acceptor_;
   std::uint16_t bound_port_ = 0;
   asio::steady_timer tick_timer_;
+  std::optional<TimePoint> tick_armed_;  ///< what tick_timer_ waits for, while it waits
+  std::uint64_t tick_arms_ = 0;
   asio::steady_timer maker_timer_;
   asio::steady_timer accept_timer_;
   int accept_tokens_ = kAcceptBurst;

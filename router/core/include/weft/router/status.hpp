@@ -37,6 +37,15 @@ struct LocalConnStatus {
   std::vector<std::pair<std::string, std::string>> attrs;  ///< sorted by key; "name" first if present
 };
 
+/// A target whose last dial failed (issue 19), for `weave status targets`.
+struct TargetFailure {
+  std::string target;  ///< as in `targets` for a direct peer; host:port for a discovered one
+  bool direct = true;
+  std::uint64_t failures = 0;  ///< consecutive failed attempts
+  std::string error;           ///< the last one
+  std::string retry;           ///< when the next attempt is due ("" if not known)
+};
+
 struct RouteStatus {
   PeerName dest;
   PeerName via;
@@ -68,6 +77,7 @@ struct RouterStatus {
   std::vector<LocalConnStatus> connections;
   std::uint64_t termination_count = 0;
   std::vector<std::string> targets;
+  std::vector<TargetFailure> target_failures;  ///< text page only; /report keeps Weave's shape
   std::vector<std::string> trusted_subnets;
   std::vector<std::string> overlays{"sleeve"};
   std::string interface;  ///< e.g. "vethwe-pcap (via pcap)"; "" without a datapath

@@ -200,6 +200,10 @@ class Allocator final : public mesh::GossipChannel {
   // ---- timers
   /// Retries (proposals, space requests, claims) and container-death timeouts. Returns next_wake().
   TimePoint on_tick(TimePoint now, mesh::GossipSender& out);
+  /// The mesh's routes changed. Operations that found no reachable peer to ask (a donor, a
+  /// claimed address's owner) are retried now instead of at the next tick; a no-op otherwise, so
+  /// it is cheap to call on every topology change.
+  void on_routes_changed(TimePoint now, mesh::GossipSender& out);
   TimePoint next_wake() const { return next_tick_; }
 
   // ---- GossipChannel ("IPallocation", spec §3 and §6.2)
@@ -248,6 +252,7 @@ class Allocator final : public mesh::GossipChannel {
     bool no_error_on_unknown = false;
     bool reported = false;
     int unreachable_tries = 0;
+    bool waiting_for_route = false;  ///< the last try found nobody reachable to ask
   };
   class Scope;  ///< binds the GossipSender of the current call
 

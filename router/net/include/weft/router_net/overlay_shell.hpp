@@ -79,6 +79,7 @@ class OverlayShell {
   std::optional<asio::posix::stream_descriptor> dp_fd_;
   std::optional<asio::posix::stream_descriptor> ul_fd_;
   asio::steady_timer tick_;
+  std::optional<TimePoint> tick_armed_;  ///< what tick_ waits for, while it waits
   asio::steady_timer expire_;
   std::vector<router::OverlaySend> sends_;
   std::vector<router::FrameRecordView> records_;

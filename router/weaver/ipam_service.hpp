@@ -40,6 +40,8 @@ class IpamService {
   /// Starts an operation and answers the request when it completes (maybe at once).
   http::HttpResponse submit(const std::function<ipam::RequestId(TimePoint, mesh::GossipSender&)>& f);
   void rearm();
+  /// Persists what changed (one sync) and answers the operations that completed.
+  void flush();
 
   boost::asio::io_context& io_;
   mesh_net::MeshNode& node_;
@@ -53,6 +55,7 @@ class IpamService {
   boost::asio::steady_timer timer_;
   std::map<ipam::RequestId, std::shared_ptr<http::Deferred>> waiting_;
   bool stopped_ = false;
+  bool flush_posted_ = false;
 };
 
 }  // namespace weft::weaver

@@ -96,6 +96,25 @@ TEST(KvStore, PutsAppendToTheJournalAndSurviveReopen) {
   EXPECT_EQ(again->all().size(), 8u) << "the generation key is internal";
 }
 
+TEST(KvStore, GrowingValuesAreJournaledAsDeltas) {
+  auto dir = temp_dir();
+  auto path = dir + "/weavedata.db";
+  auto s = KvStore::open(path);
+  Bytes owned;
+  ASSERT_TRUE(s->put("ownedAddresses", owned).ok());
+  auto start = s->journal_bytes();
+  for (int i = 0; i < 300; ++i) {
+    // Like the owned-addresses map: one more entry, inserted in the middle or appended.
+    Bytes entry(60, static_cast<std::uint8_t>(i));
+    auto at = owned.begin() + static_cast<std::ptrdiff_t>((owned.size() / 60 / 2) * 60);
+    owned.insert(i % 2 ? at : owned.end(), entry.begin(), entry.end());
+    ASSERT_TRUE(s->put("ownedAddresses", owned).ok());
+  }
+  // 300 full values would be ~2.7 MB; deltas are ~100 bytes each.
+  EXPECT_LT(s->journal_bytes() - start, 300u * 200u);
+  EXPECT_EQ(KvStore::open(path)->get("ownedAddresses"), owned);
+}
+
 TEST(KvStore, TornJournalTailIsIgnoredAndNothingAcknowledgedIsLost) {
   auto dir = temp_dir();
   auto path = dir + "/weavedata.db";

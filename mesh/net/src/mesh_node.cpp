@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 
 #include "weft/base/log_safe.hpp"
 
@@ -197,7 +198,7 @@ void MeshNode::dial(const mesh::ConnectionMaker::Dial& d) {
   boost::system::error_code ec;
   auto ip = asio::ip::make_address(addr->host, ec);
   if (!ec) {  // a numeric address (all that gossip carries): no resolver
-    connect_to(d, tcp::endpoint(ip, port));
+    (void)connect_to(d, tcp::endpoint(ip, port));
     return;
   }
   auto resolver = std::make_shared<tcp::resolver>(io_);
@@ -218,16 +219,17 @@ void MeshNode::dial(const mesh::ConnectionMaker::Dial& d) {
             break;
           }
         }
-        connect_to(d, ep);
+        if (!connect_to(d, ep)) refresh_targets();
       });
 }
 
-void MeshNode::connect_to(const mesh::ConnectionMaker::Dial& d, const tcp::endpoint& ep) {
+bool MeshNode::connect_to(const mesh::ConnectionMaker::Dial& d, const tcp::endpoint& ep) {
   // Open the socket here (not inside a ranged async_connect) so that running out of descriptors
   // is an ordinary dial failure, and keep headroom for DNS, HTTP and inbound peers.
+  // NB: called from refresh_targets(), which re-arms the maker's timer after its dials.
   auto fail = [this, &d](const std::string& why) {
     maker_.on_dial_failed(Clock::now(), d.address, fmt::format("dial tcp {}: {}", d.address, why));
-    refresh_targets();
+    return false;
   };
   if (!fd_headroom(kFdHeadroom)) return fail("skipped: too few free file descriptors");
   auto sock = std::make_shared<tcp::socket>(io_);
@@ -254,6 +256,7 @@ void MeshNode::connect_to(const mesh::ConnectionMaker::Dial& d, const tcp::endpo
     }
     add_connection(std::move(*sock), true, d.address, d.accept_new_peer);
   });
+  return true;
 }
 
 Result<void> MeshNode::on_handshake_done(TcpConnection& c, const mesh::HandshakeResult& hs,
@@ -318,7 +321,8 @@ void MeshNode::on_closed(TcpConnection& c, const std::string& reason) {
   PeerName remote = joined ? core_.connections().at(id).info.remote.name : PeerName{};
   if (joined || joined_at_.count(id)) {
     log_.info("->[{}|{}]: connection shutting down due to error: {}", c.params().target, remote, reason);
-  } else if (std::uint64_t dropped = 0; handshake_log_.allow(c.remote_ip(), now, &dropped)) {
+  } else if (std::uint64_t dropped = 0;
+             handshake_log_.allow(c.params().target.substr(0, c.params().target.rfind(':')), now, &dropped)) {
     // Handshake failures come from anyone who can reach the port: a few lines per source and
     // minute, then a count (issue 18, item 7).
     log_.info("->[{}]: connection shutting down due to error during handshake: {}{}", c.params().target,

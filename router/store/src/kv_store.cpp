@@ -16,7 +16,7 @@ namespace {
 constexpr std::string_view kMagic = "WEFTDB1\n";
 constexpr std::string_view kJournalMagic = "WEFTJNL1";
 constexpr std::size_t kJournalHeader = 8 + 16;
-constexpr std::uint8_t kOpPut = 1, kOpErase = 2;
+constexpr std::uint8_t kOpPut = 1, kOpErase = 2, kOpDelta = 3;
 /// The snapshot's generation, stored with the data but never part of it.
 const std::string kGenerationKey("\0weft-generation", 16);
 
@@ -73,22 +73,42 @@ Result<void> replace_file(const std::string& path, ByteSpan bytes) {
   return {};
 }
 
-void encode_change(Bytes& out, const std::string& key, const std::optional<Bytes>& value) {
-  Bytes body;
-  ByteWriter b(body);
-  b.u8(value ? kOpPut : kOpErase);
-  b.u16be(static_cast<std::uint16_t>(key.size()));
-  b.put(key);
-  if (value) {
-    b.u32be(static_cast<std::uint32_t>(value->size()));
-    b.put(*value);
-  }
+void encode_record(Bytes& out, const Bytes& body) {
   std::uint8_t h[crypto_hash_sha256_BYTES];
   crypto_hash_sha256(h, body.data(), body.size());
   ByteWriter w(out);
   w.u32be(static_cast<std::uint32_t>(body.size()));
   w.put(body);
   w.put(ByteSpan(h, sizeof h));
+}
+
+/// One journal record for `key` changing from `prev` to `value`. A value that shares most of its
+/// bytes with the previous one (the owned-addresses map after one more allocation) is written as
+/// a delta: the common prefix and suffix lengths and the bytes in between.
+void encode_change(Bytes& out, const std::string& key, const std::optional<Bytes>& prev,
+                   const std::optional<Bytes>& value) {
+  Bytes body;
+  ByteWriter b(body);
+  std::size_t prefix = 0, suffix = 0;
+  if (value && prev) {
+    auto limit = std::min(prev->size(), value->size());
+    while (prefix < limit && (*prev)[prefix] == (*value)[prefix]) ++prefix;
+    while (suffix < limit - prefix && (*prev)[prev->size() - 1 - suffix] == (*value)[value->size() - 1 - suffix]) ++suffix;
+  }
+  b.u8(!value ? kOpErase : prefix + suffix >= 64 ? kOpDelta : kOpPut);
+  b.u16be(static_cast<std::uint16_t>(key.size()));
+  b.put(key);
+  if (value && prefix + suffix >= 64) {
+    b.u32be(static_cast<std::uint32_t>(prefix));
+    b.u32be(static_cast<std::uint32_t>(suffix));
+    auto mid = ByteSpan(*value).subspan(prefix, value->size() - prefix - suffix);
+    b.u32be(static_cast<std::uint32_t>(mid.size()));
+    b.put(mid);
+  } else if (value) {
+    b.u32be(static_cast<std::uint32_t>(value->size()));
+    b.put(*value);
+  }
+  encode_record(out, body);
 }
 
 /// Applies the journal's intact records to `data`. Stops at the first damaged or incomplete one.
@@ -113,6 +133,17 @@ void replay(ByteSpan journal, std::map<std::string, Bytes>& data) {
       auto v = vl ? br.take(*vl) : std::nullopt;
       if (!v || !br.empty()) return;
       data[key] = Bytes(v->begin(), v->end());
+    } else if (*op == kOpDelta) {
+      auto prefix = br.u32be();
+      auto suffix = prefix ? br.u32be() : std::nullopt;
+      auto ml = suffix ? br.u32be() : std::nullopt;
+      auto mid = ml ? br.take(*ml) : std::nullopt;
+      auto cur = data.find(key);
+      if (!mid || !br.empty() || cur == data.end() || std::uint64_t{*prefix} + *suffix > cur->second.size()) return;
+      Bytes v(cur->second.begin(), cur->second.begin() + *prefix);
+      v.insert(v.end(), mid->begin(), mid->end());
+      v.insert(v.end(), cur->second.end() - *suffix, cur->second.end());
+      cur->second = std::move(v);
     } else if (*op == kOpErase && br.empty()) {
       data.erase(key);
     } else {
@@ -244,17 +275,28 @@ Result<void> KvStore::put_many(std::vector<std::pair<std::string, Bytes>> kvs) {
 Result<void> KvStore::erase(const std::string& key) { return commit({Change{key, std::nullopt}}); }
 
 Result<void> KvStore::commit(std::vector<Change> changes) {
-  auto old = data_;
+  // The previous values: for deltas, and to undo the change if it cannot be made durable.
+  std::vector<std::optional<Bytes>> prev;
   for (auto& c : changes) {
-    if (c.value) {
-      data_[c.key] = *c.value;
-    } else {
-      data_.erase(c.key);
-    }
+    auto it = data_.find(c.key);
+    prev.push_back(it == data_.end() ? std::nullopt : std::optional<Bytes>(it->second));
   }
-  auto r = jfd_ >= 0 ? append(changes) : compact();
+  Result<void> r;
+  if (jfd_ >= 0) {
+    r = append(changes, prev);
+    if (r) apply(changes);
+  } else {
+    apply(changes);
+    r = compact();
+  }
   if (!r) {
-    data_ = std::move(old);
+    for (std::size_t i = changes.size(); i-- > 0;) {
+      if (prev[i]) {
+        data_[changes[i].key] = std::move(*prev[i]);
+      } else {
+        data_.erase(changes[i].key);
+      }
+    }
     return r;
   }
   if (journal_bytes_ > std::max<std::uint64_t>(kCompactMin, kCompactRatio * snapshot_bytes_)) {
@@ -264,9 +306,19 @@ Result<void> KvStore::commit(std::vector<Change> changes) {
   return {};
 }
 
-Result<void> KvStore::append(const std::vector<Change>& changes) {
+void KvStore::apply(std::vector<Change>& changes) {
+  for (auto& c : changes) {
+    if (c.value) {
+      data_[c.key] = std::move(*c.value);
+    } else {
+      data_.erase(c.key);
+    }
+  }
+}
+
+Result<void> KvStore::append(const std::vector<Change>& changes, const std::vector<std::optional<Bytes>>& prev) {
   Bytes rec;
-  for (auto& c : changes) encode_change(rec, c.key, c.value);
+  for (std::size_t i = 0; i < changes.size(); ++i) encode_change(rec, changes[i].key, prev[i], changes[i].value);
   auto w = write_all(jfd_, rec, path_ + ".journal");
   if (w && ::fdatasync(jfd_) != 0) w = make_error("cannot sync state file {}.journal: {}", path_, std::strerror(errno));
   if (!w) {

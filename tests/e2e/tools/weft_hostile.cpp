@@ -228,7 +228,11 @@ int udp(const std::string& host, int port, int count) {
   for (int i = 0; i < count; ++i) {
     auto len = 1 + rng.uniform(d.size() - 1);
     for (auto& b : d) b = static_cast<std::uint8_t>(rng.next_u64());
-    if (i % 3 == 0 && len > 20) std::memset(d.data() + 6, 0xff, 6), d[12] = 0x57, d[13] = 0x58;  // an extended marker
+    if (i % 3 == 0 && len > 20) {  // an extended-overlay marker, then garbage
+      std::memset(d.data() + 6, 0xff, 6);
+      d[12] = 0x57;
+      d[13] = 0x58;
+    }
     ::sendto(fd, d.data(), len, 0, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
   }
   ::close(fd);

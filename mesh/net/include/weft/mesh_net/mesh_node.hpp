@@ -105,7 +105,8 @@ class MeshNode final : public ConnectionOwner {
   /// Whether an inbound connection from `ip` may start a handshake now (see kMaxPendingHandshakes).
   bool admit_pending(const std::string& ip) const;
   bool is_known_ip(const std::string& ip) const;
-  void connect_to(const mesh::ConnectionMaker::Dial& d, const tcp::endpoint& ep);
+  /// Starts connecting; false (the dial already reported failed) if no socket could be opened.
+  bool connect_to(const mesh::ConnectionMaker::Dial& d, const tcp::endpoint& ep);
 
   asio::io_context& io_;
   NodeConfig config_;

@@ -12,8 +12,9 @@
 //     It also holds a random generation under an internal key (never returned by get/all).
 //   - the journal `<path>.journal`, append-only: <[8] "WEFTJNL1"> <[16] generation of the
 //     snapshot it follows>, then one record per change:
-//       <[4] BE body len> body <[32] SHA-256 of body>, body = <[1] 1 put | 2 erase>
-//       <[2] BE key len> key [<[4] BE value len> value]
+//       <[4] BE body len> body <[32] SHA-256 of body>, body = <[1] op> <[2] BE key len> key and
+//       op 1 put: <[4] BE len> value; op 2 erase: nothing; op 3 delta (a value that shares its
+//       first P and last S bytes with the previous one): <[4] P> <[4] S> <[4] BE len> middle
 //     put()/erase()/put_many() append and fdatasync the journal before returning (one sync per
 //     call, however many keys). When the journal outgrows max(kCompactMin, kCompactRatio x the
 //     snapshot), the state is compacted into a new snapshot and an empty journal.
@@ -70,7 +71,8 @@ class KvStore {
     std::optional<Bytes> value;  ///< nullopt = erase
   };
   Result<void> commit(std::vector<Change> changes);
-  Result<void> append(const std::vector<Change>& changes);
+  void apply(std::vector<Change>& changes);
+  Result<void> append(const std::vector<Change>& changes, const std::vector<std::optional<Bytes>>& prev);
   void close_journal();
   std::string path_;
   std::map<std::string, Bytes> data_;

@@ -112,7 +112,9 @@ void IpamService::run(const std::function<void(TimePoint, mesh::GossipSender&)>&
     auto out = node_.core().sender("IPallocation", now, fx);
     f(now, *out);
   });
-  settle();
+  // Group commit (issue 18, item 8): every operation of this turn of the event loop is
+  // persisted with one journal sync, and answered only after it.
+  settle_soon();
   rearm();
 }
 
@@ -127,13 +129,20 @@ void IpamService::settle_soon() {
 
 void IpamService::settle() {
   // NB: persist before answering: an address handed out must survive a kill -9 right after.
-  if (auto r = ipam::persist_to(*alloc_, store_); !r) log_.error("persisting IPAM state: {}", r.error().message);
+  bool persisted = true;
+  if (auto r = ipam::persist_to(*alloc_, store_); !r) {
+    persisted = false;
+    log_.error("persisting IPAM state: {}", r.error().message);
+  }
   for (auto& c : alloc_->take_completions()) {
     auto it = waiting_.find(c.id);
     if (it == waiting_.end()) continue;
     auto d = std::move(it->second);
     waiting_.erase(it);
-    if (c.cancelled) {
+    if (!persisted) {
+      // Not durable: not acknowledged either (the client retries; allocation is idempotent).
+      d->resolve(http::text_response(500, "unable to persist IPAM state; try again"));
+    } else if (c.cancelled) {
       d->resolve(http::text_response(200, "cancelled"));
     } else if (c.error) {
       d->resolve(http::text_response(400, c.kind == ipam::OpKind::claim ? "Unable to claim: " + c.error->message
@@ -233,12 +242,14 @@ void IpamService::add_routes(http::Router& r) {
     if (!ip) return http::text_response(400, fmt::format("invalid IP Address: {}", v.at("ip")));
     Result<void> res;
     run([&](TimePoint, mesh::GossipSender&) { res = alloc_->free(v.at("id"), *ip); });
+    settle();  // answered at once: durable first
     if (!res) return http::text_response(400, "Unable to free: " + res.error().message);
     return http::empty_response(204);
   });
   r.handle("DELETE", "/ip/{id}", [this](auto&, const http::PathVars& v) {
     Result<void> res;
     run([&](TimePoint, mesh::GossipSender&) { res = alloc_->remove(v.at("id")); });
+    settle();  // answered at once: durable first
     if (!res) return http::text_response(400, res.error().message);
     return http::empty_response(204);
   });
@@ -247,11 +258,13 @@ void IpamService::add_routes(http::Router& r) {
   });
   r.handle("DELETE", "/peer", [this](auto&, auto&) {
     run([&](TimePoint now, mesh::GossipSender& out) { alloc_->shutdown(now, out); });
+    settle();  // answered at once: durable first
     return http::empty_response(204);
   });
   r.handle("DELETE", "/peer/{id}", [this](auto&, const http::PathVars& v) {
     std::uint64_t n = 0;
     run([&](TimePoint now, mesh::GossipSender& out) { n = alloc_->admin_takeover(now, v.at("id"), out); });
+    settle();  // answered at once: durable first
     return http::text_response(200, ipam::format_takeover(n, v.at("id")));
   });
   r.handle("GET", "/ipinfo/defaultsubnet", [this](auto&, auto&) { return http::text_response(200, default_subnet_.str()); });

@@ -49,7 +49,8 @@ class IpamService {
   void on_owned_ranges(std::function<void(const std::vector<Ipv4Range>&)> f) { on_owned_ranges_ = std::move(f); }
 
  private:
-  /// Runs `f` with a sender, then persists, answers completed requests and re-arms the timer.
+  /// Runs `f` with a sender, re-arms the timer, and settles at the end of this turn of the
+  /// event loop (group commit: one sync for every operation of the turn).
   void run(const std::function<void(TimePoint, mesh::GossipSender&)>& f);
   /// Persists what the allocator changed and answers what it completed.
   void settle();

@@ -9,10 +9,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <regex>
 #include <sstream>
 
 #include <net/if.h>
@@ -26,9 +26,11 @@
 #include "weft/datapath/afpacket_datapath.hpp"
 #include "weft/datapath/pcap_datapath.hpp"
 #include "weft/datapath/udp_underlay.hpp"
+#include "weft/dns_net/recursion_policy.hpp"
 #include "weft/http/response.hpp"
 #include "weft/ipam/weave_import.hpp"
 #include "weft/mesh/gob.hpp"
+#include "weft/router/report_template.hpp"
 #include "flag_checks.hpp"
 #include "host_rules.hpp"
 
@@ -73,49 +75,6 @@ Bytes gob_strings(const std::vector<std::string>& v) {
   auto s = gob::Value::slice();
   for (auto& x : v) s.elems.push_back(gob::Value::of_string(x));
   (void)enc.encode(gob::slice_type("", gob::string_type()), s);
-  return out;
-}
-
-/// A small subset of Go's text/template over the report JSON: `{{.A.B}}`, `{{ .A }}`, `{{json .A}}`.
-Result<std::string> render_template(const std::string& tmpl, const nlohmann::ordered_json& root) {
-  std::string out;
-  std::size_t pos = 0;
-  static const std::regex action(R"(^\s*(json\s+)?\.([A-Za-z0-9_.]*)\s*$)");
-  while (pos < tmpl.size()) {
-    auto open = tmpl.find("{{", pos);
-    if (open == std::string::npos) {
-      out += tmpl.substr(pos);
-      break;
-    }
-    out += tmpl.substr(pos, open - pos);
-    auto close = tmpl.find("}}", open);
-    if (close == std::string::npos) return make_error("template: report:1: unclosed action");
-    auto inner = tmpl.substr(open + 2, close - open - 2);
-    std::smatch m;
-    if (!std::regex_match(inner, m, action)) {
-      return make_error("template: report:1: unsupported action {{{{{}}}}} (weft supports .Field paths and json)", inner);
-    }
-    const nlohmann::ordered_json* v = &root;
-    std::stringstream path(m[2].str());
-    std::string key;
-    while (std::getline(path, key, '.')) {
-      if (key.empty()) continue;
-      if (!v->is_object() || !v->contains(key)) {
-        return make_error("template: report:1: can't evaluate field {}", key);
-      }
-      v = &(*v)[key];
-    }
-    if (m[1].matched) {
-      out += v->dump();
-    } else if (v->is_string()) {
-      out += v->get<std::string>();
-    } else if (v->is_null()) {
-      out += "<nil>";
-    } else {
-      out += v->dump();
-    }
-    pos = close + 2;
-  }
   return out;
 }
 
@@ -242,7 +201,9 @@ Result<void> Weaver::start() {
     } else {
       r = api_router(full);
     }
-    auto srv = std::make_unique<http::HttpServer>(io_, std::move(r), log_.child("http"));
+    http::HttpServerLimits limits;
+    limits.refuse_browser_writes = true;  // see origin_guard.hpp
+    auto srv = std::make_unique<http::HttpServer>(io_, std::move(r), log_.child("http"), limits);
     WEFT_TRY_VOID(srv->listen(addr));
     log_.info("Listening for {} on {}", full ? "HTTP control messages" : metrics_only ? "metrics requests" : "status requests",
               srv->address());
@@ -392,6 +353,12 @@ Result<void> Weaver::setup_dns() {
   dc.responder = dns::ResponderConfig{opts_.get("dns-domain"), static_cast<std::uint32_t>(ttl)};
   dc.resolv_conf = opts_.get("resolv-conf");
   dc.fallback_timeout = std::chrono::milliseconds(fallback);
+  // Recursion only for the weave network and local sources (no open resolver on 0.0.0.0:53).
+  std::vector<Cidr> ranges;
+  if (auto range = Cidr::parse(opts_.get("ipalloc-range"))) ranges.push_back(*range);
+  auto policy = std::make_shared<dns_net::RecursionPolicy>(std::vector<std::string>{opts_.get("weave-bridge"), "docker0"},
+                                                           std::move(ranges));
+  dc.allow_recursion = [policy](const boost::asio::ip::address& a) { return policy->allow(a); };
   dns_server_.emplace(io_, std::move(dc), *nameserver_, rng_, log_.child("dns"));
   WEFT_TRY_VOID(dns_server_->start());
   log_.info("Listening for DNS queries on {} for domain {}", dns_server_->address(), nameserver_->domain());
@@ -413,6 +380,9 @@ void Weaver::add_dns_routes(http::Router& r) {
     auto ip = Ipv4::parse(v.at("ip"));
     if (!ip) return http::text_response(400, fmt::format("invalid IP Address: {}", v.at("ip")));
     auto fqdn = req.form_value("fqdn");
+    if (std::any_of(fqdn.begin(), fqdn.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; })) {
+      return http::text_response(400, "invalid fqdn: contains control characters");
+    }
     with_sender(dns_ch, [&](TimePoint now, mesh::GossipSender& out) {
       nameserver_->add_entry_fqdn(now, fqdn, v.at("container"), *ip, &out);
     });
@@ -669,7 +639,7 @@ http::Router Weaver::api_router(bool full) {
       return http::text_response(400, "error: must supply one format parameter");
     }
     auto json = nlohmann::ordered_json::parse(router::format_report_json(status()));
-    auto out = render_template(it->second[0], json);
+    auto out = router::render_report_template(it->second[0], json);
     if (!out) return http::text_response(400, out.error().message);
     return http::text_response(200, *out);
   });

@@ -119,8 +119,12 @@ router::WeaveStatus Weaver::status() {
   for (auto& [dst, via] : uni) {
     if (dst != self_.name) r.unicast_routes.push_back({dst, via});
   }
+  // Bounded (issue 18, item 2): each broadcast route is a walk of the topology, so a gossip of
+  // thousands of fake peers made /status take seconds. Only the first kMaxStatusBroadcastRoutes.
+  constexpr std::size_t kMaxStatusBroadcastRoutes = 512;
   for (auto& [name, p] : core.topology().peers()) {
     (void)p;
+    if (r.broadcast_routes.size() >= kMaxStatusBroadcastRoutes) break;
     r.broadcast_routes.push_back({name, routes.broadcast(name)});
   }
   std::map<mesh::ConnId, router::Sleeve::ForwarderStatus> fwd;

@@ -18,6 +18,7 @@
 #include "weft/dns/message.hpp"
 #include "weft/dns_net/nameserver_ticker.hpp"
 #include "weft/dns_net/upstream.hpp"
+#include "weft/dns_net/recursion_policy.hpp"
 
 namespace weft::dns_net {
 namespace {
@@ -434,6 +435,84 @@ TEST_F(DnsServerTest, TcpConnectionsAreCapped) {
   held.clear();
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   EXPECT_TRUE(tcp_exchange(tcp_ep_, query(2, "web.")).has_value());
+}
+
+// Issue 18, item 6: weaveDNS on 0.0.0.0:53 forwarded any name for any host (an open resolver).
+TEST_F(DnsServerTest, RecursionOnlyForAllowedSources) {
+  DnsServerConfig cfg;
+  cfg.listen_address = "0.0.0.0:0";
+  cfg.allow_recursion = [](const asio::ip::address& a) { return a == asio::ip::make_address("127.0.0.1"); };
+  start("nameserver 127.0.0.2\n", cfg);
+  auto from = [&](const char* src, const Bytes& q) -> std::optional<Bytes> {
+    Fd s(::socket(AF_INET, SOCK_DGRAM, 0));
+    auto la = to_sockaddr(udp::endpoint(asio::ip::make_address(src), 0));
+    if (::bind(s.fd, reinterpret_cast<sockaddr*>(&la), sizeof la) != 0) return std::nullopt;
+    set_timeout(s.fd, 2000);
+    auto sa = to_sockaddr(udp::endpoint(asio::ip::make_address("127.0.0.1"), udp_ep_.port()));
+    ::sendto(s.fd, q.data(), q.size(), 0, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+    Bytes buf(4096);
+    auto n = ::recv(s.fd, buf.data(), buf.size(), 0);
+    if (n <= 0) return std::nullopt;
+    buf.resize(static_cast<std::size_t>(n));
+    return buf;
+  };
+  // An outsider (here 127.0.0.9, which the policy does not allow): REFUSED, nothing upstream.
+  auto outsider = parse(from("127.0.0.9", query(31, "www.example.com.")));
+  EXPECT_EQ(outsider.rcode, 5);
+  EXPECT_TRUE(upstream_->seen().empty());
+  // Weave names are still answered for it.
+  EXPECT_EQ(parse(from("127.0.0.9", query(32, "web.weave.local."))).answers.size(), 1u);
+  // An allowed source gets recursion.
+  auto local = parse(from("127.0.0.1", query(33, "www.example.com.")));
+  EXPECT_EQ(local.rcode, 0);
+  EXPECT_EQ(upstream_->seen().size(), 1u);
+  EXPECT_GE(server_->stats().refused_recursion, 1u);
+}
+
+TEST(DnsRecursionPolicy, WeaveNetworkAndLocalSourcesOnly) {
+  std::vector<Cidr> nets{*Cidr::parse("10.32.0.0/12"), *Cidr::parse("172.17.0.0/16")};
+  std::vector<Ipv4> local{*Ipv4::parse("192.168.1.5")};
+  auto ok = [&](const char* a) { return recursion_allowed(asio::ip::make_address(a), nets, local); };
+  EXPECT_TRUE(ok("127.0.0.1"));
+  EXPECT_TRUE(ok("::1"));
+  EXPECT_TRUE(ok("10.40.1.2"));
+  EXPECT_TRUE(ok("172.17.0.3"));
+  EXPECT_TRUE(ok("192.168.1.5"));
+  EXPECT_TRUE(ok("::ffff:10.32.0.1"));
+  EXPECT_FALSE(ok("192.168.1.6"));
+  EXPECT_FALSE(ok("8.8.8.8"));
+  EXPECT_FALSE(ok("2001:db8::1"));
+}
+
+// Item 6: 128 idle TCP connections from one host blocked every TCP query for 10 s.
+TEST_F(DnsServerTest, TcpConnectionsAreCappedPerSourceAndIdleOnesCloseQuickly) {
+  DnsServerConfig cfg;
+  EXPECT_LE(cfg.tcp_idle_timeout, std::chrono::seconds(3));
+  cfg.max_tcp_per_source = 2;
+  start("nameserver 127.0.0.2\n", cfg);
+  auto dial_from = [&](const char* src) {
+    auto f = std::make_unique<Fd>(::socket(AF_INET, SOCK_STREAM, 0));
+    auto la = to_sockaddr(udp::endpoint(asio::ip::make_address(src), 0));
+    EXPECT_EQ(::bind(f->fd, reinterpret_cast<sockaddr*>(&la), sizeof la), 0);
+    auto ta = to_sockaddr(udp_ep_);
+    EXPECT_EQ(::connect(f->fd, reinterpret_cast<sockaddr*>(&ta), sizeof ta), 0);
+    return f;
+  };
+  std::vector<std::unique_ptr<Fd>> held;
+  for (int i = 0; i < 2; ++i) held.push_back(dial_from("127.0.0.7"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  // A third from the same source is closed at once; other sources are served.
+  auto third = dial_from("127.0.0.7");
+  set_timeout(third->fd, 1000);
+  char c;
+  auto r = ::recv(third->fd, &c, 1, 0);
+  EXPECT_TRUE(r == 0 || (r < 0 && errno == ECONNRESET)) << "the third connection was not closed";
+  EXPECT_TRUE(tcp_exchange(tcp_ep_, query(41, "web.weave.local."), 2000).has_value());
+  // The idle ones are closed within the idle timeout.
+  set_timeout(held[0]->fd, 4000);
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(::recv(held[0]->fd, &c, 1, 0), 0);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(4));
 }
 
 TEST(DnsListen, BindErrorsReadLikeGo) {

@@ -108,5 +108,79 @@ TEST(ConnectionMaker, DiscoversPeersOfPeers) {
   EXPECT_TRUE(off.refresh(T0, f.topo, f.conns).empty());
 }
 
+// Issue 18, item 2: a peer that gossips thousands of fake peers, each "connected" to an address
+// of its choosing, made every router dial all of them at once, and recompute every target after
+// each failed dial.
+struct FakePeers {
+  Fixture f;
+  explicit FakePeers(int n) {
+    PeerSummary rogue{PeerName(2), "rogue", 22, 1, 2, true, {{PeerName(1), "10.0.0.1:6783", false, true}}};
+    std::vector<PeerSummary> update;
+    for (int i = 0; i < n; ++i) {
+      PeerName fake(0x100000 + static_cast<std::uint64_t>(i));
+      rogue.connections.push_back({fake, "10.9.0.1:6783", true, true});
+      update.push_back(PeerSummary{fake, "fake", static_cast<std::uint64_t>(i) + 9, 1, 0, false,
+                                   {{PeerName(2), "10.0.0.2:6783", false, true},
+                                    {PeerName(0x900000 + static_cast<std::uint64_t>(i)),
+                                     fmt::format("10.{}.{}.{}:6783", 100 + i / 65536, (i / 256) % 256, i % 256), true, true}}});
+    }
+    update.insert(update.begin(), rogue);
+    EXPECT_TRUE(f.topo.apply_update(update).ok());
+    MeshCore::LocalConn lc;
+    lc.info.remote.name = PeerName(2);
+    lc.info.outbound = false;
+    lc.info.remote_tcp_addr = "10.0.0.2:40000";
+    f.conns[1] = lc;
+  }
+};
+
+TEST(ConnectionMaker, TargetsLearnedFromGossipAreBounded) {
+  FakePeers p(3000);
+  std::vector<std::string> direct{"10.0.0.3"};
+  p.f.cm.initiate(direct, false);
+  auto dials = p.f.cm.refresh(T0, p.f.topo, p.f.conns);
+  EXPECT_LE(p.f.cm.targets().size(), ConnectionMaker::kMaxDiscoveredTargets + 1);
+  // The budget: a burst at once, the direct peer first.
+  ASSERT_EQ(dials.size(), static_cast<std::size_t>(ConnectionMaker::kDialBurst));
+  EXPECT_EQ(dials[0].address, "10.0.0.3:6783");
+  EXPECT_TRUE(dials[0].accept_new_peer);
+  // Then one more per kDialRefill, however many targets are due.
+  auto now = T0;
+  std::size_t total = dials.size();
+  for (int i = 0; i < 10; ++i) {
+    now += ConnectionMaker::kDialRefill;
+    total += p.f.cm.refresh(now, p.f.topo, p.f.conns).size();
+  }
+  EXPECT_EQ(total, static_cast<std::size_t>(ConnectionMaker::kDialBurst) + 10);
+  ASSERT_TRUE(p.f.cm.next_wake());
+  EXPECT_LE(*p.f.cm.next_wake(), now + ConnectionMaker::kDialRefill);
+}
+
+TEST(ConnectionMaker, AttemptsInFlightAreBounded) {
+  FakePeers p(1000);
+  auto now = T0;
+  std::size_t in_flight = 0;
+  for (int i = 0; i < 200; ++i) {
+    now += std::chrono::seconds(1);
+    in_flight += p.f.cm.refresh(now, p.f.topo, p.f.conns).size();
+  }
+  EXPECT_EQ(in_flight, ConnectionMaker::kMaxAttempting);
+}
+
+TEST(ConnectionMaker, AFailedDialDoesNotRecomputeTargets) {
+  FakePeers p(3000);
+  auto dials = p.f.cm.refresh(T0, p.f.topo, p.f.conns);
+  ASSERT_FALSE(dials.empty());
+  // Without invalidate(), refresh works from the target table: a topology change is not seen...
+  Topology empty{PeerIdentity{PeerName(1), "me", 1, ShortID::from_uint(1)}, p.f.rng};
+  p.f.cm.on_dial_failed(T0, dials[0].address, "refused");
+  p.f.cm.refresh(T0, empty, p.f.conns);
+  EXPECT_GT(p.f.cm.targets().size(), 100u);
+  // ...until the shell says the topology changed.
+  p.f.cm.invalidate();
+  p.f.cm.refresh(T0, empty, p.f.conns);
+  for (auto& [addr, t] : p.f.cm.targets()) EXPECT_NE(t.state, ConnectionMaker::State::waiting) << addr;
+}
+
 }  // namespace
 }  // namespace weft::mesh

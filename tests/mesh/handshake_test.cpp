@@ -468,6 +468,21 @@ TEST(Handshake, OversizeLength) {
                  "exceeds maximum size");
 }
 
+// Issue 18, item 3: a features message announced at 10 MiB (the general message cap) made the
+// router buffer it all before any authentication. The handshake budget is far below that.
+TEST(Handshake, FeaturesMessageOverHandshakeBudgetIsRefusedAtOnce) {
+  auto p = params(Side::outbound, local_a(), std::nullopt);
+  const std::uint32_t ten_mib = 10 * 1024 * 1024;
+  Bytes len = {static_cast<std::uint8_t>(ten_mib >> 24), static_cast<std::uint8_t>(ten_mib >> 16),
+               static_cast<std::uint8_t>(ten_mib >> 8), static_cast<std::uint8_t>(ten_mib)};
+  expect_failure(p, std::nullopt, cat(cat(header(1, 2), {0}), len), "exceeds maximum size");
+  const std::uint32_t just_over = kMaxFeaturesMessageSize + 1;
+  Bytes len2 = {0, static_cast<std::uint8_t>(just_over >> 16), static_cast<std::uint8_t>(just_over >> 8),
+                static_cast<std::uint8_t>(just_over)};
+  expect_failure(p, std::nullopt, cat(cat(header(1, 2), {0}), len2), "exceeds maximum size");
+  static_assert(kMaxFeaturesMessageSize <= 64 * 1024);
+}
+
 TEST(Handshake, WeakPeerKeyRejected) {
   Bytes intro = cat(header(1, 2), {1});
   intro.resize(intro.size() + 32, 0);  // the all-zero point

@@ -242,6 +242,17 @@ Router weave_like_router() {
   return r;
 }
 
+// Issue 18, item 7: a container ID (or any path value) with a NUL byte is refused before any
+// handler sees it.
+TEST(Router, RefusesPathValuesWithNul) {
+  auto r = weave_like_router();
+  auto res = r.dispatch(req("POST", "/ip/c%001"));
+  EXPECT_EQ(res.status, 400);
+  EXPECT_NE(res.body.find("invalid id"), std::string::npos);
+  EXPECT_EQ(r.dispatch(req("PUT", "/ip/c1/10.32.0.1%00/12")).status, 400);
+  EXPECT_EQ(r.dispatch(req("POST", "/ip/c1")).status, 200);
+}
+
 TEST(Router, MatchesLiteralAndVars) {
   auto r = weave_like_router();
   EXPECT_EQ(r.dispatch(req("GET", "/status")).body, "status GET");

@@ -2,6 +2,7 @@
 // temp dir, driven through raw Asio client sockets. The server's io_context runs on its own thread;
 // server calls are marshalled onto it (the server is single-threaded by contract).
 #include "weft/http/server.hpp"
+#include "weft/http/origin_guard.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -158,6 +159,57 @@ class HttpServerTcp : public ::testing::Test {
   ServerFixture fx_;
   asio::io_context client_io_;
 };
+
+// Issue 18, item 5: a web page (cross-origin, or DNS-rebound to another name) could POST to the
+// control API. With refuse_browser_writes the server answers 403 before any handler runs.
+TEST(HttpServerBrowserGuard, RefusesWebPagesAndServesTheCli) {
+  HttpServerLimits limits;
+  limits.refuse_browser_writes = true;
+  ServerFixture fx(limits);
+  fx.listen("127.0.0.1:0");
+  asio::io_context io;
+  auto post = [&](const std::string& headers) {
+    auto s = connect_tcp(io, fx.port());
+    std::string body = "peer=10.0.0.1";
+    send_raw(s, "POST /connect HTTP/1.1\r\n" + headers + "Content-Type: application/x-www-form-urlencoded\r\n"
+                "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+    beast::flat_buffer buf;
+    return read_response(s, buf).result_int();
+  };
+  EXPECT_EQ(post("Host: evil.example\r\nOrigin: http://evil.example\r\n"), 403U);
+  EXPECT_EQ(post("Host: evil.example\r\n"), 403U);
+  EXPECT_EQ(post("Host: 127.0.0.1:6784\r\nOrigin: http://evil.example\r\n"), 403U);
+  EXPECT_EQ(post("Host: 127.0.0.1:6784\r\nOrigin: null\r\n"), 403U);
+  // What curl (weave), the plugin and the proxy send.
+  EXPECT_EQ(post("Host: 127.0.0.1:6784\r\n"), 200U);
+  EXPECT_EQ(post("Host: localhost:6784\r\n"), 200U);
+  EXPECT_EQ(post("Host: 127.0.0.1:6784\r\nOrigin: http://127.0.0.1:6784\r\n"), 200U);
+  // Reads are not state-changing.
+  EXPECT_EQ(get_status_over_new_connection(fx.port()), "200 ready");
+}
+
+TEST(HttpOriginGuard, Rules) {
+  auto req = [](std::string method, std::map<std::string, std::string> h) {
+    HttpRequest r;
+    r.method = std::move(method);
+    r.headers = std::move(h);
+    return r;
+  };
+  EXPECT_FALSE(browser_request_refusal(req("POST", {{"host", "127.0.0.1:6784"}}), "127.0.0.1"));
+  EXPECT_FALSE(browser_request_refusal(req("PUT", {{"host", "[::1]:6784"}}), "::1"));
+  EXPECT_FALSE(browser_request_refusal(req("DELETE", {{"host", "127.0.0.5"}}), "127.0.0.1"));
+  EXPECT_FALSE(browser_request_refusal(req("POST", {{"host", "10.1.2.3:6784"}}), "10.1.2.3"));
+  EXPECT_FALSE(browser_request_refusal(req("POST", {{"host", "10.1.2.3:6784"}}), "::ffff:10.1.2.3"));
+  EXPECT_FALSE(browser_request_refusal(req("POST", {}), "127.0.0.1"));
+  EXPECT_FALSE(browser_request_refusal(req("GET", {{"host", "evil.example"}}), "127.0.0.1"));
+  EXPECT_TRUE(browser_request_refusal(req("POST", {{"host", "10.1.2.3:6784"}}), "10.9.9.9"));
+  EXPECT_TRUE(browser_request_refusal(req("POST", {{"host", "evil.example:6784"}}), "127.0.0.1"));
+  EXPECT_TRUE(browser_request_refusal(req("POST", {{"host", "localhost.evil.example"}}), "127.0.0.1"));
+  EXPECT_TRUE(browser_request_refusal(req("DELETE", {{"host", "127.0.0.1:6784"}, {"origin", "http://localhost:8080"}}), "127.0.0.1"));
+  auto why = browser_request_refusal(req("POST", {{"host", "evil\r\nX: y"}}), "127.0.0.1");
+  ASSERT_TRUE(why);
+  EXPECT_EQ(why->find('\r'), std::string::npos);
+}
 
 TEST_F(HttpServerTcp, ExposesBoundPortAndAddress) {
   EXPECT_NE(fx_.port(), 0);

@@ -49,10 +49,17 @@ TEST(Status, TextPageMatchesWeaveLayout) {
   EXPECT_NE(text.find(" TrustedSubnets: none\n"), std::string::npos);
 }
 
+// Issue 18, item 9: attributes ran together ("mtu=1438weftx=plain").
+TEST(Status, ConnectionAttributesAreSeparated) {
+  auto s = sample();
+  s.router.connections = {{"10.0.0.2:6783", true, "established", "sleeve x", {{"mtu", "1438"}, {"name", "sleeve"}, {"weftx", "plain"}}}};
+  EXPECT_EQ(format_status_connections(s.router), "-> 10.0.0.2:6783         established sleeve x mtu=1438 weftx=plain\n");
+}
+
 TEST(Status, SubPages) {
   auto s = sample();
   EXPECT_EQ(format_status_connections(s.router),
-            "-> 192.168.77.2:6783     established encrypted   sleeve aa:bb:cc:dd:ee:02(hostB) encrypted=truemtu=1414\n"
+            "-> 192.168.77.2:6783     established encrypted   sleeve aa:bb:cc:dd:ee:02(hostB) encrypted=true mtu=1414\n"
             "-> 192.168.77.9:6783     failed      dial tcp: refused, retry: x\n");
   EXPECT_EQ(format_status_peers(s.router).substr(0, 25), "aa:bb:cc:dd:ee:01(hostA)\n");
   EXPECT_NE(format_status_peers(s.router).find("   -> 192.168.77.2:6783     aa:bb:cc:dd:ee:02(hostB)              established\n"),

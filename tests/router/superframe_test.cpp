@@ -269,6 +269,53 @@ TEST(Superframe, ReassemblerDropsLostAndConflictingFrames) {
   EXPECT_EQ(r.add(*odd, done), Reassembler::Outcome::dropped);
 }
 
+// Issue 18, item 4: two fragments at the same offset used to add up to `total` and complete a
+// frame whose other half was still the previous superframe's bytes in the reused buffer.
+TEST(Superframe, ReassemblerNeverDeliversStaleBytes) {
+  Reassembler r;
+  Reassembler::Done done;
+  Bytes secret(2000, 0x5a);  // an earlier frame (another container's traffic) fills the buffer
+  Bytes o;
+  std::vector<std::size_t> sizes;
+  ASSERT_TRUE(build_extended_fragments(o, sizes, kA, kA, kB, 1, {}, secret, kExtHeaderLen + 1000, nullptr));
+  Reassembler::Outcome last{};
+  for (auto d : split_train(o, sizes)) last = r.add(*parse_extended_fragment(d), done);
+  ASSERT_EQ(last, Reassembler::Outcome::complete);
+
+  Bytes mine(1000, 0x11), other(1000, 0x22);
+  ExtFragment f = *parse_extended_fragment(split_train(o, sizes)[0]);
+  f.id = 2;
+  f.count = 2;
+  f.total = 2000;
+  f.offset = 0;
+  f.index = 0;
+  f.chunk = mine;
+  EXPECT_EQ(r.add(f, done), Reassembler::Outcome::partial);
+  // The same bytes again under another index: ignored, and the frame never completes.
+  f.index = 1;
+  EXPECT_EQ(r.add(f, done), Reassembler::Outcome::partial);
+  // Different bytes over the same range: the frame is refused.
+  f.chunk = other;
+  EXPECT_EQ(r.add(f, done), Reassembler::Outcome::dropped);
+  // A partial overlap is refused too.
+  f.id = 3;
+  f.index = 0;
+  f.offset = 0;
+  f.chunk = mine;
+  EXPECT_EQ(r.add(f, done), Reassembler::Outcome::partial);
+  f.index = 1;
+  f.offset = 500;
+  EXPECT_EQ(r.add(f, done), Reassembler::Outcome::dropped);
+  // The honest frame 4, in order or not, still completes with exactly its own bytes.
+  Bytes fresh = test::pattern(2000);
+  Bytes o4;
+  ASSERT_TRUE(build_extended_fragments(o4, sizes, kA, kA, kB, 4, {}, fresh, kExtHeaderLen + 1000, nullptr));
+  auto parts = split_train(o4, sizes);
+  EXPECT_EQ(r.add(*parse_extended_fragment(parts[1]), done), Reassembler::Outcome::partial);
+  ASSERT_EQ(r.add(*parse_extended_fragment(parts[0]), done), Reassembler::Outcome::complete);
+  EXPECT_EQ(Bytes(done.payload.begin(), done.payload.end()), fresh);
+}
+
 TEST(Superframe, PlainFramesSegmentsAndCompletes) {
   Bytes frame = tso_frame(10000);
   Bytes arena;

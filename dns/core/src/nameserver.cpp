@@ -177,8 +177,13 @@ std::vector<Entry> Nameserver::container_died(TimePoint now, std::string_view co
 }
 
 void Nameserver::peer_gone(PeerName peer) {
-  log_.info("peer {} gone", peer);
-  std::erase_if(table_, [&](const auto& kv) { return kv.second.origin == peer; });
+  // Logged only when it held entries: gossip can make thousands of peers vanish at once.
+  auto removed = std::erase_if(table_, [&](const auto& kv) { return kv.second.origin == peer; });
+  if (removed > 0) {
+    log_.info("peer {} gone: removed its {} entries", peer, removed);
+  } else {
+    log_.debug("peer {} gone", peer);
+  }
   debug_check();
 }
 

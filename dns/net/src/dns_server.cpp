@@ -86,7 +86,8 @@ struct DnsServer::State : std::enable_shared_from_this<DnsServer::State> {
   void accept_tcp();
   /// Runs the responder. An answer (or SERVFAIL when the forwarder is full) goes to `now`; a
   /// forwarded query's reply goes to `later` when the upstream answers.
-  Served serve(ByteSpan query, dns::Transport t, const std::function<void(Bytes)>& now, Forwarder::Done later);
+  Served serve(ByteSpan query, dns::Transport t, const asio::ip::address& from, const std::function<void(Bytes)>& now,
+               Forwarder::Done later);
 
   asio::io_context& io;
   DnsServerConfig config;
@@ -109,8 +110,10 @@ struct DnsServer::State : std::enable_shared_from_this<DnsServer::State> {
 /// One TCP client: length-prefixed queries, possibly pipelined; replies in completion order.
 class TcpConn : public std::enable_shared_from_this<TcpConn> {
  public:
-  TcpConn(std::shared_ptr<DnsServer::State> st, tcp::socket s)
-      : st_(std::move(st)), sock_(std::move(s)), idle_(st_->io) {}
+  TcpConn(std::shared_ptr<DnsServer::State> st, tcp::socket s, asio::ip::address remote)
+      : st_(std::move(st)), sock_(std::move(s)), idle_(st_->io), remote_(std::move(remote)) {}
+
+  const asio::ip::address& remote() const { return remote_; }
 
   void start() { read_length(); }
 
@@ -169,7 +172,7 @@ class TcpConn : public std::enable_shared_from_this<TcpConn> {
     ++st_->stats.tcp_queries;
     auto self = shared_from_this();
     auto served = st_->serve(
-        body_, dns::Transport::tcp, [self](Bytes reply) { self->write(std::move(reply)); },
+        body_, dns::Transport::tcp, remote_, [self](Bytes reply) { self->write(std::move(reply)); },
         [self](Bytes reply) {
           self->write(std::move(reply));
           --self->pending_;
@@ -209,6 +212,7 @@ class TcpConn : public std::enable_shared_from_this<TcpConn> {
   std::shared_ptr<DnsServer::State> st_;
   tcp::socket sock_;
   asio::steady_timer idle_;
+  asio::ip::address remote_;
   std::uint8_t len_[2] = {0, 0};
   Bytes body_;
   std::deque<Bytes> queue_;
@@ -218,8 +222,8 @@ class TcpConn : public std::enable_shared_from_this<TcpConn> {
   std::size_t pending_ = 0;
 };
 
-Served DnsServer::State::serve(ByteSpan query, dns::Transport t, const std::function<void(Bytes)>& now,
-                               Forwarder::Done later) {
+Served DnsServer::State::serve(ByteSpan query, dns::Transport t, const asio::ip::address& from,
+                               const std::function<void(Bytes)>& now, Forwarder::Done later) {
   auto r = responder.respond(query, t, rng);
   if (auto* a = std::get_if<dns::Answer>(&r)) {
     ++stats.answered;
@@ -229,6 +233,11 @@ Served DnsServer::State::serve(ByteSpan query, dns::Transport t, const std::func
   if (std::holds_alternative<dns::Drop>(r)) {
     ++stats.dropped;
     return Served::dropped;
+  }
+  if (config.allow_recursion && !config.allow_recursion(from)) {
+    ++stats.refused_recursion;
+    now(dns::error_reply(query, dns::Rcode::refused));
+    return Served::answered;
   }
   if (!forwarder->forward(query, std::get<dns::Forward>(r).query, std::move(later))) {
     ++stats.overloaded;
@@ -290,7 +299,7 @@ bool DnsServer::State::receive_one_udp() {
   ++stats.udp_queries;
   auto self = shared_from_this();
   serve(
-      ByteSpan(udp_buf.data(), static_cast<std::size_t>(n)), dns::Transport::udp,
+      ByteSpan(udp_buf.data(), static_cast<std::size_t>(n)), dns::Transport::udp, peer.from.address(),
       [&](Bytes reply) { send_udp(peer, reply); },
       [self, peer](Bytes reply) {
         if (!self->stopped) self->send_udp(peer, reply);
@@ -348,12 +357,16 @@ void DnsServer::State::accept_tcp() {
       });
       return;
     }
-    if (self->conns.size() >= self->config.max_tcp_connections) {
+    error_code rec;
+    auto remote = s.remote_endpoint(rec).address();
+    std::size_t from_source = 0;
+    for (const auto& c : self->conns) from_source += c->remote() == remote;
+    if (rec || self->conns.size() >= self->config.max_tcp_connections || from_source >= self->config.max_tcp_per_source) {
       ++self->stats.tcp_refused;
       error_code ignored;
       s.close(ignored);
     } else {
-      auto c = std::make_shared<TcpConn>(self, std::move(s));
+      auto c = std::make_shared<TcpConn>(self, std::move(s), remote);
       self->conns.insert(c);
       c->start();
     }

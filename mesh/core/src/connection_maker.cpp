@@ -56,6 +56,7 @@ std::vector<std::string> ConnectionMaker::initiate(std::span<const std::string> 
     direct_.insert(*a);
   }
   next_wake_ = TimePoint{};  // refresh now
+  dirty_ = true;
   return errors;
 }
 
@@ -65,6 +66,7 @@ void ConnectionMaker::forget(std::span<const std::string> peers) {
     if (a) direct_.erase(*a);
   }
   next_wake_ = TimePoint{};
+  dirty_ = true;
 }
 
 std::vector<std::string> ConnectionMaker::direct_peers() const {
@@ -90,8 +92,9 @@ std::string ip_of(const std::string& hostport) {
 }
 }  // namespace
 
-std::vector<ConnectionMaker::Dial> ConnectionMaker::refresh(TimePoint now, const Topology& topology,
-                                                            const std::map<ConnId, MeshCore::LocalConn>& conns) {
+void ConnectionMaker::recompute(TimePoint now, const Topology& topology,
+                                const std::map<ConnId, MeshCore::LocalConn>& conns) {
+  dirty_ = false;
   std::set<PeerName> connected_peers;
   std::set<std::string> connected_targets, inbound_ips;
   for (auto& [id, c] : conns) {
@@ -102,55 +105,97 @@ std::vector<ConnectionMaker::Dial> ConnectionMaker::refresh(TimePoint now, const
       inbound_ips.insert(ip_of(c.info.remote_tcp_addr));
     }
   }
-  std::set<std::string> valid, direct;
+  valid_.clear();
+  direct_addrs_.clear();
   auto add_target = [&](const std::string& addr) {
     if (connected_targets.count(addr) || never_.count(addr)) return;
-    valid.insert(addr);
+    valid_.insert(addr);
     if (!targets_.count(addr)) targets_[addr] = Target{State::waiting, std::nullopt, now, Duration::zero()};
   };
   for (auto& a : direct_) {
     auto addr = a.with_port(port_);
-    direct.insert(addr);
+    direct_addrs_.insert(addr);
     if (a.port == 0 && inbound_ips.count(a.host)) continue;  // already connected from there
     add_target(addr);
   }
   if (discovery_) {
+    // Addresses learned from gossip: those already targeted keep their place (and backoff);
+    // new ones fill what is left of kMaxDiscoveredTargets, so fake peers cannot grow the table.
+    std::set<std::string> fresh;
+    std::size_t kept = 0;
+    auto consider = [&](std::string addr) {
+      if (direct_addrs_.count(addr) || connected_targets.count(addr) || never_.count(addr)) return;
+      if (targets_.count(addr)) {
+        if (kept < kMaxDiscoveredTargets && valid_.insert(addr).second) ++kept;
+      } else if (fresh.size() < kMaxDiscoveredTargets) {
+        fresh.insert(std::move(addr));
+      }
+    };
     for (auto& [name, peer] : topology.peers()) {
       if (name == topology.self_name()) continue;
       for (auto& [other, c] : peer.connections) {
         if (other == topology.self_name() || connected_peers.count(other)) continue;
         if (c.outbound) {
-          add_target(c.remote_tcp_addr);
+          consider(c.remote_tcp_addr);
         } else if (auto ip = ip_of(c.remote_tcp_addr); !ip.empty()) {
-          add_target(PeerAddress{ip, port_}.with_port(port_));
+          consider(PeerAddress{ip, port_}.with_port(port_));
         }
       }
     }
+    for (auto& addr : fresh) {
+      if (kept >= kMaxDiscoveredTargets) break;
+      ++kept;
+      add_target(addr);
+    }
   }
-  std::vector<Dial> dials;
-  next_wake_.reset();
   for (auto it = targets_.begin(); it != targets_.end();) {
     auto& [addr, t] = *it;
-    if (t.state != State::waiting && t.state != State::suspended) {
-      ++it;
-      continue;
-    }
-    if (!valid.count(addr)) {
-      if (direct.count(addr)) {
+    if ((t.state == State::waiting || t.state == State::suspended) && !valid_.count(addr)) {
+      if (direct_addrs_.count(addr)) {
         t.state = State::suspended;
-        ++it;
       } else {
         it = targets_.erase(it);
+        continue;
       }
-      continue;
-    }
-    if (t.try_after <= now) {
-      t.state = State::attempting;
-      dials.push_back(Dial{addr, direct.count(addr) > 0});
-    } else if (!next_wake_ || t.try_after < *next_wake_) {
-      next_wake_ = t.try_after;
+    } else if (t.state == State::suspended && valid_.count(addr)) {
+      t.state = State::waiting;
     }
     ++it;
+  }
+}
+
+std::vector<ConnectionMaker::Dial> ConnectionMaker::refresh(TimePoint now, const Topology& topology,
+                                                            const std::map<ConnId, MeshCore::LocalConn>& conns) {
+  if (dirty_) recompute(now, topology, conns);
+  // The dial budget: a token bucket of kDialBurst, one token per kDialRefill.
+  if (tokens_at_ == TimePoint{} || now < tokens_at_) tokens_at_ = now;
+  if (auto earned = (now - tokens_at_) / kDialRefill; earned > 0) {
+    dial_tokens_ = static_cast<int>(std::min<std::int64_t>(kDialBurst, dial_tokens_ + earned));
+    tokens_at_ += earned * kDialRefill;
+  }
+  std::size_t attempting = 0;
+  for (auto& [addr, t] : targets_) attempting += t.state == State::attempting;
+  std::vector<Dial> dials;
+  next_wake_.reset();
+  auto wake = [&](TimePoint t) {
+    if (!next_wake_ || t < *next_wake_) next_wake_ = t;
+  };
+  // Direct peers first, then discovered ones.
+  for (int pass = 0; pass < 2; ++pass) {
+    for (auto& [addr, t] : targets_) {
+      bool direct = direct_addrs_.count(addr) > 0;
+      if ((pass == 0) != direct || t.state != State::waiting || !valid_.count(addr)) continue;
+      if (t.try_after > now) {
+        wake(t.try_after);
+      } else if (dial_tokens_ > 0 && attempting < kMaxAttempting) {
+        --dial_tokens_;
+        ++attempting;
+        t.state = State::attempting;
+        dials.push_back(Dial{addr, direct});
+      } else {
+        wake(dial_tokens_ > 0 ? now + kDialRefill : tokens_at_ + kDialRefill);
+      }
+    }
   }
   return dials;
 }
@@ -165,6 +210,7 @@ void ConnectionMaker::on_dial_failed(TimePoint now, const std::string& address, 
 }
 
 void ConnectionMaker::on_connected(const std::string& address) {
+  dirty_ = true;
   auto it = targets_.find(address);
   if (it == targets_.end()) return;
   it->second.state = State::connected;
@@ -172,6 +218,7 @@ void ConnectionMaker::on_connected(const std::string& address) {
 }
 
 void ConnectionMaker::on_terminated(TimePoint now, const std::string& address, TimePoint connected_at, std::string error) {
+  dirty_ = true;
   auto it = targets_.find(address);
   if (it == targets_.end()) {
     next_wake_ = now;
@@ -190,6 +237,7 @@ void ConnectionMaker::on_terminated(TimePoint now, const std::string& address, T
 }
 
 void ConnectionMaker::never_retry(const std::string& address) {
+  dirty_ = true;
   never_.insert(address);
   targets_.erase(address);
 }

@@ -1,5 +1,7 @@
 #include "weft/mesh/handshake.hpp"
 
+#include "weft/base/log_safe.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <utility>
@@ -64,28 +66,28 @@ Result<RemoteFeatures> parse_remote_features(const Features& f) {
   }
   if (const auto& flavour = *find(f, "PeerNameFlavour"); flavour != kPeerNameFlavour) {
     return make_error("Peer name flavour mismatch (ours: '{}', theirs: '{}')", kPeerNameFlavour,
-                      flavour);
+                      log_safe(flavour));
   }
   RemoteFeatures r;
   const auto& name = *find(f, "Name");
   auto parsed = PeerName::parse(name);
-  if (!parsed) return make_error("invalid peer name '{}'", name);
+  if (!parsed) return make_error("invalid peer name '{}'", log_safe(name));
   r.name = *parsed;
   r.nickname = *find(f, "NickName");
   auto uid = parse_u64(*find(f, "UID"));
-  if (!uid) return make_error("invalid UID '{}'", *find(f, "UID"));
+  if (!uid) return make_error("invalid UID '{}'", log_safe(*find(f, "UID")));
   r.uid = *uid;
   auto conn_id = parse_u64(*find(f, "ConnID"));
-  if (!conn_id) return make_error("invalid ConnID '{}'", *find(f, "ConnID"));
+  if (!conn_id) return make_error("invalid ConnID '{}'", log_safe(*find(f, "ConnID")));
   r.conn_id = *conn_id;
   if (const auto* s = find(f, "ShortID")) {
     auto id = ShortID::parse(*s);
-    if (!id) return make_error("invalid ShortID '{}' (must be 0..{})", *s, ShortID::kMax);
+    if (!id) return make_error("invalid ShortID '{}' (must be 0..{})", log_safe(*s), ShortID::kMax);
     r.short_id = *id;
   }
   if (const auto* s = find(f, "Trusted")) {
     auto t = parse_go_bool(*s);
-    if (!t) return make_error("invalid Trusted '{}'", *s);
+    if (!t) return make_error("invalid Trusted '{}'", log_safe(*s));
     r.trusted = *t;
   }
   auto words = [](std::string_view rest) {

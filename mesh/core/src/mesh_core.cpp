@@ -103,7 +103,7 @@ std::optional<Refused> MeshCore::add_connection(TimePoint now, ConnId id, const 
   if (!added) return Refused{RefuseKind::duplicate, added.error().message};
   conns_[id] = LocalConn{id, info, false, now};
   const char* why = restarted ? " (restarted peer)" : connected ? "" : " (new peer)";
-  log_.info("->[{}|{}({})]: connection added{}", info.remote_tcp_addr, r.name, r.nickname, why);
+  log_.info("->[{}|{}({})]: connection added{}", info.remote_tcp_addr, r.name, log_safe(r.nickname), why);
   if (restarted || !connected) send_all_gossip_down(now, id, fx);
   topology_changed(now, *added, fx);
   return std::nullopt;
@@ -264,7 +264,11 @@ TimePoint MeshCore::on_tick(TimePoint now, Effects& fx) {
     gc_at_.reset();
     auto g = topology_.garbage_collect();
     if (!g.removed.empty()) {
-      for (auto& p : g.removed) log_.info("Removed unreachable peer {}({})", p.name, p.nickname);
+      // Bounded: gossip can make thousands of peers vanish at once (issue 18, item 7).
+      for (std::size_t i = 0; i < g.removed.size() && i < 10; ++i) {
+        log_.info("Removed unreachable peer {}({})", g.removed[i].name, log_safe(g.removed[i].nickname));
+      }
+      if (g.removed.size() > 10) log_.info("Removed {} more unreachable peers", g.removed.size() - 10);
       fx.peers_gone.insert(fx.peers_gone.end(), g.removed.begin(), g.removed.end());
       topology_changed(now, g, fx);
     } else if (g.local_version_bumped) {

@@ -1,9 +1,31 @@
 #include "weft/mesh_net/mesh_node.hpp"
 
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+
+#include "weft/base/log_safe.hpp"
 
 namespace weft::mesh_net {
+namespace {
+
+/// True while at least kFdHeadroom descriptors are free below the soft RLIMIT_NOFILE. The lowest
+/// free descriptor number is a cheap lower bound of how many are open (the kernel hands out the
+/// lowest free one).
+bool fd_headroom(int headroom) {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return true;
+  int fd = ::fcntl(0, F_DUPFD_CLOEXEC, 0);
+  if (fd < 0) return errno == EBADF;  // fd 0 closed: then 0 is free
+  ::close(fd);
+  return static_cast<rlim_t>(fd) + static_cast<rlim_t>(headroom) < rl.rlim_cur;
+}
+
+}  // namespace
 
 MeshNode::MeshNode(asio::io_context& io, NodeConfig config, Random& rng, Logger log)
     : io_(io),
@@ -78,19 +100,65 @@ void MeshNode::accept() {
   acceptor_->async_accept([this](const boost::system::error_code& ec, tcp::socket s) {
     if (stopped_) return;
     if (!ec) {
-      --accept_tokens_;
       boost::system::error_code e2;
       auto rep = s.remote_endpoint(e2);
       if (!e2) {
-        add_connection(std::move(s), false, fmt::format("{}:{}", rep.address().to_string(), rep.port()), true);
+        auto ip = rep.address().to_string();
+        // Refusals cost no token: a flood from one source must not slow other peers' accepts.
+        if (admit_pending(ip)) {
+          --accept_tokens_;
+          add_connection(std::move(s), false, fmt::format("{}:{}", ip, rep.port()), true);
+        } else {
+          ++refused_pending_;
+          auto now = Clock::now();
+          if (now - refusal_logged_ >= std::chrono::seconds(10)) {
+            refusal_logged_ = now;
+            log_.warn("refusing connections before their handshake (too many pending, last from {}); {} refused so far",
+                      log_safe(ip), refused_pending_);
+          }
+          s.close(e2);
+        }
       }
     } else if (ec == asio::error::operation_aborted) {
       return;
     } else {
-      log_.warn("accept: {}", ec.message());
+      // Out of descriptors (EMFILE) or similar: wait before accepting again instead of spinning.
+      auto now = Clock::now();
+      if (now - refusal_logged_ >= std::chrono::seconds(10)) {
+        refusal_logged_ = now;
+        log_.warn("accept: {}", ec.message());
+      }
+      accept_tokens_ = 0;
+      accept_refilled_ = now + std::chrono::milliseconds(200);
     }
     accept();
   });
+}
+
+bool MeshNode::is_known_ip(const std::string& ip) const {
+  for (auto& [id, c] : core_.connections()) {
+    if (c.info.remote_ip == ip) return true;
+  }
+  for (auto& d : maker_.direct_peers()) {
+    if (auto a = mesh::PeerAddress::parse(d); a && a->host == ip) return true;
+  }
+  for (auto& [addr, t] : maker_.targets()) {
+    if (auto a = mesh::PeerAddress::parse(addr); a && a->host == ip) return true;
+  }
+  return false;
+}
+
+bool MeshNode::admit_pending(const std::string& ip) const {
+  if (!fd_headroom(kFdHeadroom)) return false;
+  std::size_t pending = 0, from_ip = 0;
+  for (auto& [id, c] : conns_) {
+    if (c->params().outbound || core_.connections().count(id)) continue;
+    ++pending;
+    if (c->remote_ip() == ip) ++from_ip;
+  }
+  if (from_ip >= kMaxPendingPerSource) return false;
+  if (pending < kMaxPendingHandshakes) return true;
+  return pending < kMaxPendingHandshakes + kKnownPeerReserve && is_known_ip(ip);
 }
 
 bool MeshNode::is_trusted(const std::string& ip) const {
@@ -137,37 +205,67 @@ void MeshNode::dial(const mesh::ConnectionMaker::Dial& d) {
     dial_failed(d.address, addr.error().message);
     return;
   }
+  auto port = static_cast<std::uint16_t>(addr->port ? addr->port : config_.port);
+  boost::system::error_code ec;
+  auto ip = asio::ip::make_address(addr->host, ec);
+  if (!ec) {  // a numeric address (all that gossip carries): no resolver
+    (void)connect_to(d, tcp::endpoint(ip, port));
+    return;
+  }
   auto resolver = std::make_shared<tcp::resolver>(io_);
-  auto port = std::to_string(addr->port ? addr->port : config_.port);
   resolver->async_resolve(
-      addr->host, port, [this, resolver, d](const boost::system::error_code& ec, tcp::resolver::results_type res) {
+      addr->host, std::to_string(port),
+      [this, resolver, d](const boost::system::error_code& ec, tcp::resolver::results_type res) {
         if (stopped_) return;
-        if (ec) {
-          dial_failed(d.address, fmt::format("dial tcp: lookup {}: {}", d.address, ec.message()));
-          rearm_tick();
+        if (ec || res.empty()) {
+          dial_failed(d.address, fmt::format("dial tcp: lookup {}: {}", d.address, ec ? ec.message() : "no addresses"));
+          refresh_targets();
           return;
         }
-        auto sock = std::make_shared<tcp::socket>(io_);
-        auto timer = std::make_shared<asio::steady_timer>(io_);
-        timer->expires_after(std::chrono::seconds(10));
-        timer->async_wait([sock](const boost::system::error_code& e) {
-          if (!e) {
-            boost::system::error_code ignore;
-            sock->close(ignore);
+        tcp::endpoint ep = res.begin()->endpoint();
+        for (auto& e : res) {
+          if (e.endpoint().address().is_v4()) {
+            ep = e.endpoint();
+            break;
           }
-        });
-        asio::async_connect(*sock, res, [this, sock, timer, d](const boost::system::error_code& e, const tcp::endpoint&) {
-          timer->cancel();
-          if (stopped_) return;
-          if (e) {
-            dial_failed(d.address, fmt::format("dial tcp {}: connect: {}", d.address,
-                                               e == asio::error::operation_aborted ? "i/o timeout" : e.message()));
-            refresh_targets();
-            return;
-          }
-          add_connection(std::move(*sock), true, d.address, d.accept_new_peer);
-        });
+        }
+        if (!connect_to(d, ep)) refresh_targets();
       });
+}
+
+bool MeshNode::connect_to(const mesh::ConnectionMaker::Dial& d, const tcp::endpoint& ep) {
+  // Open the socket here (not inside a ranged async_connect) so that running out of descriptors
+  // is an ordinary dial failure, and keep headroom for DNS, HTTP and inbound peers.
+  // NB: called from refresh_targets(), which re-arms the maker's timer after its dials.
+  auto fail = [this, &d](const std::string& why) {
+    dial_failed(d.address, fmt::format("dial tcp {}: {}", d.address, why));
+    return false;
+  };
+  if (!fd_headroom(kFdHeadroom)) return fail("skipped: too few free file descriptors");
+  auto sock = std::make_shared<tcp::socket>(io_);
+  boost::system::error_code ec;
+  sock->open(ep.protocol(), ec);
+  if (ec) return fail("socket: " + ec.message());
+  auto timer = std::make_shared<asio::steady_timer>(io_);
+  timer->expires_after(std::chrono::seconds(10));
+  timer->async_wait([sock](const boost::system::error_code& e) {
+    if (!e) {
+      boost::system::error_code ignore;
+      sock->close(ignore);
+    }
+  });
+  sock->async_connect(ep, [this, sock, timer, d](const boost::system::error_code& e) {
+    timer->cancel();
+    if (stopped_) return;
+    if (e) {
+      dial_failed(d.address, fmt::format("dial tcp {}: connect: {}", d.address,
+                                         e == asio::error::operation_aborted ? "i/o timeout" : e.message()));
+      refresh_targets();
+      return;
+    }
+    add_connection(std::move(*sock), true, d.address, d.accept_new_peer);
+  });
+  return true;
 }
 
 Result<void> MeshNode::on_handshake_done(TcpConnection& c, const mesh::HandshakeResult& hs,
@@ -235,8 +333,12 @@ void MeshNode::on_closed(TcpConnection& c, const std::string& reason) {
   PeerName remote = joined ? core_.connections().at(id).info.remote.name : PeerName{};
   if (joined || joined_at_.count(id)) {
     log_.info("->[{}|{}]: connection shutting down due to error: {}", c.params().target, remote, reason);
-  } else {
-    log_.info("->[{}]: connection shutting down due to error during handshake: {}", c.params().target, reason);
+  } else if (std::uint64_t dropped = 0;
+             handshake_log_.allow(c.params().target.substr(0, c.params().target.rfind(':')), now, &dropped)) {
+    // Handshake failures come from anyone who can reach the port: a few lines per source and
+    // minute, then a count (issue 18, item 7).
+    log_.info("->[{}]: connection shutting down due to error during handshake: {}{}", c.params().target,
+              log_safe(reason, 512), dropped ? fmt::format(" ({} similar lines from this address suppressed)", dropped) : "");
   }
   if (c.params().outbound) {
     if (auto it = joined_at_.find(id); it != joined_at_.end()) {
@@ -246,6 +348,7 @@ void MeshNode::on_closed(TcpConnection& c, const std::string& reason) {
     }
   }
   joined_at_.erase(id);
+  if (joined) maker_.invalidate();
   // NB: the hook runs from apply(), for what the core reports removed: a connection the core
   // already dropped (the loser of a tie-break) was released then, and is not released twice.
   with_effects([&](mesh::Effects& fx) { core_.remove_connection(now, id, fx); });
@@ -284,6 +387,7 @@ void MeshNode::apply(mesh::Effects& fx) {
     for (auto& f : peers_gone_listeners_) f(gone);
   }
   if (changed) {
+    maker_.invalidate();
     if (hooks_.on_topology_changed) hooks_.on_topology_changed();
     for (auto& f : topology_listeners_) f();
     if (!refresh_posted_) {

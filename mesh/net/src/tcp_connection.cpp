@@ -120,6 +120,16 @@ void TcpConnection::on_read(std::size_t n) {
 
 void TcpConnection::send(mesh::ProtocolTag tag, ByteSpan payload) {
   if (closed_ || !writer_) return;
+  if (pending_.size() + payload.size() > kMaxQueuedBytes) {
+    // Closed from the event loop, not here: send() runs inside the owner's effect loop.
+    if (!overflowed_) {
+      overflowed_ = true;
+      asio::post(socket_.get_executor(), [self = shared_from_this()] {
+        self->close(fmt::format("peer is not reading: more than {} MiB queued for it", kMaxQueuedBytes >> 20));
+      });
+    }
+    return;
+  }
   if (auto r = writer_->append(pending_, tag, payload); !r) {
     log_.warn("dropping message with tag {}: {}", static_cast<int>(tag), r.error().message);
     return;

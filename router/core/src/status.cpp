@@ -93,7 +93,7 @@ std::string format_status_connections(const RouterStatus& r) {
   for (auto& c : r.connections) {
     std::string attrs;
     for (auto& [k, v] : c.attrs) {
-      if (k != "name") attrs += fmt::format("{}={}", k, v);
+      if (k != "name") attrs += fmt::format("{}{}={}", attrs.empty() ? "" : " ", k, v);
     }
     out += fmt::format("{} {:<21} {:<11} {}{}\n", c.outbound ? "->" : "<-", c.address, c.state, c.info,
                        attrs.empty() ? "" : " " + attrs);

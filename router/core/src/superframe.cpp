@@ -275,12 +275,28 @@ Reassembler::Outcome Reassembler::add(const ExtFragment& f, Done& done) {
     return Outcome::dropped;
   }
   if (slot->have.test(f.index)) return Outcome::partial;  // a duplicate
+  const auto b = f.offset;
+  const auto e = static_cast<std::uint32_t>(f.offset + f.chunk.size());
+  for (std::size_t i = 0; i < f.count; ++i) {
+    if (!slot->have.test(i) || slot->end[i] <= b || e <= slot->begin[i]) continue;
+    // Overlap with bytes already received: a repeat of exactly those bytes is harmless and
+    // ignored; anything else is refused with the whole frame.
+    if (slot->begin[i] == b && slot->end[i] == e &&
+        std::memcmp(slot->buf.data() + b, f.chunk.data(), f.chunk.size()) == 0) {
+      return Outcome::partial;
+    }
+    slot->used = false;
+    return Outcome::dropped;
+  }
   slot->have.set(f.index);
+  slot->begin[f.index] = b;
+  slot->end[f.index] = e;
   std::memcpy(slot->buf.data() + f.offset, f.chunk.data(), f.chunk.size());
   slot->received += f.chunk.size();
   if (slot->have.count() < f.count) return Outcome::partial;
   slot->used = false;
-  if (slot->received != f.total) return Outcome::dropped;  // overlapping or missing bytes
+  // The chunks are disjoint and inside [0, total): they cover the frame iff their sizes add up.
+  if (slot->received != f.total) return Outcome::dropped;
   done.src = a.src;
   done.dst = a.dst;
   done.vnet = a.vnet;

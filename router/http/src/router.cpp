@@ -131,6 +131,11 @@ HttpResponse Router::dispatch(const HttpRequest& req) const {
       method_mismatch = true;
       continue;
     }
+    // Container IDs, names and addresses in the path never contain NUL (%00): a value with one
+    // would be cut short by C APIs and forge log lines (issue 18, item 7).
+    for (const auto& [k, v] : vars) {
+      if (v.find('\0') != std::string::npos) return text_response(400, "invalid " + k + ": contains a NUL byte\n");
+    }
     return route.handler_(req, vars);
   }
   if (method_mismatch) {

@@ -1,4 +1,5 @@
 #include "weft/http/server.hpp"
+#include "weft/http/origin_guard.hpp"
 
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -87,6 +88,7 @@ struct ServerState {
   ino_t unix_ino = 0;
   dev_t unix_dev = 0;
   std::unordered_map<SessionBase*, std::weak_ptr<SessionBase>> sessions;
+  LogLimiter refusal_log;
 };
 
 struct HttpServer::State : ServerState {
@@ -196,6 +198,19 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
       return;
     }
     HttpResponse res;
+    if constexpr (std::is_same_v<Protocol, tcp>) {
+      if (st_->limits.refuse_browser_writes) {
+        error_code lec;
+        auto lep = stream_.socket().local_endpoint(lec);
+        if (auto why = browser_request_refusal(*req, lec ? std::string() : lep.address().to_string())) {
+          if (std::uint64_t dropped = 0; st_->refusal_log.allow("browser", Clock::now(), &dropped)) {
+            st_->log.warn("{} {}: {} ({} more suppressed)", method, log_safe(target, 128), *why, dropped);
+          }
+          write_response(text_response(403, *why + "\n"), version, false, head, false);
+          return;
+        }
+      }
+    }
     try {
       res = st_->router.dispatch(*req);
     } catch (const std::exception& e) {

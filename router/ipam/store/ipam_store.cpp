@@ -34,15 +34,15 @@ Result<PersistedState> load_from(const router::KvStore& kv) {
 
 Result<void> persist_to(Allocator& alloc, router::KvStore& kv) {
   auto d = alloc.dirty();
+  std::vector<std::pair<std::string, Bytes>> kvs;
   if (d.ring) {
-    WEFT_TRY_VOID(kv.put(std::string(kDbPeerName), encode_peer_name(alloc.self())));
-    WEFT_TRY_VOID(kv.put(std::string(kDbRing), alloc.encoded_ring()));
-    alloc.clear_dirty(Dirty{true, false});
+    kvs.emplace_back(std::string(kDbPeerName), encode_peer_name(alloc.self()));
+    kvs.emplace_back(std::string(kDbRing), alloc.encoded_ring());
   }
-  if (d.owned) {
-    WEFT_TRY_VOID(kv.put(std::string(kDbOwned), alloc.encoded_owned()));
-    alloc.clear_dirty(Dirty{false, true});
-  }
+  if (d.owned) kvs.emplace_back(std::string(kDbOwned), alloc.encoded_owned());
+  if (kvs.empty()) return {};
+  WEFT_TRY_VOID(kv.put_many(std::move(kvs)));  // one journal record set, one sync
+  alloc.clear_dirty(d);
   return {};
 }
 

@@ -14,6 +14,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/udp.hpp>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -39,7 +40,13 @@ struct DnsServerConfig {
   std::uint16_t upstream_port = 53;
   std::size_t max_forwarded = 512;
   std::size_t max_tcp_connections = 128;
-  Duration tcp_idle_timeout = std::chrono::seconds(10);
+  /// TCP connections from one source address (issue 18, item 6: 128 idle connections from one
+  /// host blocked every TCP query).
+  std::size_t max_tcp_per_source = 8;
+  Duration tcp_idle_timeout = std::chrono::seconds(2);
+  /// Which sources may have names outside the weave domain forwarded upstream (null = any).
+  /// Others get REFUSED for those names, so weaveDNS is no open resolver.
+  std::function<bool(const boost::asio::ip::address&)> allow_recursion;
   std::size_t max_tcp_pipelined = 16;  ///< queries in flight per TCP connection
 };
 
@@ -51,7 +58,8 @@ struct DnsServerStats {
   std::uint64_t dropped = 0;      ///< not worth a reply (short, or a response)
   std::uint64_t overloaded = 0;   ///< SERVFAIL because the forwarder was full
   std::uint64_t send_errors = 0;  ///< UDP replies the kernel would not take
-  std::uint64_t tcp_refused = 0;  ///< connections closed at the cap
+  std::uint64_t tcp_refused = 0;  ///< connections closed at the cap (total or per source)
+  std::uint64_t refused_recursion = 0;  ///< REFUSED: a non-weave name from a source not allowed to recurse
 };
 
 /// "host:port" -> endpoint parts; host may be empty (all addresses) or a bracketed IPv6.

@@ -8,6 +8,8 @@
 #include <string_view>
 #include <utility>
 
+#include "weft/base/log_safe.hpp"
+
 namespace weft {
 
 enum class LogLevel { debug = 0, info = 1, warn = 2, error = 3 };
@@ -53,7 +55,8 @@ class Logger {
   template <typename... Args>
   void log(LogLevel l, fmt::format_string<Args...> f, Args&&... a) const {
     if (!enabled(l) || !sink_) return;
-    sink_->write(l, component_, fmt::format(f, std::forward<Args>(a)...));
+    // Every message is escaped and bounded here, whatever its values (see log_safe.hpp).
+    sink_->write(l, component_, sanitize_log_message(fmt::format(f, std::forward<Args>(a)...)));
   }
   std::string component_;
   std::shared_ptr<LogSink> sink_;

@@ -4,6 +4,13 @@
 // connections other peers gossip. Failures back off (2 s x1.5, capped at 6 min, jittered); a
 // connection that lived a minute resets the backoff. Pure: the shell dials what refresh() returns
 // and reports back.
+//
+// Bounds (issue 18, item 2: a peer that gossips thousands of fake peers must not make every
+// router dial thousands of addresses): at most kMaxDiscoveredTargets targets learned from gossip
+// (direct peers are never crowded out), at most kDialBurst dials at once and one more per
+// kDialRefill, at most kMaxAttempting dials in flight. refresh() recomputes the targets from the
+// topology only after invalidate() (topology or connections changed) or a change of direct peers;
+// otherwise it only walks the (bounded) target table, so a failed dial costs O(targets).
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -33,6 +40,10 @@ class ConnectionMaker {
   static constexpr Duration kInitialInterval = std::chrono::seconds(2);
   static constexpr Duration kMaxInterval = std::chrono::minutes(6);
   static constexpr Duration kResetAfter = std::chrono::minutes(1);
+  static constexpr std::size_t kMaxDiscoveredTargets = 256;
+  static constexpr std::size_t kMaxAttempting = 64;
+  static constexpr int kDialBurst = 16;
+  static constexpr Duration kDialRefill = std::chrono::milliseconds(100);
 
   ConnectionMaker(std::uint16_t our_port, bool discovery, Random& rng);
 
@@ -52,6 +63,8 @@ class ConnectionMaker {
   /// returns the dials due now (each target moves to `attempting`).
   std::vector<Dial> refresh(TimePoint now, const Topology& topology,
                             const std::map<ConnId, MeshCore::LocalConn>& conns);
+  /// The topology or our connections changed: the next refresh() recomputes the targets.
+  void invalidate() { dirty_ = true; }
   /// When refresh() should run again (nullopt: only on change).
   std::optional<TimePoint> next_wake() const { return next_wake_; }
 
@@ -72,6 +85,7 @@ class ConnectionMaker {
 
  private:
   void backoff(TimePoint now, Target& t);
+  void recompute(TimePoint now, const Topology& topology, const std::map<ConnId, MeshCore::LocalConn>& conns);
 
   std::uint16_t port_;
   bool discovery_;
@@ -80,6 +94,11 @@ class ConnectionMaker {
   std::map<std::string, Target> targets_;
   std::set<std::string> never_;
   std::optional<TimePoint> next_wake_;
+  bool dirty_ = true;
+  std::set<std::string> valid_;        ///< targets wanted now (direct and discovered)
+  std::set<std::string> direct_addrs_; ///< the direct peers as host:port
+  int dial_tokens_ = kDialBurst;
+  TimePoint tokens_at_{};
 };
 
 }  // namespace weft::mesh

@@ -34,6 +34,9 @@ inline constexpr std::size_t kProtocolHeaderSize = 7;
 inline constexpr std::uint8_t kProtocolMinVersion = 2;
 inline constexpr std::uint8_t kProtocolMaxVersion = 2;
 inline constexpr std::string_view kPeerNameFlavour = "mac";
+/// The largest features message accepted before authentication. Real ones are a few hundred
+/// bytes; the general 10 MiB message cap applies only after the handshake (issue 18, item 3).
+inline constexpr std::uint32_t kMaxFeaturesMessageSize = 64 * 1024;
 
 /// Message tags after the intro (spec §1.7).
 enum class ProtocolTag : std::uint8_t {
@@ -152,7 +155,7 @@ class Handshake {
   State state_ = State::header;
   bool started_ = false;
   Bytes in_;  ///< intro bytes not yet consumed (header, flag, key)
-  FrameReader frames_;
+  FrameReader frames_{kMaxFeaturesMessageSize};
   HandshakeResult result_;
   std::optional<Error> error_;
 };

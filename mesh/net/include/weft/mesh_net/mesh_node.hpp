@@ -46,6 +46,14 @@ class MeshNode final : public ConnectionOwner {
  public:
   static constexpr int kAcceptBurst = 20;
   static constexpr Duration kAcceptRefill = std::chrono::milliseconds(50);
+  /// Inbound connections still in their handshake (issue 18, item 3): at most this many from
+  /// sources we do not know, at most kMaxPendingPerSource from one address, and kKnownPeerReserve
+  /// more kept for addresses of peers we know (direct peers, targets, connected peers).
+  static constexpr std::size_t kMaxPendingHandshakes = 32;
+  static constexpr std::size_t kMaxPendingPerSource = 4;
+  static constexpr std::size_t kKnownPeerReserve = 32;
+  /// Descriptors kept free for DNS, HTTP and the datapath: no dial or accept eats into them.
+  static constexpr int kFdHeadroom = 128;
 
   MeshNode(asio::io_context& io, NodeConfig config, Random& rng, Logger log);
   ~MeshNode() override;
@@ -84,6 +92,8 @@ class MeshNode final : public ConnectionOwner {
   std::vector<std::string> handshaking() const;
   std::uint64_t gossip_bytes_sent() const { return gossip_sent_; }
   std::uint64_t gossip_bytes_received() const { return gossip_received_; }
+  /// Inbound connections refused before their handshake (pending caps, descriptor headroom).
+  std::uint64_t refused_pending() const { return refused_pending_; }
 
   // ConnectionOwner
   Result<void> on_handshake_done(TcpConnection& c, const mesh::HandshakeResult& hs,
@@ -101,6 +111,11 @@ class MeshNode final : public ConnectionOwner {
   void rearm_tick();
   void refresh_targets();
   bool is_trusted(const std::string& ip) const;
+  /// Whether an inbound connection from `ip` may start a handshake now (see kMaxPendingHandshakes).
+  bool admit_pending(const std::string& ip) const;
+  bool is_known_ip(const std::string& ip) const;
+  /// Starts connecting; false (the dial already reported failed) if no socket could be opened.
+  bool connect_to(const mesh::ConnectionMaker::Dial& d, const tcp::endpoint& ep);
 
   asio::io_context& io_;
   NodeConfig config_;
@@ -128,6 +143,9 @@ class MeshNode final : public ConnectionOwner {
   std::uint64_t gossip_sent_ = 0;
   std::uint64_t gossip_received_ = 0;
   bool stopped_ = false;
+  std::uint64_t refused_pending_ = 0;
+  TimePoint refusal_logged_{};
+  LogLimiter handshake_log_;
 };
 
 }  // namespace weft::mesh_net

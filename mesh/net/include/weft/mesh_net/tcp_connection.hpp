@@ -43,6 +43,9 @@ struct ConnectionParams {
 class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
  public:
   static constexpr Duration kHandshakeTimeout = std::chrono::seconds(10);
+  /// Unsent bytes a connection may queue; a peer that reads slower than we gossip is closed
+  /// instead of growing our memory without bound (issue 18).
+  static constexpr std::size_t kMaxQueuedBytes = 32 * 1024 * 1024;
   static constexpr Duration kHeartbeatInterval = std::chrono::seconds(30);
   static constexpr Duration kReadTimeout = std::chrono::seconds(60);
 
@@ -82,6 +85,7 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
   Bytes writing_;
   bool write_in_flight_ = false;
   bool closed_ = false;
+  bool overflowed_ = false;  ///< more than kMaxQueuedBytes queued: closing
   std::size_t handshake_bytes_ = 0;
   bool handshake_seen_key_ = false;
 };

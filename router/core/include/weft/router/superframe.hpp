@@ -146,7 +146,10 @@ class ReplayWindow {
 
 /// Reassembles frames from fragments of one sender. Keeps a few frames in progress (fragments of
 /// different frames may interleave when datagrams are reordered); the oldest is evicted when a
-/// new id arrives and all slots are busy.
+/// new id arrives and all slots are busy. Coverage is tracked per fragment: a fragment that
+/// overlaps bytes already received is ignored when it repeats them exactly and drops the frame
+/// when it differs, and a frame completes only when every byte of it arrived for it (a slot's
+/// buffer is reused, so bytes of an earlier frame must never be delivered; issue 18, item 4).
 class Reassembler {
  public:
   static constexpr std::size_t kSlots = 4;
@@ -172,6 +175,8 @@ class Reassembler {
     ExtFragment first;  ///< header fields every fragment must repeat (chunk unused)
     std::size_t received = 0;
     std::bitset<kExtMaxFragments + 1> have;
+    std::array<std::uint32_t, kExtMaxFragments + 1> begin{};  ///< chunk of each fragment in `have`
+    std::array<std::uint32_t, kExtMaxFragments + 1> end{};
     Bytes buf;
   };
   std::array<Slot, kSlots> slots_;

@@ -33,6 +33,9 @@ struct HttpServerLimits {
   /// keep-alive idle timeout), and separately for sending one answer.
   std::chrono::milliseconds read_timeout{30'000};
   std::chrono::milliseconds write_timeout{30'000};
+  /// Refuse state-changing requests that come from web pages (403; see origin_guard.hpp). TCP
+  /// listeners only: browsers cannot reach a unix socket.
+  bool refuse_browser_writes = false;
 };
 
 class HttpServer {

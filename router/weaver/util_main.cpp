@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "weft/datapath/kernel_fastdp.hpp"
 #include "weft/base/ipv4.hpp"
 #include "weft/base/logger.hpp"
 #include "weft/base/mac.hpp"
@@ -109,6 +110,12 @@ Result<void> destroy_bridge(const Args& a) {
   if (a.size() != 1) return usage_error("destroy-bridge needs exactly one BRIDGE");
   auto log = make_logger();
   if (auto fw = host::remove_forward_rules(a[0]); !fw) log.warn("{}", fw.error().message);
+  // The kernel fast path's VXLAN device (vxlan-<port+1>) and qdisc, if a weaver left them.
+  int port = 6783;
+  if (const char* p = std::getenv("WEAVE_PORT"); p != nullptr && *p != '\0') port = std::atoi(p);
+  if (auto k = datapath::KernelFastdp::cleanup(std::string(host::kVethBridgeEnd), fmt::format("vxlan-{}", port + 1)); !k) {
+    log.warn("{}", k.error().message);
+  }
   return host::HostSetup(log).destroy_bridge(a[0]);
 }
 

@@ -18,5 +18,99 @@ TEST(Fastdp, TunnelIdMatchesTheVector) {
   EXPECT_EQ(fastdp_peers(id), (std::pair<std::uint16_t, std::uint16_t>{0x123, 0x456}));
 }
 
+TEST(Fastdp, VxlanHeaderIsRfc7348WithTheVni) {
+  Bytes out;
+  append_vxlan_header(out, fastdp_vni(*ShortID::from_uint(0x123), *ShortID::from_uint(0x456)));
+  EXPECT_EQ(out, (Bytes{0x08, 0x00, 0x00, 0x00, 0x45, 0x61, 0x23, 0x00}));
+  // The extreme ShortIDs fill all 24 bits.
+  out.clear();
+  append_vxlan_header(out, fastdp_vni(*ShortID::from_uint(0xfff), *ShortID::from_uint(0xfff)));
+  EXPECT_EQ(out, (Bytes{0x08, 0, 0, 0, 0xff, 0xff, 0xff, 0}));
+}
+
+TEST(Fastdp, ParsesVxlanAndRefusesWhatIsNot) {
+  Bytes p{0x08, 0, 0, 0, 0x45, 0x61, 0x23, 0};
+  Bytes frame(60, 0xab);
+  p.insert(p.end(), frame.begin(), frame.end());
+  auto v = parse_vxlan(p);
+  ASSERT_TRUE(v);
+  EXPECT_EQ(v->vni, 0x456123u);
+  EXPECT_EQ(Bytes(v->frame.begin(), v->frame.end()), frame);
+  Bytes no_flag = p;
+  no_flag[0] = 0;
+  EXPECT_FALSE(parse_vxlan(no_flag));
+  EXPECT_FALSE(parse_vxlan(std::span<const std::uint8_t>(p).first(8 + 13)));
+  // Reserved bits are ignored on receive.
+  Bytes reserved = p;
+  reserved[1] = 0xff;
+  reserved[7] = 0xff;
+  ASSERT_TRUE(parse_vxlan(reserved));
+  EXPECT_EQ(parse_vxlan(reserved)->vni, 0x456123u);
+}
+
+TEST(Fastdp, HeartbeatLayout) {
+  // 14 + datapath MTU bytes: zero Ethernet header, connUID BE, total length BE, zeros.
+  auto hb = make_fastdp_heartbeat(0x0303030303030303ull, 1376);
+  ASSERT_EQ(hb.size(), 1390u);
+  for (int i = 0; i < 14; ++i) EXPECT_EQ(hb[i], 0) << i;
+  for (int i = 14; i < 22; ++i) EXPECT_EQ(hb[i], 0x03) << i;
+  EXPECT_EQ(hb[22], 0x05);
+  EXPECT_EQ(hb[23], 0x6e);
+  for (std::size_t i = 24; i < hb.size(); ++i) ASSERT_EQ(hb[i], 0) << i;
+  auto uid = parse_fastdp_heartbeat(hb);
+  ASSERT_TRUE(uid);
+  EXPECT_EQ(*uid, 0x0303030303030303ull);
+}
+
+TEST(Fastdp, HeartbeatChecks) {
+  auto hb = make_fastdp_heartbeat(42, 1376);
+  auto truncated = std::span<const std::uint8_t>(hb).first(hb.size() - 1);
+  EXPECT_FALSE(parse_fastdp_heartbeat(truncated));  // length field no longer matches
+  Bytes mac = hb;
+  mac[0] = 1;
+  EXPECT_FALSE(parse_fastdp_heartbeat(mac));
+  EXPECT_FALSE(parse_fastdp_heartbeat(std::span<const std::uint8_t>(hb).first(23)));
+  Bytes minimal(24, 0);
+  minimal[21] = 9;
+  minimal[23] = 24;
+  ASSERT_TRUE(parse_fastdp_heartbeat(minimal));
+  EXPECT_EQ(*parse_fastdp_heartbeat(minimal), 9u);
+}
+
+mesh::RemoteFeatures remote(std::optional<std::vector<std::string>> o) {
+  mesh::RemoteFeatures r;
+  r.overlays = std::move(o);
+  return r;
+}
+
+TEST(Fastdp, OverlayNegotiationUsesOurOrder) {
+  const std::vector<std::string> ours{"fastdp", "sleeve"};
+  auto both = negotiate_overlays(ours, remote(std::vector<std::string>{"sleeve", "fastdp"}));
+  ASSERT_TRUE(both);
+  EXPECT_FALSE(both->compat);
+  EXPECT_EQ(both->common, (std::vector<std::string>{"fastdp", "sleeve"}));
+  EXPECT_EQ(both->index_of("fastdp"), 0);
+  EXPECT_EQ(both->index_of("sleeve"), 1);
+
+  auto sleeve_only = negotiate_overlays(ours, remote(std::vector<std::string>{"sleeve"}));
+  ASSERT_TRUE(sleeve_only);
+  EXPECT_EQ(sleeve_only->index_of("sleeve"), 0);
+  EXPECT_FALSE(sleeve_only->index_of("fastdp"));
+
+  auto compat = negotiate_overlays(ours, remote(std::nullopt));
+  ASSERT_TRUE(compat);
+  EXPECT_TRUE(compat->compat);
+  EXPECT_EQ(compat->index_of("sleeve"), 0);
+  EXPECT_FALSE(compat->index_of("fastdp"));
+
+  // An empty Overlays value, or nothing in common, is a connection error.
+  EXPECT_FALSE(negotiate_overlays(ours, remote(std::vector<std::string>{})));
+  EXPECT_FALSE(negotiate_overlays(ours, remote(std::vector<std::string>{"awsvpc"})));
+  const std::vector<std::string> sleeve{"sleeve"};
+  auto no_fastdp = negotiate_overlays(sleeve, remote(std::vector<std::string>{"fastdp"}));
+  ASSERT_FALSE(no_fastdp);
+  EXPECT_NE(no_fastdp.error().message.find("no matching overlays"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace weft::router

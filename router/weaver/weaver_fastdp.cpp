@@ -43,8 +43,9 @@ Result<void> Weaver::start_fastdp() {
   a.max_frame = static_cast<std::uint32_t>(mtu_ + 14);
   fastdp_.emplace(io_, *node_, std::move(kernel_), mtu_, a.vxlan_port, log_.child("fastdp"));
   auto r = fastdp_->start(a, &overlay_->forwarder().macs(),
-                          [this](TimePoint now, PeerName src, PeerName dst, std::span<const std::uint8_t> frame) {
-                            overlay_->deliver_fastdp_frame(now, src, dst, frame);
+                          [this](TimePoint now, PeerName src, PeerName dst, std::span<const std::uint8_t> frame,
+                                 const datapath::VnetHeader* vh) {
+                            overlay_->deliver_fastdp_frame(now, src, dst, frame, vh);
                           });
   if (!r) {
     fastdp_.reset();  // detaches whatever was attached

@@ -50,7 +50,13 @@ iperf() {  # client server server-ip
   in_c "$2" iperf3 -s -1 >/dev/null 2>&1 &
   E2E_PIDS+=("$!")
   sleep 0.5
-  in_c "$1" iperf3 -c "$3" -t 3 -J
+  in_c "$1" timeout 30 iperf3 -c "$3" -t 3 -J
+}
+iperf_bytes() {  # iperf3 JSON: bytes received, or the failure
+  local b
+  b=$(jq '.end.sum_received.bytes // 0' <<<"$1")
+  ((b > 0)) || e2e_log "iperf3 failed: $(jq -r '.error // "no result"' <<<"$1" 2>/dev/null)"
+  echo "$b"
 }
 
 # a<->b in the kernel: frames leave as VXLAN from the programs, weaver's capture sees almost none.
@@ -59,7 +65,7 @@ in_c a ping -c 20 -i 0.05 -W 2 10.2.4.2 >/dev/null || e2e_fail "ping a->b lost p
 for dir in "a b 10.2.4.2" "b a 10.2.4.1"; do
   # shellcheck disable=SC2086
   j=$(iperf $dir) || e2e_fail "iperf3 $dir failed"
-  bytes=$(jq '.end.sum_received.bytes' <<<"$j")
+  bytes=$(iperf_bytes "$j")
   (( bytes > 10000000 )) || e2e_fail "iperf3 $dir moved only $bytes bytes"
   e2e_log "iperf3 $dir (fastdp): $(jq '.end.sum_received.bits_per_second/1e6 | floor' <<<"$j") Mbit/s"
 done
@@ -75,7 +81,7 @@ e2e_log "a->b: kernel sent $k, b's kernel delivered $r, a's weaver captured $cap
 for dir in "a c 10.2.4.3" "c b 10.2.4.2"; do
   # shellcheck disable=SC2086
   j=$(iperf $dir) || e2e_fail "iperf3 $dir failed"
-  bytes=$(jq '.end.sum_received.bytes' <<<"$j")
+  bytes=$(iperf_bytes "$j")
   (( bytes > 1000000 )) || e2e_fail "iperf3 $dir moved only $bytes bytes"
   e2e_log "iperf3 $dir: $(jq '.end.sum_received.bits_per_second/1e6 | floor' <<<"$j") Mbit/s"
 done

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "vectors.hpp"
+#include "weft/datapath/checksum.hpp"
 #include "weft/router/fastdp.hpp"
 
 namespace weft::router {
@@ -110,6 +111,78 @@ TEST(Fastdp, OverlayNegotiationUsesOurOrder) {
   auto no_fastdp = negotiate_overlays(sleeve, remote(std::vector<std::string>{"fastdp"}));
   ASSERT_FALSE(no_fastdp);
   EXPECT_NE(no_fastdp.error().message.find("no matching overlays"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace weft::router
+
+namespace weft::router {
+namespace {
+
+/// An IPv4 TCP frame 10.0.0.1 -> 10.0.0.2 with `payload` bytes; its checksum field holds the folded
+/// pseudo-header sum (partial, as an skb with CHECKSUM_PARTIAL) or the full checksum.
+Bytes tcp_frame(std::size_t payload, bool partial) {
+  Bytes f(14 + 20 + 20 + payload, 0);
+  f[12] = 0x08;
+  auto* ip = &f[14];
+  ip[0] = 0x45;
+  const auto tot = static_cast<std::uint16_t>(40 + payload);
+  ip[2] = static_cast<std::uint8_t>(tot >> 8);
+  ip[3] = static_cast<std::uint8_t>(tot);
+  ip[6] = 0x40;  // DF
+  ip[8] = 64;
+  ip[9] = 6;
+  ip[12] = 10, ip[15] = 1, ip[16] = 10, ip[19] = 2;
+  auto* tcp = &f[34];
+  tcp[12] = 0x50;
+  for (std::size_t i = 0; i < payload; ++i) f[54 + i] = static_cast<std::uint8_t>(i * 7);
+  const std::uint8_t pseudo[12] = {10, 0, 0, 1, 10, 0, 0, 2, 0, 6, static_cast<std::uint8_t>((20 + payload) >> 8),
+                                   static_cast<std::uint8_t>(20 + payload)};
+  const auto sum = datapath::checksum_add(pseudo);
+  std::uint16_t v;
+  if (partial) {
+    v = static_cast<std::uint16_t>(~datapath::checksum_finish(sum));
+  } else {
+    v = datapath::checksum_finish(datapath::checksum_add(std::span<const std::uint8_t>(tcp, 20 + payload), sum));
+  }
+  tcp[16] = static_cast<std::uint8_t>(v >> 8);
+  tcp[17] = static_cast<std::uint8_t>(v);
+  return f;
+}
+
+TEST(Fastdp, PuntedFramesGetTheirPartialChecksumBack) {
+  auto complete = tcp_frame(100, false);
+  EXPECT_FALSE(punted_frame_header(complete, 0));
+  auto partial = tcp_frame(100, true);
+  auto h = punted_frame_header(partial, 0);
+  ASSERT_TRUE(h);
+  EXPECT_TRUE(h->needs_csum());
+  EXPECT_FALSE(h->is_gso());
+  EXPECT_EQ(h->csum_start, 34);
+  EXPECT_EQ(h->csum_offset, 16);
+  ASSERT_TRUE(datapath::complete_checksum(partial, *h));
+  EXPECT_EQ(partial, complete);  // completing it gives the real checksum
+  // A wrong checksum that is not the partial pattern is left alone (the receiver drops it).
+  auto bad = tcp_frame(100, false);
+  bad[50] ^= 0x55;
+  EXPECT_FALSE(punted_frame_header(bad, 0));
+  // Not IPv4 TCP/UDP: nothing to say.
+  auto arp = partial;
+  arp[13] = 0x06;
+  EXPECT_FALSE(punted_frame_header(arp, 0));
+  EXPECT_FALSE(punted_frame_header(std::span<const std::uint8_t>(partial).first(40), 0));
+}
+
+TEST(Fastdp, PuntedGroFramesBecomeTcpSuperframes) {
+  auto merged = tcp_frame(3 * 1400, true);
+  auto h = punted_frame_header(merged, 1400);
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->gso_kind(), datapath::kVnetGsoTcpv4);
+  EXPECT_EQ(h->gso_size, 1400);
+  EXPECT_EQ(h->hdr_len, 54);
+  auto plan = datapath::plan_gso(merged, *h);
+  ASSERT_TRUE(plan);
+  EXPECT_EQ(plan->segments, 3u);
 }
 
 }  // namespace

@@ -69,7 +69,7 @@ struct {
   __uint(value_size, sizeof(__u32));
 } punts SEC(".maps");
 
-#define PUNT_MAX 65000 /* a perf sample holds at most 64 KiB */
+#define PUNT_MAX 65496 /* a perf sample (header, size, fdp_punt, frame) holds at most 64 KiB */
 
 static __always_inline void count(__u32 which) {
   __u64 *v = bpf_map_lookup_elem(&stats, &which);
@@ -213,7 +213,7 @@ punt:;
     count(FDP_STAT_PUNT_DROPPED);
     return TC_ACT_SHOT;
   }
-  struct fdp_punt p = {.vni = vni, .remote_ip = remote, .len = (__u32)len, .reason = FDP_PUNT_INGRESS};
+  struct fdp_punt p = {.vni = vni, .remote_ip = remote, .len = (__u32)len, .gso_size = (__u16)skb->gso_size};
   if (bpf_perf_event_output(skb, &punts, BPF_F_CURRENT_CPU | (len << 32), &p, sizeof(p)) < 0) {
     count(FDP_STAT_PUNT_DROPPED);
   } else {

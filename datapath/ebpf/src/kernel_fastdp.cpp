@@ -34,7 +34,10 @@ void destroy_clsact(int ifindex) {
   hook.sz = sizeof hook;
   hook.ifindex = ifindex;
   hook.attach_point = static_cast<bpf_tc_attach_point>(BPF_TC_INGRESS | BPF_TC_EGRESS);
+  // "Cannot find specified qdisc" is the normal answer when there is none: not worth a line.
+  auto old = libbpf_set_print(nullptr);
   (void)bpf_tc_hook_destroy(&hook);
+  libbpf_set_print(old);
 }
 
 Result<void> attach_tc(int ifindex, bpf_tc_attach_point where, int prog_fd, const std::string& ifname) {
@@ -204,6 +207,7 @@ class LibbpfFastdp final : public KernelFastdp {
     KernelPunt k;
     k.vni = p.vni;
     k.remote = Ipv4(ntohl(p.remote_ip));
+    k.gso_size = p.gso_size;
     k.frame = std::span<const std::uint8_t>(static_cast<const std::uint8_t*>(data) + sizeof p, p.len);
     (*self->sink_)(k);
   }

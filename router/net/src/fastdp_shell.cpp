@@ -184,7 +184,9 @@ void FastdpShell::on_punt(const datapath::KernelPunt& p) {
     apply(fx);
     return;
   }
-  deliver_(now, *src, *dst, p.frame);
+  // What the skb knew (a partial checksum, GRO) travels on as a virtio_net_hdr.
+  auto vh = router::punted_frame_header(p.frame, p.gso_size);
+  deliver_(now, *src, *dst, p.frame, vh ? &*vh : nullptr);
   tables_dirty();
 }
 

@@ -165,14 +165,15 @@ bool OverlayShell::send_fastdp(const router::OverlaySend& s, const datapath::Vne
   return true;
 }
 
-void OverlayShell::deliver_fastdp_frame(TimePoint now, PeerName src, PeerName dst, std::span<const std::uint8_t> frame) {
+void OverlayShell::deliver_fastdp_frame(TimePoint now, PeerName src, PeerName dst, std::span<const std::uint8_t> frame,
+                                        const datapath::VnetHeader* vh) {
   router::SleeveEffects fx;
   bool inj = false;
   sends_.clear();
   fwd_.on_overlay_frame(now, src, dst, frame, node_.core().routes(), inj, sends_);
-  if (inj) inject(frame, nullptr);
+  if (inj) inject(frame, vh);
   flush_inject();  // the frame lives in the kernel's buffer only for this call
-  for (auto& s : sends_) send_out(now, s, nullptr, fx);
+  for (auto& s : sends_) send_out(now, s, vh, fx);
   sleeve_.flush(fx);
   apply(fx);
 }

@@ -85,12 +85,12 @@ struct fdp_traffic {
   FDP_U64 tx_frames, tx_bytes, rx_frames, rx_bytes;
 };
 
-#define FDP_PUNT_INGRESS 1u
 struct fdp_punt {
   FDP_U32 vni;       /* VXLAN VNI: src ShortID | dst ShortID << 12 */
   FDP_U32 remote_ip; /* outer source IPv4, network byte order */
   FDP_U32 len;       /* frame bytes that follow */
-  FDP_U32 reason;
+  FDP_U16 gso_size;  /* non-zero: segments merged by GRO, each this long */
+  FDP_U16 pad;
 };
 
 #endif

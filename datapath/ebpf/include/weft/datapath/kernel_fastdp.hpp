@@ -33,6 +33,7 @@ struct KernelFastdpAttach {
 struct KernelPunt {
   std::uint32_t vni = 0;
   Ipv4 remote;
+  std::uint16_t gso_size = 0;  ///< the kernel merged segments of this size (GRO)
   std::span<const std::uint8_t> frame;
 };
 

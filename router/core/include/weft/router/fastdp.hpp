@@ -19,6 +19,7 @@
 #include "weft/base/bytes.hpp"
 #include "weft/base/result.hpp"
 #include "weft/base/short_id.hpp"
+#include "weft/datapath/vnet_header.hpp"
 #include "weft/mesh/handshake.hpp"
 
 namespace weft::router {
@@ -65,6 +66,13 @@ bool is_zero_mac_frame(std::span<const std::uint8_t> frame);
 /// The connUID of a valid heartbeat (zero header, at least 24 bytes, length field = actual
 /// length), else an error naming what is wrong.
 Result<std::uint64_t> parse_fastdp_heartbeat(std::span<const std::uint8_t> frame);
+
+/// The virtio_net_hdr a frame the kernel handed to weaver needs, since its skb state did not come
+/// with it: an IPv4 TCP/UDP frame whose checksum field holds the folded pseudo-header sum (a
+/// partial checksum, as an skb that never left the machine carries it) gets NEEDS_CSUM; one the
+/// kernel merged (GRO, `gso_size` > 0, IPv4 TCP) also gets TCPV4 GSO. nullopt = a complete frame
+/// (or one whose checksum is simply wrong: left for the receiver to drop).
+std::optional<datapath::VnetHeader> punted_frame_header(std::span<const std::uint8_t> frame, std::uint16_t gso_size);
 
 /// The overlays one connection runs (spec §5.3): the intersection of both advertisements in
 /// *our* order (the index of each is its forwarder index in tag-7 control messages), or compat

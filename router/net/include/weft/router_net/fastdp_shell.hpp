@@ -35,7 +35,8 @@ struct FastdpShellStats {
 class FastdpShell {
  public:
   /// Receives a frame that arrived over VXLAN and that the kernel left to weaver.
-  using Deliver = std::function<void(TimePoint, PeerName src, PeerName dst, std::span<const std::uint8_t> frame)>;
+  using Deliver = std::function<void(TimePoint, PeerName src, PeerName dst, std::span<const std::uint8_t> frame,
+                                     const datapath::VnetHeader* vh)>;
 
   FastdpShell(asio::io_context& io, mesh_net::MeshNode& node, std::unique_ptr<datapath::KernelFastdp> kernel, int mtu,
               std::uint16_t vxlan_port, Logger log);

@@ -53,7 +53,8 @@ class OverlayShell {
   /// beside the sleeve, and frames to a neighbour whose fastdp forwarder is usable go as VXLAN.
   void set_fastdp(FastdpShell* f) { fastdp_ = f; }
   /// A frame that arrived over fastdp and that the kernel left to weaver: learn, inject, relay.
-  void deliver_fastdp_frame(TimePoint now, PeerName src, PeerName dst, std::span<const std::uint8_t> frame);
+  void deliver_fastdp_frame(TimePoint now, PeerName src, PeerName dst, std::span<const std::uint8_t> frame,
+                            const datapath::VnetHeader* vh);
 
  private:
   void watch_datapath();

@@ -2,7 +2,7 @@
 # Sleeve relay and broadcast, 3 hosts A-B-C where A and C share no link: A's container reaches
 # C's through B, a checksummed 20 MB TCP transfer crosses B (as superframes on the extended
 # overlay, re-fragmented by B), and a broadcast (arping) from A's container reaches the
-# containers on B and C. The hosts run afpacket without the kernel fast path (209 is its relay test).
+# containers on B and C. The hosts run afpacket without the kernel fast path (216 is its relay test).
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 e2e_init sleeve_relay_3
 for t in arping tcpdump nc sha256sum jq; do command -v $t >/dev/null || e2e_skip "needs $t"; done

@@ -8,25 +8,35 @@ namespace weft::weaver {
 
 IpamService::IpamService(boost::asio::io_context& io, mesh_net::MeshNode& node, router::KvStore& store, Random& rng,
                          Logger log)
-    : io_(io), node_(node), store_(store), rng_(rng), log_(std::move(log)), timer_(io) {}
+    : io_(io), node_(node), store_(store), rng_(rng), log_(std::move(log)), timer_(io), ranges_timer_(io) {}
 
-Result<void> IpamService::start(const Options& opts, const mesh::PeerIdentity& self) {
+Result<IpamFlags> ipam_flags(const Options& opts) {
+  IpamFlags f;
   auto range = Cidr::parse(opts.get("ipalloc-range"));
   if (!range) return make_error("invalid --ipalloc-range {:?}: want a CIDR such as 10.32.0.0/12", opts.get("ipalloc-range"));
-  range_ = range->network();
-  if (range_.size() < 4) return make_error("--ipalloc-range {} is smaller than 4 addresses", range_);
-  default_subnet_ = range_;
+  f.range = range->network();
+  if (f.range.size() < 4) return make_error("--ipalloc-range {} is smaller than 4 addresses", f.range);
+  f.default_subnet = f.range;
   if (auto ds = opts.get("ipalloc-default-subnet"); !ds.empty()) {
-    WEFT_TRY(subnet, ipam::parse_default_subnet(range_, ds));
-    default_subnet_ = subnet;
+    WEFT_TRY(subnet, ipam::parse_default_subnet(f.range, ds));
+    f.default_subnet = subnet;
   }
   WEFT_TRY(init, ipam::IpallocInit::parse(opts.get("ipalloc-init").empty() ? "consensus" : opts.get("ipalloc-init")));
+  f.init = std::move(init);
+  return f;
+}
+
+Result<void> IpamService::start(const Options& opts, const mesh::PeerIdentity& self) {
+  WEFT_TRY(flags, ipam_flags(opts));
+  range_ = flags.range;
+  default_subnet_ = flags.default_subnet;
+  no_masq_local_ = opts.flag("no-masq-local");
   ipam::AllocatorConfig cfg;
   cfg.self = self.name;
   cfg.uid = self.uid;
   cfg.nickname = self.nickname;
   cfg.universe = range_;
-  cfg.init = std::move(init);
+  cfg.init = std::move(flags.init);
   auto persisted = ipam::load_from(store_);
   if (!persisted) {
     return make_error("IPAM state in {} is unreadable ({}); run 'weave reset' to start afresh", store_.path(),
@@ -51,12 +61,14 @@ Result<void> IpamService::start(const Options& opts, const mesh::PeerIdentity& s
   });
   run([this](TimePoint now, mesh::GossipSender& out) { alloc_->start(now, out); });
   log_.info("IPAM on range {} (default subnet {})", range_, default_subnet_);
+  if (on_owned_ranges_) watch_ranges();
   return {};
 }
 
 void IpamService::stop() {
   stopped_ = true;
   timer_.cancel();
+  ranges_timer_.cancel();
 }
 
 void IpamService::run(const std::function<void(TimePoint, mesh::GossipSender&)>& f) {
@@ -85,6 +97,7 @@ void IpamService::run(const std::function<void(TimePoint, mesh::GossipSender&)>&
       d->resolve(http::empty_response(200));
     }
   }
+  if (on_owned_ranges_) on_owned_ranges_(alloc_->ring().owned_ranges());
   rearm();
 }
 
@@ -102,6 +115,15 @@ void IpamService::rearm() {
   timer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec || stopped_) return;
     run([this](TimePoint now, mesh::GossipSender& out) { alloc_->on_tick(now, out); });
+  });
+}
+
+void IpamService::watch_ranges() {
+  ranges_timer_.expires_after(std::chrono::seconds(1));
+  ranges_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec || stopped_) return;
+    on_owned_ranges_(alloc_->ring().owned_ranges());
+    watch_ranges();
   });
 }
 
@@ -185,7 +207,9 @@ void IpamService::add_routes(http::Router& r) {
     return http::text_response(200, ipam::format_takeover(n, v.at("id")));
   });
   r.handle("GET", "/ipinfo/defaultsubnet", [this](auto&, auto&) { return http::text_response(200, default_subnet_.str()); });
-  r.handle("GET", "/ipinfo/tracker", [](auto&, auto&) { return http::text_response(200, "\n"); });
+  r.handle("GET", "/ipinfo/tracker", [this](auto&, auto&) {
+    return http::text_response(200, no_masq_local_ ? "no-masq-local\n" : "\n");
+  });
 }
 
 }  // namespace weft::weaver

@@ -20,6 +20,14 @@
 
 namespace weft::weaver {
 
+/// --ipalloc-range, --ipalloc-default-subnet and --ipalloc-init, checked.
+struct IpamFlags {
+  Cidr range;
+  Cidr default_subnet;
+  ipam::IpallocInit init;
+};
+Result<IpamFlags> ipam_flags(const Options& opts);
+
 class IpamService {
  public:
   IpamService(boost::asio::io_context& io, mesh_net::MeshNode& node, router::KvStore& store, Random& rng, Logger log);
@@ -33,6 +41,9 @@ class IpamService {
   ipam::IpamStatus status() const { return alloc_->status(default_subnet_); }
   const Cidr& default_subnet() const { return default_subnet_; }
   const Cidr& range() const { return range_; }
+  /// Called with this peer's ring ranges after every local IPAM step and once a second (gossip
+  /// changes them too); --no-masq-local keeps its ipset with them. Set before start().
+  void on_owned_ranges(std::function<void(const std::vector<Ipv4Range>&)> f) { on_owned_ranges_ = std::move(f); }
 
  private:
   /// Runs `f` with a sender, then persists, answers completed requests and re-arms the timer.
@@ -40,6 +51,7 @@ class IpamService {
   /// Starts an operation and answers the request when it completes (maybe at once).
   http::HttpResponse submit(const std::function<ipam::RequestId(TimePoint, mesh::GossipSender&)>& f);
   void rearm();
+  void watch_ranges();
 
   boost::asio::io_context& io_;
   mesh_net::MeshNode& node_;
@@ -51,8 +63,11 @@ class IpamService {
   Cidr range_;
   Cidr default_subnet_;
   boost::asio::steady_timer timer_;
+  boost::asio::steady_timer ranges_timer_;
   std::map<ipam::RequestId, std::shared_ptr<http::Deferred>> waiting_;
   bool stopped_ = false;
+  bool no_masq_local_ = false;
+  std::function<void(const std::vector<Ipv4Range>&)> on_owned_ranges_;
 };
 
 }  // namespace weft::weaver

@@ -2,8 +2,9 @@
 // subcommand exits 0 on success, or prints one line on stderr and exits 1. The work itself is
 // done by weft::datapath_linux; this file parses arguments and prints results.
 //
-// iptables is not touched (yet): Weave's container INPUT rules for multicast (spec §11.4 f/i)
-// and the expose NAT rules (§11.5) are skipped.
+// iptables: `hide` takes away the expose rules of §6.8 once no bridge address is left in that
+// subnet, `destroy-bridge` (weave reset) every rule of §11.8. Weave's container INPUT rules for
+// multicast (spec §11.4 f/i) are not set up.
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
@@ -20,6 +21,8 @@
 #include "weft/base/result.hpp"
 #include "weft/datapath/linux/container_attach.hpp"
 #include "weft/datapath/linux/iptables.hpp"
+#include "weft/datapath/linux/iptables_plan.hpp"
+#include "weft/datapath/linux/rtnl.hpp"
 #include "weft/datapath/linux/host_setup.hpp"
 #include "weft/datapath/linux/netns.hpp"
 
@@ -32,7 +35,7 @@ using Args = std::vector<std::string>;
 constexpr std::string_view kUsage =
     "usage: weaver util <subcommand> ...\n"
     "  create-bridge [--mtu N] [--mac MAC] BRIDGE\n"
-    "  destroy-bridge BRIDGE\n"
+    "  destroy-bridge [--port N] [--http-port N] [--docker-bridge NAME] BRIDGE\n"
     "  attach-container [--no-multicast-route] [--keep-tx-on] NETNS BRIDGE CIDR...\n"
     "  detach-container NETNS CIDR...\n"
     "  container-addrs [--skip-unreadable] BRIDGE NETNS|weave:expose...\n"
@@ -106,17 +109,56 @@ Result<void> create_bridge(const Args& a) {
   return {};
 }
 
+Result<std::uint16_t> parse_port(const std::string& s) {
+  std::uint16_t v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size() || v == 0) return make_error("invalid port '{}'", s);
+  return v;
+}
+
+/// weave reset: every rule of spec §11.8 (both FORWARD variants, the INPUT rules for these
+/// ports, WEAVE and WEAVE-EXPOSE with their hooks, empty NPC chains), the no-masq-local set,
+/// then the bridge and its veths.
 Result<void> destroy_bridge(const Args& a) {
-  if (a.size() != 1) return usage_error("destroy-bridge needs exactly one BRIDGE");
+  host::RouterRulesConfig cfg;
+  cfg.docker_bridge = "docker0";
+  cfg.control_port = 6784;
+  Args pos;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    bool takes = a[i] == "--port" || a[i] == "--http-port" || a[i] == "--docker-bridge";
+    if (takes && i + 1 >= a.size()) return make_error("{} needs a value", a[i]);
+    if (a[i] == "--port") {
+      WEFT_TRY(p, parse_port(a[++i]));
+      cfg.port = p;
+    } else if (a[i] == "--http-port") {
+      WEFT_TRY(p, parse_port(a[++i]));
+      cfg.control_port = p;
+    } else if (a[i] == "--docker-bridge") {
+      cfg.docker_bridge = a[++i];
+    } else {
+      pos.push_back(a[i]);
+    }
+  }
+  if (pos.size() != 1) return usage_error("destroy-bridge needs exactly one BRIDGE");
+  cfg.bridge = pos[0];
   auto log = make_logger();
-  if (auto fw = host::remove_forward_rules(a[0]); !fw) log.warn("{}", fw.error().message);
+  if (!cfg.docker_bridge.empty()) {
+    if (auto nl = host::Rtnl::open()) {
+      if (auto addrs = nl->addresses(cfg.docker_bridge); addrs && !addrs->empty()) {
+        cfg.docker_bridge_ip = addrs->front().cidr.addr();
+      }
+    }
+  }
+  host::Iptables ipt;
+  if (auto r = ipt.remove(host::reset_rules(cfg)); !r) log.warn("{}", r.error().message);
+  if (auto r = ipt.destroy_ipset(host::kNoMasqLocalSet); !r) log.warn("{}", r.error().message);
   // The kernel fast path's VXLAN device (vxlan-<port+1>) and qdisc, if a weaver left them.
   int port = 6783;
   if (const char* p = std::getenv("WEAVE_PORT"); p != nullptr && *p != '\0') port = std::atoi(p);
   if (auto k = datapath::KernelFastdp::cleanup(std::string(host::kVethBridgeEnd), fmt::format("vxlan-{}", port + 1)); !k) {
     log.warn("{}", k.error().message);
   }
-  return host::HostSetup(log).destroy_bridge(a[0]);
+  return host::HostSetup(log).destroy_bridge(cfg.bridge);
 }
 
 Result<void> attach_container(const Args& a) {
@@ -207,7 +249,17 @@ Result<void> expose_or_hide(bool expose, const Args& a) {
   host::HostSetup hs(make_logger());
   auto r = expose ? hs.expose(a[0], *c) : hs.hide(a[0], *c);
   if (!r) return r.error();
-  return {};
+  if (expose) return {};
+  // The subnet's expose rules go with its last address on the bridge (several addresses of one
+  // subnet share them).
+  WEFT_TRY(st, hs.inspect(a[0]));
+  for (const auto& left : st.addresses) {
+    if (left.network() == c->network()) return {};
+  }
+  host::RouterRulesConfig cfg;
+  cfg.bridge = a[0];
+  auto plan = host::expose_rules(cfg, *c, true);  // without NPC: the WEAVE-EXPOSE rule too
+  return host::Iptables().remove(plan);
 }
 
 }  // namespace

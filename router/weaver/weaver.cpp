@@ -4,7 +4,6 @@
 #ifdef WEFT_HAVE_DPDK
 #include "weft/datapath/dpdk_datapath.hpp"
 #endif
-#include "weft/datapath/linux/iptables.hpp"
 #include "weft/datapath/linux/netns.hpp"
 
 #include <sys/stat.h>
@@ -28,7 +27,10 @@
 #include "weft/datapath/pcap_datapath.hpp"
 #include "weft/datapath/udp_underlay.hpp"
 #include "weft/http/response.hpp"
+#include "weft/ipam/weave_import.hpp"
 #include "weft/mesh/gob.hpp"
+#include "flag_checks.hpp"
+#include "host_rules.hpp"
 
 namespace weft::weaver {
 namespace {
@@ -137,8 +139,10 @@ Result<void> Weaver::setup_identity() {
   auto prefix = opts_.get("db-prefix");
   auto path = prefix + "data.db";
   if (auto slash = path.rfind('/'); slash != std::string::npos && slash > 0) mkdirs(path.substr(0, slash));
-  WEFT_TRY(store, router::KvStore::open(path));
+  // Weave's own state file (BoltDB) is imported into weft's beside it (weave_import.hpp).
+  WEFT_TRY(store, ipam::open_state_file(path, log_));
   store_.emplace(std::move(store));
+  path = store_->path();
 
   if (opts_.given("name")) {
     auto n = PeerName::parse(opts_.get("name"));
@@ -171,21 +175,14 @@ Result<void> Weaver::setup_identity() {
 }
 
 Result<void> Weaver::start() {
+  // Every flag is checked before anything is created: a refused flag leaves no trace.
+  WEFT_TRY_VOID(check_flags(opts_));
   for (auto& u : opts_.unsupported) {
     log_.warn("flag {} is accepted for compatibility but is not supported by this weft build yet; ignoring it", u);
   }
-  if (auto lvl = parse_log_level(opts_.get("log-level")); lvl) {
-    log_.set_level(*lvl);
-  } else {
-    return make_error("invalid log level {:?}", opts_.get("log-level"));
-  }
+  log_.set_level(*parse_log_level(opts_.get("log-level")));
   auto port = std::stol(opts_.get("port"));
-  if (port < 1 || port > 65535) return make_error("invalid port {}", port);
   auto conn_limit = std::stol(opts_.get("conn-limit"));
-  if (conn_limit < 0) return make_error("invalid --conn-limit {}", conn_limit);
-  if (std::stol(opts_.get("min-protocol-version")) > 2) {
-    return make_error("--min-protocol-version {} is above the highest version (2)", opts_.get("min-protocol-version"));
-  }
   WEFT_TRY(trusted, parse_cidr_list(opts_.get("trusted-subnets")));
 
   std::string password = opts_.get("password");
@@ -229,6 +226,7 @@ Result<void> Weaver::start() {
   WEFT_TRY_VOID(setup_dns());
   if (!opts_.get("ipalloc-range").empty()) {
     ipam_.emplace(io_, *node_, *store_, rng_, log_.child("ipam"));
+    if (host_rules_) ipam_->on_owned_ranges([this](const auto& r) { host_rules_->owned_ranges(r); });
     WEFT_TRY_VOID(ipam_->start(opts_, self_));
   }
 
@@ -328,10 +326,7 @@ Result<void> Weaver::setup_datapath() {
     // bridge's TX offloads on (and so the containers', see container_attach). Others need them off.
     bc.tx_offloads = backend == "afpacket";
     WEFT_TRY(state, setup.ensure_bridge(bc));
-    (void)state;
-    if (auto fw = datapath::host::ensure_forward_rules(bridge); !fw) {
-      log_.warn("{}; bridged container traffic may be dropped if FORWARD's policy is DROP", fw.error().message);
-    }
+    WEFT_TRY_VOID(setup_host_rules(state.addresses));
     auto ifname = std::string(datapath::host::kVethPcapEnd);
     if (backend == "pcap") {
       WEFT_TRY(pcap, datapath::PcapDatapath::open(ifname, static_cast<int>(std::stol(opts_.get("bufsz")))));
@@ -619,6 +614,26 @@ void Weaver::stop() {
   if (fastdp_) fastdp_->stop();
   if (overlay_) overlay_->stop();
   if (node_) node_->stop();
+  if (host_rules_) host_rules_->stop();
+}
+
+Result<void> Weaver::setup_host_rules(const std::vector<Cidr>& bridge_addresses) {
+  WEFT_TRY(cfg, host_rules_config(opts_));
+  std::set<Cidr> no_nat;
+  if (auto saved = store_->get(std::string(kExposedNoNatKey))) {
+    if (auto vals = gob::decode_all(*saved); vals && vals->size() == 1 && vals->front().kind == gob::Kind::Slice) {
+      for (auto& e : vals->front().elems) {
+        if (auto c = Cidr::parse(e.s)) no_nat.insert(*c);
+      }
+    }
+  }
+  auto save = [this](const std::set<Cidr>& s) {
+    std::vector<std::string> v;
+    for (const auto& c : s) v.push_back(c.str());
+    if (auto r = store_->put(std::string(kExposedNoNatKey), gob_strings(v)); !r) log_.error("{}", r.error().message);
+  };
+  host_rules_.emplace(std::move(cfg), std::move(no_nat), save, log_.child("iptables"));
+  return host_rules_->start(bridge_addresses);
 }
 
 void Weaver::persist_direct_peers() {
@@ -704,9 +719,15 @@ http::Router Weaver::api_router(bool full) {
     auto r = setup.expose(opts_.get("weave-bridge"), *cidr);
     if (!r) return http::text_response(500, fmt::format("unable to expose: {}", r.error().message));
     auto skip = req.form_value("skipNAT");
-    if (!skip.empty() && skip != "true" && skip != "false" && skip != "1" && skip != "0" && skip != "t" && skip != "f" &&
-        skip != "TRUE" && skip != "FALSE" && skip != "True" && skip != "False" && skip != "T" && skip != "F") {
+    bool skip_nat = skip == "true" || skip == "1" || skip == "t" || skip == "TRUE" || skip == "True" || skip == "T";
+    if (!skip_nat && !skip.empty() && skip != "false" && skip != "0" && skip != "f" && skip != "FALSE" &&
+        skip != "False" && skip != "F") {
       return http::text_response(400, fmt::format("strconv.ParseBool: parsing \"{}\": invalid syntax", skip));
+    }
+    if (host_rules_) {
+      if (auto e = host_rules_->expose(*cidr, !skip_nat); !e) {
+        return http::text_response(500, fmt::format("unable to expose: {}", e.error().message));
+      }
     }
     return http::empty_response(204);
   });

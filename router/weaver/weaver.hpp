@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "flags.hpp"
+#include "host_rules.hpp"
 #include "ipam_service.hpp"
 #include "weft/base/logger.hpp"
 #include "weft/base/random.hpp"
@@ -27,6 +28,9 @@
 namespace weft::weaver {
 
 inline constexpr std::string_view kVersion = "weft-0.1.0";
+/// State-file key (weft's own): the subnets exposed with skipNAT, so a restart re-exposes them
+/// without NAT. A gob []string of CIDRs.
+inline constexpr std::string_view kExposedNoNatKey = "weft:exposedWithoutNAT";
 
 class Weaver {
  public:
@@ -46,6 +50,8 @@ class Weaver {
   Result<void> load_fastdp(mesh_net::NodeConfig& cfg);
   Result<void> start_fastdp();
   void add_fastdp_counters(router::RouterStatus& r) const;
+  /// The iptables rules of spec §11.8 for the bridge (host_rules.hpp).
+  Result<void> setup_host_rules(const std::vector<Cidr>& bridge_addresses);
   /// --datapath-backend with "auto" resolved.
   std::string resolved_backend() const;
   Result<void> setup_dns();
@@ -71,6 +77,7 @@ class Weaver {
   std::optional<router_net::OverlayShell> overlay_;
   std::unique_ptr<datapath::KernelFastdp> kernel_;  ///< loaded, not yet handed to fastdp_
   std::optional<router_net::FastdpShell> fastdp_;
+  std::optional<HostRules> host_rules_;
   std::optional<IpamService> ipam_;
   std::optional<dns::Nameserver> nameserver_;
   std::optional<dns_net::NameserverTicker> dns_ticker_;

@@ -22,6 +22,33 @@ one_line_error 2 'invalid value "x" for flag -port' "$W" --port x
 one_line_error 1 "invalid peer name" "$W" --name nonsense --db-prefix "$db" --datapath-backend none
 one_line_error 1 "cannot read password file" env WEAVE_PASSWORD_FILE=/nonexistent/pw "$W" --db-prefix "$db" --datapath-backend none
 
+# Every flag is checked before anything is created (issue 16): a refused flag leaves no bridge,
+# no veth, no state file, and logs nothing before its one-line error (so no listener was opened).
+refused_db=$E2E_TMP/refused/weave
+while read -r want bad; do
+  # shellcheck disable=SC2086
+  out=$(e2e_run h timeout 10 "$W" --db-prefix "$refused_db" $bad 2>&1 >/dev/null) && e2e_fail "weaver accepted $bad"
+  want=${want//_/ }
+  [[ $out == *"$want"* ]] || e2e_fail "message for $bad: $out"
+  [[ $(wc -l <<<"$out") == 1 && $out == weaver:* ]] || e2e_fail "more than the error for $bad: $out"
+  links=$(ip -n "$(e2e_ns h)" -o link show)
+  [[ $links != *weave* && $links != *vethwe* ]] || e2e_fail "$bad left links behind: $links"
+  [[ ! -e ${refused_db}data.db ]] || e2e_fail "$bad wrote the state file"
+done <<'EOF_FLAGS'
+invalid_--ipalloc-range --ipalloc-range 10.0.0.0/33
+must_be_within_allocation_range --ipalloc-range 10.32.0.0/12 --ipalloc-default-subnet 10.64.0.0/16
+invalid_--ipalloc-init --ipalloc-range 10.32.0.0/12 --ipalloc-init bogus
+invalid_--dns-ttl --dns-ttl -1
+invalid_--host --host nonsense
+invalid_MTU --mtu 100
+unknown_--datapath-backend --datapath-backend bogus
+--proxy_needs_--http-addr --proxy
+--http-addr --http-addr 127.0.0.1
+invalid_log_level --log-level loud
+invalid_peer_name --name nonsense
+invalid_peer_address 10.0.0.1:99999
+EOF_FLAGS
+
 # Port in use: a first weaver holds 6783.
 e2e_bg h first.log "$W" --db-prefix "$db" --datapath-backend none --http-addr 127.0.0.1:6784
 first=$E2E_LAST_PID

@@ -288,7 +288,8 @@ e2e_checked_transfer() {
   head -c "$bytes" /dev/urandom >"$blob"
   rm -f "$got"
   # shellcheck disable=SC2016
-  nsenter --net="/run/netns/$to" -- bash -c 'nc $3 -l -p "$1" >"$2"' _ "$port" "$got" "$fam" &
+  # NB: bounded: a stalled transfer (the sender gave up) must fail the test, not hang it.
+  nsenter --net="/run/netns/$to" -- timeout 120 bash -c 'nc $3 -l -p "$1" >"$2"' _ "$port" "$got" "$fam" &
   E2E_PIDS+=("$!")
   local rpid=$!
   sleep 0.5

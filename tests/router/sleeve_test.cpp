@@ -232,6 +232,32 @@ TEST(Sleeve, DataFramesCrossAndBigDfFramesBounceAsIcmp) {
   EXPECT_EQ(p.b_frames[0], small);
 }
 
+TEST(Sleeve, BigDfFramesThisPeerRelaysBounceBackToTheirSender) {
+  // a relays a frame from peer kE to kB: the ICMP must go back to kE over the overlay (from kB,
+  // whose container the frame was for), not onto a's bridge, where it would die.
+  const PeerName kE(0xaabbccddee05u);
+  Pair p;
+  p.start(T0);
+  SleeveEffects fa;
+  auto big = ipv4_frame(1438 + 1, true);
+  p.a.send_frame(T0, kB, kE, kB, big, fa);
+  p.a.flush(fa);
+  EXPECT_TRUE(fa.inject.empty());
+  EXPECT_TRUE(fa.datagrams.empty());
+  ASSERT_EQ(fa.replies.size(), 1u);
+  EXPECT_EQ(fa.replies[0].src, kB);
+  EXPECT_EQ(fa.replies[0].dst, kE);
+  auto icmp = datapath::parse_ipv4_frame(fa.replies[0].frame);
+  ASSERT_TRUE(icmp);
+  EXPECT_EQ(icmp->ip.protocol, 1);
+  EXPECT_EQ(icmp->ip.dst, *Ipv4::parse("10.2.1.1"));  // the sender's address
+  ASSERT_GE(icmp->payload.size(), 8u);
+  EXPECT_EQ(icmp->payload[0], 3);  // destination unreachable
+  EXPECT_EQ(icmp->payload[1], 4);  // fragmentation needed
+  EXPECT_EQ((icmp->payload[6] << 8) | icmp->payload[7], 1438);
+  EXPECT_EQ(p.a.stats().tx_icmp_frag_needed, 1u);
+}
+
 TEST(Sleeve, BigNonDfFramesAreFragmentedByTheRouter) {
   Pair p;
   p.drop_fragments = true;  // the fragmentation test never arrives: the router must split

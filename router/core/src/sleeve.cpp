@@ -360,7 +360,12 @@ void Sleeve::send_frame(TimePoint, PeerName next_hop, PeerName src, PeerName dst
     auto icmp = datapath::make_icmp_frag_needed(datapath::FrameView{frame}, static_cast<std::uint16_t>(f->mtu));
     if (!icmp.empty()) {
       stats_.tx_icmp_frag_needed++;
-      fx.inject.push_back(std::move(icmp));
+      // From the frame's destination (its MAC and address are the ICMP's source) to its sender.
+      if (src == self_) {
+        fx.inject.push_back(std::move(icmp));
+      } else {
+        fx.replies.push_back({dst, src, std::move(icmp)});
+      }
     }
     return;
   }

@@ -149,7 +149,12 @@ std::string clean_path(std::string_view p) {
   if (p.empty()) {
     return "/";
   }
-  std::string in = p.front() == '/' ? std::string(p) : "/" + std::string(p);
+  // NB: built with append, not `"/" + std::string(p)`: GCC 12 -O3 reports a false -Wrestrict
+  // in std::operator+(const char*, string&&).
+  std::string in;
+  in.reserve(p.size() + 1);
+  if (p.front() != '/') in.push_back('/');
+  in.append(p);
   // path.Clean on a rooted path: split into segments, drop "" and ".", pop on "..".
   std::vector<std::string_view> segs;
   std::string_view rest = in;

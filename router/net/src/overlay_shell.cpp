@@ -267,9 +267,25 @@ void OverlayShell::drain_underlay() {
       if (!in_datagram) flush_inject();
     }
     flush_inject();
+    route_replies(now, fx);
     sleeve_.flush(fx);
     apply(fx);
     fx = {};
+  }
+}
+
+void OverlayShell::route_replies(TimePoint now, router::SleeveEffects& fx) {
+  if (fx.replies.empty()) return;
+  auto replies = std::move(fx.replies);
+  fx.replies.clear();
+  auto& routes = node_.core().routes();
+  for (auto& r : replies) {
+    bool inj = false;
+    sends_.clear();
+    fwd_.on_overlay_frame(now, r.src, r.dst, r.frame, routes, inj, sends_);
+    // NB: dst is never us (we relayed the frame it answers), so nothing is injected; a reply to a
+    // reply cannot arise (an ICMP error is never answered).
+    for (auto& s : sends_) sleeve_.send_frame(now, s.next_hop, s.src_peer, s.dst_peer, s.frame, fx);
   }
 }
 

@@ -101,6 +101,16 @@ struct SleeveEffects {
   std::vector<mesh::ConnId> established;  ///< mark these mesh connections established
   std::vector<std::pair<mesh::ConnId, std::string>> failed;  ///< forwarder failed: close connection
   std::vector<Bytes> inject;  ///< frames for the local bridge (e.g. ICMP frag-needed)
+  /// Frames to send over the overlay as if peer `src` had sent them to peer `dst`: the ICMP
+  /// "fragmentation needed" for a frame this peer relays goes back to the frame's sender (put on
+  /// the local bridge it would die there: the bridge never sends a frame back out of the port it
+  /// learned the sender's MAC on). The shell routes them like any relayed frame.
+  struct Reply {
+    PeerName src;
+    PeerName dst;
+    Bytes frame;
+  };
+  std::vector<Reply> replies;
 };
 
 struct SleeveConnection {

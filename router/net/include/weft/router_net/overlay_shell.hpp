@@ -61,6 +61,9 @@ class OverlayShell {
   void watch_underlay();
   void drain_datapath();
   void drain_underlay();
+  /// Sends the sleeve's replies (ICMP for relayed frames) back over the overlay, routed like
+  /// relayed frames.
+  void route_replies(TimePoint now, router::SleeveEffects& fx);
   void apply(router::SleeveEffects& fx);
   /// One forwarding decision for a frame (with its virtio_net_hdr if the capture gave one): the
   /// extended overlay where negotiated, else complete frames on the sleeve.

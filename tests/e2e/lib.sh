@@ -40,6 +40,7 @@ declare -A E2E_HOST_IP=()
 declare -A E2E_HOST_NS=()
 E2E_LAST_PID=""
 E2E_CLEANED=""
+E2E_CLEANUP_HOOKS=()  # functions e2e_cleanup calls first (e.g. to remove containers)
 
 E2E_STDERR=2
 # NB: writes to the test's original stderr: a trap may fire inside a `cmd 2>/dev/null` redirection.
@@ -201,15 +202,21 @@ e2e_dockerd() {
   DOCKER_HOST=${E2E_DOCKER_HOST[$host]} docker version >/dev/null 2>&1 ||
     e2e_fail "dockerd on $host did not answer: $(tail -5 "$E2E_TMP/$host-dockerd.log")"
   # busybox image from busybox-static (no registry here).
-  local root=$E2E_TMP/$host/bbroot applet
+  e2e_busybox_rootfs "$E2E_TMP/$host/bbroot"
+  tar -C "$E2E_TMP/$host/bbroot" -c . | DOCKER_HOST=${E2E_DOCKER_HOST[$host]} docker import \
+    --change 'ENV PATH=/bin' - busybox:latest >/dev/null || e2e_fail "docker import busybox"
+}
+
+# e2e_busybox_rootfs DIR: a root filesystem of busybox-static applets (/bin), with
+# /www/index.html ("hello from weft"), for `docker import` / `podman import`.
+e2e_busybox_rootfs() {
+  local root=$1 applet
   mkdir -p "$root/bin" "$root/etc" "$root/www"
   cp /bin/busybox "$root/bin/busybox"
   for applet in $(/bin/busybox --list); do
     [[ $applet == busybox ]] || ln -sf busybox "$root/bin/$applet"
   done
   echo "hello from weft" >"$root/www/index.html"
-  tar -C "$root" -c . | DOCKER_HOST=${E2E_DOCKER_HOST[$host]} docker import \
-    --change 'ENV PATH=/bin' - busybox:latest >/dev/null || e2e_fail "docker import busybox"
 }
 
 # e2e_docker HOST ARGS...: the docker CLI against HOST's dockerd (DOCKER_CLI picks the client).
@@ -232,12 +239,15 @@ e2e_stop_dockerds() {
       e2e_kill_pid "$pid"
     fi
   done
-  ((${#E2E_DOCKERDS[@]} == 0)) || {
-    local m
-    awk -v t="$E2E_TMP" 'index($2, t) == 1 {print $2}' /proc/mounts | sort -r | while read -r m; do
-      umount -l "$m" 2>/dev/null
-    done
-  }
+  ((${#E2E_DOCKERDS[@]} == 0)) || e2e_umount_tmp
+}
+
+# Lazily unmounts whatever a container runtime left mounted under the test's temp dir.
+e2e_umount_tmp() {
+  local m
+  awk -v t="$E2E_TMP" 'index($2, t) == 1 {print $2}' /proc/mounts | sort -r | while read -r m; do
+    umount -l "$m" 2>/dev/null
+  done
 }
 
 # e2e_block A B / e2e_unblock A B: make A and B unable to reach each other (a silent drop on
@@ -331,7 +341,10 @@ e2e_cleanup() {
   [[ -z $E2E_CLEANED ]] || return 0
   E2E_CLEANED=1
   set +e
-  local host pid ns i
+  local host pid ns i hook
+  for hook in "${E2E_CLEANUP_HOOKS[@]}"; do
+    "$hook"
+  done
   e2e_stop_dockerds
   # weavers started through `weave launch` in our hosts' state dirs.
   for host in "${E2E_HOSTS[@]}"; do

@@ -31,7 +31,7 @@ Result<void> create_ethwe(Rtnl& host, Rtnl& guest, const Netns& container, const
   }
   WEFT_TRY(stale_guest, host.find_link(guest_end));
   if (stale_guest) WEFT_TRY_VOID(host.delete_link(guest_end));
-  WEFT_TRY_VOID(host.create_veth({.name = host_end, .peer_name = guest_end, .mtu = bridge.mtu}));
+  WEFT_TRY_VOID(host.create_veth({.name = host_end, .peer_name = guest_end, .mtu = spec.mtu != 0 ? spec.mtu : bridge.mtu}));
 
   auto steps = [&]() -> Result<void> {
     for (const auto& n : {host_end, guest_end}) {
@@ -45,12 +45,12 @@ Result<void> create_ethwe(Rtnl& host, Rtnl& guest, const Netns& container, const
       WEFT_TRY_VOID(disable_tx_offloads(guest_end));
     }
     WEFT_TRY_VOID(host.move_to_netns(guest_end, container));
-    WEFT_TRY_VOID(guest.rename(guest_end, kContainerIfname));
-    auto arp = in_netns(container, [] { return set_neigh_params(kContainerIfname); });
+    WEFT_TRY_VOID(guest.rename(guest_end, spec.ifname));
+    auto arp = in_netns(container, [&] { return set_neigh_params(spec.ifname); });
     if (!arp) log.warn("{}", arp.error().message);
     WEFT_TRY_VOID(host.set_master(host_end, bridge.name));
     WEFT_TRY_VOID(host.set_up(host_end, true));
-    WEFT_TRY_VOID(host.set_hairpin(host_end, true));
+    WEFT_TRY_VOID(host.set_hairpin(host_end, spec.hairpin));
     return {};
   };
   auto r = steps();
@@ -102,27 +102,27 @@ Result<ContainerInterface> attach_container(const Netns& container, const Attach
     return make_error("{} is not a bridge (type '{}')", spec.bridge, bridge->kind_name);
   }
 
-  WEFT_TRY(ethwe, guest.find_link(kContainerIfname));
+  WEFT_TRY(ethwe, guest.find_link(spec.ifname));
   if (!ethwe) {
     WEFT_TRY_VOID(create_ethwe(host, guest, container, *bridge, host_end, guest_end, spec, log));
   }
 
   // h. Addresses not yet present.
-  WEFT_TRY(addrs, guest.addresses(kContainerIfname));
+  WEFT_TRY(addrs, guest.addresses(spec.ifname));
   std::vector<Cidr> added;
   for (const auto& c : spec.cidrs) {
     if (contains(addrs, c) || std::find(added.begin(), added.end(), c) != added.end()) continue;
-    WEFT_TRY_VOID(guest.add_address(kContainerIfname, c));
+    WEFT_TRY_VOID(guest.add_address(spec.ifname, c));
     added.push_back(c);
   }
   // j. Up.
-  WEFT_TRY_VOID(guest.set_up(kContainerIfname, true));
+  WEFT_TRY_VOID(guest.set_up(spec.ifname, true));
   // k. One gratuitous ARP per new address, 1 ms apart.
   if (!added.empty()) {
     WEFT_TRY_VOID(in_netns(container, [&]() -> Result<void> {
       for (std::size_t i = 0; i < added.size(); ++i) {
         if (i > 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-        WEFT_TRY_VOID(send_gratuitous_arp(kContainerIfname, added[i].addr()));
+        WEFT_TRY_VOID(send_gratuitous_arp(spec.ifname, added[i].addr()));
       }
       return {};
     }));
@@ -130,9 +130,9 @@ Result<ContainerInterface> attach_container(const Netns& container, const Attach
   // l. The multicast route last: weavewait waits for it as the sign that attach is complete.
   if (spec.multicast_route) {
     WEFT_TRY_VOID(
-        guest.add_route(kMulticast, kContainerIfname, RouteScope::link, /*exist_ok=*/true));
+        guest.add_route(kMulticast, spec.ifname, RouteScope::link, /*exist_ok=*/true));
   }
-  WEFT_TRY(now, guest.link(kContainerIfname));
+  WEFT_TRY(now, guest.link(spec.ifname));
   return describe(guest, now);
 }
 

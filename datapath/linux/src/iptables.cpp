@@ -167,4 +167,5 @@ Result<void> Iptables::destroy_ipset(std::string_view name) {
   return r;
 }
 
+
 }  // namespace weft::datapath::host

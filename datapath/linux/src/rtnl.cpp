@@ -562,7 +562,7 @@ Result<std::vector<AddrInfo>> Rtnl::addresses(std::string_view ifname) {
 // ---- routes -------------------------------------------------------------------------------------
 
 Result<void> Rtnl::add_route(const Cidr& dst, std::string_view ifname, RouteScope scope,
-                             bool exist_ok) {
+                             bool exist_ok, std::optional<Ipv4> gateway) {
   WEFT_TRY(l, link(ifname));
   Msg m;
   auto* rtm = m.start<rtmsg>(RTM_NEWROUTE, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL);
@@ -573,10 +573,16 @@ Result<void> Rtnl::add_route(const Cidr& dst, std::string_view ifname, RouteScop
   rtm->rtm_scope = static_cast<std::uint8_t>(scope);
   rtm->rtm_type = RTN_UNICAST;
   if (dst.prefix() > 0) put_ipv4(m.nlh, RTA_DST, dst.network().addr());
+  if (gateway) put_ipv4(m.nlh, RTA_GATEWAY, *gateway);
   mnl_attr_put_u32(m.nlh, RTA_OIF, static_cast<std::uint32_t>(l.ifindex));
   int e = transact(m.nlh);
   if (e == EEXIST && exist_ok) return {};
-  if (e != 0) return make_error("add route {} dev {}: {}", dst.network(), ifname, errstr(e));
+  if (e != 0) {
+    if (gateway) {
+      return make_error("add route {} via {} dev {}: {}", dst.network(), *gateway, ifname, errstr(e));
+    }
+    return make_error("add route {} dev {}: {}", dst.network(), ifname, errstr(e));
+  }
   return {};
 }
 

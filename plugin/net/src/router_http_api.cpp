@@ -60,6 +60,35 @@ Result<void> RouterHttpApi::release(Ipv4 addr) {
   return {};
 }
 
+Result<void> RouterHttpApi::release_ident(std::string_view ident) {
+  WEFT_TRY(body, call("DELETE", fmt::format("/ip/{}", ident)));
+  (void)body;
+  return {};
+}
+
+Result<void> RouterHttpApi::expose(const Cidr& cidr) {
+  WEFT_TRY(body, call("POST", fmt::format("/expose/{}/{}", cidr.addr(), cidr.prefix())));
+  (void)body;
+  return {};
+}
+
+Result<std::vector<Cidr>> RouterHttpApi::lookup(std::string_view ident) {
+  WEFT_TRY(body, call("GET", fmt::format("/ip/{}", ident)));
+  std::vector<Cidr> out;
+  std::string_view rest = trim(body);
+  while (!rest.empty()) {
+    auto sp = rest.find(' ');
+    auto word = rest.substr(0, sp);
+    if (!word.empty()) {
+      WEFT_TRY(c, parse_answer_cidr(word));
+      out.push_back(c);
+    }
+    if (sp == std::string_view::npos) break;
+    rest.remove_prefix(sp + 1);
+  }
+  return out;
+}
+
 Result<Cidr> RouterHttpApi::default_subnet() {
   WEFT_TRY(body, call("GET", "/ipinfo/defaultsubnet"));
   WEFT_TRY(c, parse_answer_cidr(body));

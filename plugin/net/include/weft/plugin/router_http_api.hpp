@@ -4,6 +4,7 @@
 // `Put "http://127.0.0.1:6784/ip/_/10.32.0.5/12": <transport error>`.
 #include <chrono>
 #include <optional>
+#include <vector>
 
 #include "weft/http/client.hpp"
 #include "weft/plugin/apis.hpp"
@@ -21,6 +22,13 @@ class RouterHttpApi final : public RouterApi {
   Result<Cidr> allocate(std::string_view ident, const std::optional<Cidr>& subnet) override;
   Result<void> release(Ipv4 addr) override;
   Result<Cidr> default_subnet() override;
+
+  /// DELETE /ip/<ident>: every address IDENT owns (the CNI plugin's release).
+  Result<void> release_ident(std::string_view ident);
+  /// POST /expose/<ip>/<len>: the address on the bridge and its NAT rules.
+  Result<void> expose(const Cidr& cidr);
+  /// GET /ip/<ident>: the addresses IDENT owns in the default subnet.
+  Result<std::vector<Cidr>> lookup(std::string_view ident);
 
   /// GET /status; the status code (200, or 503 while the router is not ready yet).
   Result<int> status(std::chrono::milliseconds timeout);

@@ -33,7 +33,12 @@ struct AttachSpec {
   /// container's pid; see veth_id_for().
   std::string veth_id;
   std::vector<Cidr> cidrs;
-  bool multicast_route = true;  ///< add 224.0.0.0/4 dev ethwe scope link (last)
+  /// The container end's name: `ethwe` for `weave attach`, CNI_IFNAME for the CNI plugin.
+  std::string ifname = std::string(kContainerIfname);
+  /// MTU of both veth ends; 0 = the bridge's.
+  std::uint32_t mtu = 0;
+  bool hairpin = true;          ///< hairpin mode on the bridge port (the host end)
+  bool multicast_route = true;  ///< add 224.0.0.0/4 dev <ifname> scope link (last)
   /// Leave TX checksum offload on in the container (Weave's awsvpc mode). weft's datapath is
   /// userspace, so offloads are otherwise always turned off on the container end.
   bool keep_tx_on = false;
@@ -51,8 +56,9 @@ struct ContainerInterface {
 /// namespace on a host, so cutting from the front would collide).
 std::string veth_id_for(std::string_view netns_path, std::uint64_t inode);
 
-/// Spec §11.4 steps 4a-4l minus iptables. Steps a-g (create vethwepl<id>/vethwepg<id> with the
-/// bridge's MTU, accept_ra=0 on both, offloads off on the container end, move it in and rename
+/// Spec §11.4 steps 4a-4l minus iptables (and the CNI plugin's attach, kube spec §1.4 step 6,
+/// with spec.ifname, spec.mtu and spec.hairpin). Steps a-g (create vethwepl<id>/vethwepg<id> with
+/// the bridge's MTU, accept_ra=0 on both, offloads off on the container end, move it in and rename
 /// it ethwe, ARP sysctls, host end enslaved + up + hairpin) run only when the container has no
 /// ethwe yet; then every time: add the missing addresses, ethwe up, one gratuitous ARP per new
 /// address 1 ms apart, the multicast route. If setting up a new ethwe fails, the half-made veth

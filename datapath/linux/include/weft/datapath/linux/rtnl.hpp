@@ -130,10 +130,10 @@ class Rtnl {
   Result<std::vector<AddrInfo>> all_addresses();
 
   // ---- IPv4 routes (main table)
-  /// `ip route add DST dev IFNAME scope SCOPE`; EXIST_OK makes an existing identical route a
-  /// success.
+  /// `ip route add DST [via GATEWAY] dev IFNAME scope SCOPE`; EXIST_OK makes an existing
+  /// identical route a success.
   Result<void> add_route(const Cidr& dst, std::string_view ifname, RouteScope scope,
-                         bool exist_ok = false);
+                         bool exist_ok = false, std::optional<Ipv4> gateway = std::nullopt);
   Result<std::vector<RouteInfo>> routes();
 
   // ---- namespaces

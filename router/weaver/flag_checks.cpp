@@ -53,8 +53,9 @@ Result<void> check_flags(const Options& opts) {
   }
   if (mtu != 0 && (mtu < 576 || mtu > 65535)) return make_error("invalid MTU {}: want 576..65535", mtu);
   auto backend = opts.get("datapath-backend");
-  if (backend != "auto" && backend != "pcap" && backend != "afpacket" && backend != "dpdk" && backend != "none") {
-    return make_error("unknown --datapath-backend {:?}: want pcap, afpacket, dpdk, auto or none", backend);
+  if (backend != "auto" && backend != "kernel" && backend != "pcap" && backend != "afpacket" && backend != "dpdk" &&
+      backend != "none") {
+    return make_error("unknown --datapath-backend {:?}: want pcap, afpacket, dpdk, auto, kernel or none", backend);
   }
 #ifndef WEFT_HAVE_DPDK
   if (backend == "dpdk") {

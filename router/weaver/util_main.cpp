@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "weft/datapath/kernel_fastdp.hpp"
 #include "weft/base/ipv4.hpp"
 #include "weft/base/logger.hpp"
 #include "weft/base/mac.hpp"
@@ -151,6 +152,12 @@ Result<void> destroy_bridge(const Args& a) {
   host::Iptables ipt;
   if (auto r = ipt.remove(host::reset_rules(cfg)); !r) log.warn("{}", r.error().message);
   if (auto r = ipt.destroy_ipset(host::kNoMasqLocalSet); !r) log.warn("{}", r.error().message);
+  // The kernel fast path's VXLAN device (vxlan-<port+1>) and qdisc, if a weaver left them.
+  int port = 6783;
+  if (const char* p = std::getenv("WEAVE_PORT"); p != nullptr && *p != '\0') port = std::atoi(p);
+  if (auto k = datapath::KernelFastdp::cleanup(std::string(host::kVethBridgeEnd), fmt::format("vxlan-{}", port + 1)); !k) {
+    log.warn("{}", k.error().message);
+  }
   return host::HostSetup(log).destroy_bridge(cfg.bridge);
 }
 

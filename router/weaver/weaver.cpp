@@ -178,6 +178,7 @@ Result<void> Weaver::start() {
   if (resolved_backend() == "afpacket" && opts_.flag("extended-overlay")) {
     cfg.weft_overlay = router::extended_overlay_offer();
   }
+  WEFT_TRY_VOID(load_fastdp(cfg));
   node_.emplace(io_, cfg, rng_, log_.child("router"));
   WEFT_TRY_VOID(node_->listen());
   WEFT_TRY_VOID(setup_datapath());
@@ -246,7 +247,7 @@ std::string Weaver::resolved_backend() const {
   auto b = opts_.get("datapath-backend");
   // "auto": the fastest backend measured on this kind of machine (scripts/bench): AF_PACKET with
   // virtio_net_hdr, which keeps TSO superframes whole (and the extended overlay with weft peers).
-  if (b == "auto") b = "afpacket";
+  if (b == "auto" || b == "kernel") b = "afpacket";  // the kernel fast path sits on afpacket
   return b;
 }
 
@@ -262,6 +263,11 @@ Result<void> Weaver::setup_datapath() {
         return make_error("invalid WEAVE_MTU {:?}", env);
       }
     }
+  }
+  if (mtu_ == 0 && kernel_) {
+    int under = underlay_mtu(bridge);
+    mtu_ = under - router::kFastdpOverhead;
+    log_.info("Using MTU {} (underlay MTU {} minus fastdp overhead {})", mtu_, under, router::kFastdpOverhead);
   }
   if (mtu_ == 0) {
     int under = underlay_mtu(bridge);
@@ -309,7 +315,7 @@ Result<void> Weaver::setup_datapath() {
   } else if (backend == "none") {
     dp = std::make_unique<router_net::NullDatapath>();
   } else {
-    return make_error("unknown --datapath-backend {:?}: want pcap, afpacket, dpdk, auto or none", backend);
+    return make_error("unknown --datapath-backend {:?}: want pcap, afpacket, dpdk, auto, kernel or none", backend);
   }
   Ipv4 bind_ip;
   if (auto h = opts_.get("host"); !h.empty()) {
@@ -323,6 +329,7 @@ Result<void> Weaver::setup_datapath() {
   log_.info("Sleeve on UDP port {} (UDP GSO {}, GRO {}), capturing with {}", node_->bound_port(), off.gso ? "on" : "off",
             off.gro ? "on" : "off", dp->describe());
   overlay_.emplace(io_, *node_, std::move(dp), std::move(underlay), mtu_, log_.child("sleeve"));
+  WEFT_TRY_VOID(start_fastdp());
   overlay_->start();
   return {};
 }
@@ -574,6 +581,7 @@ void Weaver::stop() {
   if (dns_server_) dns_server_->stop();
   if (dns_ticker_) dns_ticker_->stop();
   for (auto& s : servers_) s->stop();
+  if (fastdp_) fastdp_->stop();
   if (overlay_) overlay_->stop();
   if (node_) node_->stop();
   if (host_rules_) host_rules_->stop();

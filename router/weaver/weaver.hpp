@@ -45,6 +45,11 @@ class Weaver {
   http::Router api_router(bool full);
   Result<void> setup_identity();
   Result<void> setup_datapath();
+  /// The kernel fast path (weaver_fastdp.cpp): load() decides before the mesh starts whether
+  /// connections offer fastdp; start() attaches it once the bridge exists.
+  Result<void> load_fastdp(mesh_net::NodeConfig& cfg);
+  Result<void> start_fastdp();
+  void add_fastdp_counters(router::RouterStatus& r) const;
   /// The iptables rules of spec §11.8 for the bridge (host_rules.hpp).
   Result<void> setup_host_rules(const std::vector<Cidr>& bridge_addresses);
   /// --datapath-backend with "auto" resolved.
@@ -70,6 +75,8 @@ class Weaver {
   std::optional<router::KvStore> store_;
   std::optional<mesh_net::MeshNode> node_;
   std::optional<router_net::OverlayShell> overlay_;
+  std::unique_ptr<datapath::KernelFastdp> kernel_;  ///< loaded, not yet handed to fastdp_
+  std::optional<router_net::FastdpShell> fastdp_;
   std::optional<HostRules> host_rules_;
   std::optional<IpamService> ipam_;
   std::optional<dns::Nameserver> nameserver_;

@@ -95,6 +95,7 @@ router::WeaveStatus Weaver::status() {
   r.protocol_min = 2;
   r.protocol_max = 2;
   r.encryption = password_.has_value();
+  r.overlays = node_->config().overlays;
   r.peer_discovery = !opts_.flag("no-discovery");
   r.name = self_.name;
   r.nickname = self_.nickname;
@@ -162,6 +163,7 @@ router::WeaveStatus Weaver::status() {
                            {"sleeve_tx_ext_datagrams", ss.tx_ext_datagrams},
                            {"sleeve_rx_ext_frames", ss.rx_ext_frames},
                            {"sleeve_rx_ext_incomplete", ss.rx_ext_incomplete}};
+    if (fastdp_) add_fastdp_counters(r);
   }
   for (auto& [id, c] : core.connections()) {
     router::LocalConnStatus lc;
@@ -170,9 +172,27 @@ router::WeaveStatus Weaver::status() {
     lc.state = c.established ? "established" : "pending";
     auto who = router::peer_label(c.info.remote.name, c.info.remote.nickname);
     auto it = fwd.find(id);
-    lc.info = fmt::format("{:<6} {}", it != fwd.end() ? "sleeve" : "none", who);
+    // The overlay switch's choice (spec §5.3): fastdp while its forwarder is established and healthy.
+    std::optional<router::FastdpForwarders::Status> fst;
+    if (fastdp_) fst = fastdp_->forwarders().status_of(id);
+    const bool fast = fst && fst->established && fst->healthy;
+    lc.info = fmt::format("{:<6} {}", fast ? "fastdp" : it != fwd.end() ? "sleeve" : "none", who);
     if (password_) lc.info = fmt::format("{:<11}{}", c.info.encrypted ? "encrypted" : "unencrypted", lc.info);
-    if (it != fwd.end()) {
+    if (fast) {
+      lc.attrs.emplace_back("mtu", std::to_string(fastdp_->mtu()));
+      lc.attrs.emplace_back("name", "fastdp");
+      if (auto sid = fastdp_->short_id_of(c.info.remote.name)) {
+        // The kernel's counters for this neighbour (by ShortID), plus what the sleeve carried.
+        auto t = fastdp_->kernel().traffic(*sid);
+        if (it != fwd.end()) {
+          t.tx_frames += it->second.tx_frames;
+          t.tx_bytes += it->second.tx_bytes;
+          t.rx_frames += it->second.rx_frames;
+          t.rx_bytes += it->second.rx_bytes;
+        }
+        r.peer_traffic.push_back({c.info.remote.name, t.tx_frames, t.tx_bytes, t.rx_frames, t.rx_bytes});
+      }
+    } else if (it != fwd.end()) {
       if (it->second.encrypted) lc.attrs.emplace_back("encrypted", "true");
       lc.attrs.emplace_back("mtu", std::to_string(it->second.mtu));
       lc.attrs.emplace_back("name", "sleeve");
@@ -248,6 +268,31 @@ router::WeaveStatus Weaver::status() {
   }
   r.gossip_bytes_received = node_->gossip_bytes_received();
   return ws;
+}
+
+void Weaver::add_fastdp_counters(router::RouterStatus& r) const {
+  auto ks = fastdp_->kernel().stats();
+  const auto& fs = fastdp_->stats();
+  r.interface += " + fastdp (eBPF, VXLAN)";
+  const std::pair<const char*, std::uint64_t> rows[] = {
+      {"fastdp_kernel_tx_unicast", ks.counters[FDP_STAT_TX_UNICAST]},
+      {"fastdp_kernel_tx_flood", ks.counters[FDP_STAT_TX_FLOOD]},
+      {"fastdp_kernel_rx_local", ks.counters[FDP_STAT_RX_LOCAL]},
+      {"fastdp_kernel_rx_relay", ks.counters[FDP_STAT_RX_RELAY]},
+      {"fastdp_kernel_rx_flood", ks.counters[FDP_STAT_RX_FLOOD]},
+      {"fastdp_kernel_punt_egress", ks.counters[FDP_STAT_PUNT_EGRESS]},
+      {"fastdp_kernel_punt_ingress", ks.counters[FDP_STAT_PUNT_INGRESS]},
+      {"fastdp_kernel_punt_dropped", ks.counters[FDP_STAT_PUNT_DROPPED] + ks.lost},
+      {"fastdp_kernel_errors", ks.counters[FDP_STAT_ERRORS]},
+      {"fastdp_tx_frames", fs.tx_frames},
+      {"fastdp_tx_errors", fs.tx_errors},
+      {"fastdp_rx_punted", fs.rx_punted},
+      {"fastdp_rx_heartbeats", fs.rx_heartbeats},
+      {"fastdp_rx_bad", fs.rx_bad},
+      {"fastdp_tx_icmp_frag_needed", fs.tx_icmp_frag_needed},
+      {"fastdp_table_syncs", fs.table_syncs},
+      {"fastdp_map_errors", fs.map_errors}};
+  for (const auto& [k, v] : rows) r.datapath_counters.emplace_back(k, v);
 }
 
 }  // namespace weft::weaver

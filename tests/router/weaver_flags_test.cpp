@@ -35,14 +35,15 @@ TEST(WeaverFlags, ClearErrors) {
 }
 
 TEST(WeaverFlags, NotYetBuiltCapabilitiesAreAcceptedAndNamed) {
-  auto o = parse_flags({"--ipalloc-range", "10.32.0.0/12", "--no-fastdp", "--awsvpc", "-H", "unix:///a", "-H", "tcp://b",
-                        "--plugin"});
+  auto o = parse_flags({"--ipalloc-range", "10.32.0.0/12", "--no-fastdp", "--no-bridged-fastdp", "--awsvpc", "-H",
+                        "unix:///a", "-H", "tcp://b", "--plugin"});
   ASSERT_TRUE(o.ok());
   EXPECT_EQ(o->lists.at("H").size(), 2u);
   auto has = [&](const std::string& f) {
     return std::find(o->unsupported.begin(), o->unsupported.end(), f) != o->unsupported.end();
   };
-  EXPECT_TRUE(has("--no-fastdp"));
+  EXPECT_TRUE(has("--no-bridged-fastdp"));
+  EXPECT_FALSE(has("--no-fastdp"));  // the kernel fast path is built
   EXPECT_TRUE(has("--awsvpc (obsolete)"));
   EXPECT_FALSE(has("--H"));       // the proxy is built
   EXPECT_FALSE(has("--plugin"));  // so is the plugin

@@ -391,6 +391,25 @@ Result<void> Rtnl::create_veth(const VethSpec& spec) {
   return {};
 }
 
+Result<void> Rtnl::create_vxlan_external(std::string_view name, std::uint16_t port, std::uint32_t mtu) {
+  WEFT_TRY_VOID(check_name("create vxlan", name));
+  Msg m;
+  auto* ifi = m.start<ifinfomsg>(RTM_NEWLINK, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL);
+  ifi->ifi_family = AF_UNSPEC;
+  put_name(m.nlh, IFLA_IFNAME, name);
+  mnl_attr_put_u32(m.nlh, IFLA_MTU, mtu);
+  nlattr* info = mnl_attr_nest_start(m.nlh, IFLA_LINKINFO);
+  mnl_attr_put_strz(m.nlh, IFLA_INFO_KIND, "vxlan");
+  nlattr* data = mnl_attr_nest_start(m.nlh, IFLA_INFO_DATA);
+  mnl_attr_put_u8(m.nlh, IFLA_VXLAN_COLLECT_METADATA, 1);
+  mnl_attr_put_u8(m.nlh, IFLA_VXLAN_LEARNING, 0);
+  mnl_attr_put_u16(m.nlh, IFLA_VXLAN_PORT, htons(port));
+  mnl_attr_nest_end(m.nlh, data);
+  mnl_attr_nest_end(m.nlh, info);
+  if (int e = transact(m.nlh); e != 0) return make_error("create vxlan {} (port {}): {}", name, port, errstr(e));
+  return {};
+}
+
 Result<void> Rtnl::modify_link(std::string_view what, std::string_view name,
                                const std::function<void(nlmsghdr*)>& fill, unsigned change,
                                unsigned flags) {

@@ -29,13 +29,21 @@ void OverlayShell::start() {
     sc.remote = c.info.remote.name;
     sc.conn_uid = c.info.conn_uid;
     sc.outbound = c.info.outbound;
-    auto neg = router::Sleeve::negotiate(c.info.remote);
+    auto neg = router::negotiate_overlays(node_.config().overlays, c.info.remote);
     if (!neg) {
       node_.close_connection(c.id, neg.error().message);
       return false;
     }
-    sc.compat = !neg->has_value();
-    sc.index = neg->value_or(0);
+    sc.compat = neg->compat;
+    sc.index = neg->index_of(router::kOverlaySleeve).value_or(0);
+    if (auto fi = neg->index_of(router::kOverlayFastdp); fi && fastdp_ != nullptr) {
+      router::FastdpConnection fc{c.id, c.info.remote.name, c.info.conn_uid, *fi, std::nullopt};
+      if (auto ip = Ipv4::parse(c.info.remote_ip); ip && c.info.outbound) {
+        fc.remote_addr = datapath::UdpEndpoint{*ip, static_cast<std::uint16_t>(c.info.remote_port + 1)};
+      }
+      fastdp_->add_connection(Clock::now(), fc);
+    }
+    if (!neg->index_of(router::kOverlaySleeve)) return false;  // fastdp only
     bool untrusted = !c.info.trusted_by_us || !c.info.remote.trusted;
     if (hs.session_key && untrusted) sc.key = hs.session_key;
     auto offer = split(node_.config().weft_overlay, ' ');
@@ -53,8 +61,14 @@ void OverlayShell::start() {
     rearm_tick();
     return false;  // established once the sleeve heartbeats say so
   };
-  h.on_connection_removed = [this](mesh::ConnId id, PeerName) { sleeve_.remove_connection(id); };
+  h.on_connection_removed = [this](mesh::ConnId id, PeerName) {
+    sleeve_.remove_connection(id);
+    if (fastdp_ != nullptr) fastdp_->remove_connection(id);
+  };
   h.on_overlay_message = [this](const mesh::OverlayMessage& m) {
+    if (fastdp_ != nullptr && m.tag == mesh::ProtocolTag::overlay_control) {
+      fastdp_->on_control(Clock::now(), m.conn, m.payload);
+    }
     router::SleeveEffects fx;
     sleeve_.on_control(Clock::now(), m.conn, m.tag, m.payload, fx);
     apply(fx);
@@ -109,6 +123,7 @@ void OverlayShell::watch_underlay() {
 
 void OverlayShell::send_out(TimePoint now, const router::OverlaySend& s, const datapath::VnetHeader* vh,
                             router::SleeveEffects& fx) {
+  if (fastdp_ != nullptr && fastdp_->usable(s.next_hop) && send_fastdp(s, vh, fx)) return;
   if (vh == nullptr || (!vh->is_gso() && !vh->needs_csum())) {
     sleeve_.send_frame(now, s.next_hop, s.src_peer, s.dst_peer, s.frame, fx);
     return;
@@ -132,6 +147,37 @@ void OverlayShell::send_out(TimePoint now, const router::OverlaySend& s, const d
   for (auto f : plain_) sleeve_.send_frame(now, s.next_hop, s.src_peer, s.dst_peer, f, fx);
 }
 
+bool OverlayShell::send_fastdp(const router::OverlaySend& s, const datapath::VnetHeader* vh, router::SleeveEffects& fx) {
+  if (vh == nullptr || (!vh->is_gso() && !vh->needs_csum())) {
+    return fastdp_->send(s.next_hop, s.src_peer, s.dst_peer, s.frame, fx.inject);
+  }
+  // VXLAN carries complete frames: a superframe the kernel left to us is cut here.
+  plain_.clear();
+  if (!router::plain_frames(s.frame, *vh, static_cast<std::size_t>(fastdp_->mtu()), arena_, plain_)) {
+    ++unsendable_;
+    return true;
+  }
+  for (auto f : plain_) {
+    if (!fastdp_->send(s.next_hop, s.src_peer, s.dst_peer, f, fx.inject)) {
+      sleeve_.send_frame(Clock::now(), s.next_hop, s.src_peer, s.dst_peer, f, fx);
+    }
+  }
+  return true;
+}
+
+void OverlayShell::deliver_fastdp_frame(TimePoint now, PeerName src, PeerName dst, std::span<const std::uint8_t> frame,
+                                        const datapath::VnetHeader* vh) {
+  router::SleeveEffects fx;
+  bool inj = false;
+  sends_.clear();
+  fwd_.on_overlay_frame(now, src, dst, frame, node_.core().routes(), inj, sends_);
+  if (inj) inject(frame, vh);
+  flush_inject();  // the frame lives in the kernel's buffer only for this call
+  for (auto& s : sends_) send_out(now, s, vh, fx);
+  sleeve_.flush(fx);
+  apply(fx);
+}
+
 void OverlayShell::drain_datapath() {
   std::array<datapath::FrameView, kBurst> frames;
   router::SleeveEffects fx;
@@ -153,6 +199,7 @@ void OverlayShell::drain_datapath() {
     sleeve_.flush(fx);
     apply(fx);
     fx = {};
+    if (fastdp_ != nullptr) fastdp_->tables_dirty();  // local MACs learned: let the kernel take them
   }
 }
 

@@ -12,6 +12,7 @@
 #include "weft/mesh_net/mesh_node.hpp"
 #include "weft/router/forwarder.hpp"
 #include "weft/router/sleeve.hpp"
+#include "weft/router_net/fastdp_shell.hpp"
 
 namespace weft::router_net {
 
@@ -48,6 +49,12 @@ class OverlayShell {
   const datapath::Datapath& datapath() const { return *dp_; }
   const datapath::Underlay& underlay() const { return *underlay_; }
   int mtu() const { return mtu_; }
+  /// The kernel fast path, when weaver runs it (before start()): connections offer fastdp
+  /// beside the sleeve, and frames to a neighbour whose fastdp forwarder is usable go as VXLAN.
+  void set_fastdp(FastdpShell* f) { fastdp_ = f; }
+  /// A frame that arrived over fastdp and that the kernel left to weaver: learn, inject, relay.
+  void deliver_fastdp_frame(TimePoint now, PeerName src, PeerName dst, std::span<const std::uint8_t> frame,
+                            const datapath::VnetHeader* vh);
 
  private:
   void watch_datapath();
@@ -65,6 +72,8 @@ class OverlayShell {
   /// Puts a frame from the overlay onto the local bridge (whole with its header if the backend
   /// takes one, else as complete frames).
   void inject(std::span<const std::uint8_t> frame, const datapath::VnetHeader* vh);
+  /// send_out's fastdp branch; false = not taken (the frame goes on the sleeve).
+  bool send_fastdp(const router::OverlaySend& s, const datapath::VnetHeader* vh, router::SleeveEffects& fx);
   void flush_inject();
   void rearm_tick();
 
@@ -92,6 +101,7 @@ class OverlayShell {
   std::vector<std::size_t> owner_;  ///< out_[i] belongs to fx.datagrams[owner_[i]]
   std::uint64_t unsendable_ = 0;    ///< frames with offload headers we could not segment
   bool stopped_ = false;
+  FastdpShell* fastdp_ = nullptr;
 };
 
 }  // namespace weft::router_net

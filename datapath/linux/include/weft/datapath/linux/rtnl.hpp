@@ -97,6 +97,9 @@ class Rtnl {
 
   Result<void> create_bridge(const BridgeSpec& spec);
   Result<void> create_veth(const VethSpec& spec);
+  /// `ip link add NAME mtu MTU type vxlan external dstport PORT`: a collect-metadata VXLAN device
+  /// (the kernel fast path sets each packet's VNI and remote through its tunnel key).
+  Result<void> create_vxlan_external(std::string_view name, std::uint16_t port, std::uint32_t mtu);
   Result<void> set_master(std::string_view name, std::string_view master);
   Result<void> set_nomaster(std::string_view name);
   Result<void> set_up(std::string_view name, bool up = true);

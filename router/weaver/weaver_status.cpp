@@ -131,7 +131,7 @@ void add_routes(router::RouterStatus& r, mesh::MeshCore& core, PeerName self) {
 }
 
 /// The sleeve, forwarding, capture and underlay counters, in /report's order.
-void add_overlay_counters(router::RouterStatus& r, router_net::OverlayShell& overlay) {
+void add_overlay_counters(router::RouterStatus& r, const router_net::OverlayShell& overlay) {
   auto& ss = overlay.sleeve().stats();
   auto& fs = overlay.forwarder().stats();
   auto ds = overlay.datapath().stats();
@@ -190,7 +190,9 @@ void sleeve_row(router::RouterStatus& r, router::LocalConnStatus& lc, PeerName r
   lc.attrs.emplace_back("mtu", std::to_string(f.mtu));
   lc.attrs.emplace_back("name", "sleeve");
   // weft's extended overlay on this connection: its AEAD, or "plain" when unencrypted.
-  if (auto x = f.extended) lc.attrs.emplace_back("weftx", *x == router::Aead::none ? "plain" : std::string(router::aead_name(*x)));
+  if (auto x = f.extended) {
+    lc.attrs.emplace_back("weftx", *x == router::Aead::none ? "plain" : std::string(router::aead_name(*x)));
+  }
   r.peer_traffic.push_back({remote, f.tx_frames, f.tx_bytes, f.rx_frames, f.rx_bytes});
 }
 
@@ -239,7 +241,9 @@ router::DnsStatus dns_summary(const dns::Nameserver& ns, dns_net::DnsServer& ser
   d.ttl = server.responder_config().ttl;
   d.live_entries = ns.live_count();
   d.own_live_entries = ns.own_live_count();
-  for (auto& e : ns.entries()) d.entries.push_back({e.hostname, e.origin, e.container_id, e.addr.str(), e.version, e.tombstone});
+  for (auto& e : ns.entries()) {
+    d.entries.push_back({e.hostname, e.origin, e.container_id, e.addr.str(), e.version, e.tombstone});
+  }
   return d;
 }
 

@@ -117,12 +117,13 @@ Result<DatapathSection> datapath_section(const Options& o, const EnvLookup& env)
   return d;
 }
 
-FastdpSection fastdp_section(const Options& o, Backend backend) {
+Result<FastdpSection> fastdp_section(const Options& o, Backend backend) {
   FastdpSection f;
   f.wanted = backend == Backend::automatic || backend == Backend::kernel;
   f.insist = backend == Backend::kernel;
   f.disabled = o.flag("no-fastdp");
   f.refuse = o.flag("fastdp-refuse");
+  if (f.insist && f.disabled) return make_error("--datapath-backend kernel and --no-fastdp contradict each other");
   return f;
 }
 
@@ -248,6 +249,7 @@ Result<void> check_peers(const std::vector<std::string>& peers) {
 Result<void> fill_sections(const Options& o, const EnvLookup& env, WeaverConfig& c) {
   WEFT_TRY(mesh, mesh_section(o, env));
   WEFT_TRY(dp, datapath_section(o, env));
+  WEFT_TRY(fastdp, fastdp_section(o, dp.backend));
   WEFT_TRY(rules, rules_section(o, mesh.port));
   WEFT_TRY(dns, dns_section(o));
   WEFT_TRY(ipam, ipam_section(o));
@@ -257,7 +259,7 @@ Result<void> fill_sections(const Options& o, const EnvLookup& env, WeaverConfig&
   WEFT_TRY(docker, docker_section(o, env));
   WEFT_TRY_VOID(check_peers(o.peers));
   mesh.peers = o.peers;
-  c.fastdp = fastdp_section(o, dp.backend);
+  c.fastdp = fastdp;
   c.mesh = std::move(mesh);
   c.datapath = std::move(dp);
   c.rules = std::move(rules);

@@ -9,8 +9,7 @@ namespace weft::weaver {
 Result<void> Weaver::load_fastdp(mesh_net::NodeConfig& cfg) {
   if (!cfg_.fastdp.wanted) return {};
   const bool insist = cfg_.fastdp.insist;
-  if (cfg_.fastdp.disabled) {
-    if (insist) return make_error("--datapath-backend kernel and --no-fastdp contradict each other");
+  if (cfg_.fastdp.disabled) {  // not with kernel: parse_config refuses that
     log_.info("Fast datapath off (--no-fastdp): frames go through weaver (afpacket) on the sleeve");
     return {};
   }

@@ -114,7 +114,7 @@ TEST(WeaverConfig, EverySectionIsTyped) {
                    "--conn-limit", "5", "--no-discovery", "--trusted-subnets", "10.0.0.0/8,192.168.0.0/16", "--resume",
                    "--log-level", "debug", "--mtu", "+1400", "--bufsz", "8", "--datapath-backend", "kernel",
                    "--dpdk-eal-args", " -a  0000:03:00.0 ", "--extended-overlay=false", "--udp-offload=0",
-                   "--no-fastdp", "--docker-bridge", "docker0", "--expect-npc", "--no-masq-local",
+                   "--fastdp-refuse", "--docker-bridge", "docker0", "--expect-npc", "--no-masq-local",
                    "--http-addr", "0.0.0.0:6784", "--status-addr", "127.0.0.1:6782", "--ipalloc-range", "10.32.1.0/12",
                    "--ipalloc-default-subnet", "10.32.0.0/16", "--ipalloc-init", "consensus=3", "--dns-ttl", "30",
                    "--dns-fallback-timeout", "250", "--proxy", "-H", "unix:///a.sock", "-H", "tcp://127.0.0.1:12375",
@@ -141,7 +141,8 @@ TEST(WeaverConfig, EverySectionIsTyped) {
   EXPECT_FALSE(c->datapath.udp_offload);
   EXPECT_TRUE(c->fastdp.wanted);
   EXPECT_TRUE(c->fastdp.insist);
-  EXPECT_TRUE(c->fastdp.disabled);
+  EXPECT_FALSE(c->fastdp.disabled);
+  EXPECT_TRUE(c->fastdp.refuse);
   EXPECT_EQ(c->rules.port, 7000);
   EXPECT_EQ(c->rules.docker_bridge, "docker0");
   EXPECT_TRUE(c->rules.expect_npc);
@@ -204,6 +205,8 @@ TEST(WeaverConfig, RefusalsNameTheFlag) {
   EXPECT_EQ(config_error({}, {{"WEAVE_MTU", "70000"}}), "invalid MTU 70000: want 576..65535");
   EXPECT_EQ(config_error({"--datapath-backend", "bogus"}),
             "unknown --datapath-backend \"bogus\": want pcap, afpacket, dpdk, auto, kernel or none");
+  EXPECT_EQ(config_error({"--datapath-backend", "kernel", "--no-fastdp"}),
+            "--datapath-backend kernel and --no-fastdp contradict each other");
   EXPECT_EQ(config_error({"--dns-ttl", "-1"}), "invalid --dns-ttl -1");
   EXPECT_EQ(config_error({"--dns-ttl", "2147483648"}), "invalid --dns-ttl 2147483648");
   EXPECT_EQ(config_error({"--dns-fallback-timeout", "0"}), "invalid --dns-fallback-timeout 0");

@@ -42,8 +42,9 @@ Result<std::int64_t> env_mtu(const EnvLookup& env) {
 
 Result<void> mesh_identity(const Options& o, MeshSection& m) {
   if (o.given("name")) {
-    auto n = PeerName::parse(o.get("name"));
-    if (!n) return make_error("invalid peer name {:?}: want aa:bb:cc:dd:ee:ff", o.get("name"));
+    auto text = o.get("name");
+    auto n = PeerName::parse(text);
+    if (!n) return make_error("invalid peer name {:?}: want aa:bb:cc:dd:ee:ff", text);
     m.name = *n;
   }
   m.nickname = o.get("nickname");
@@ -127,9 +128,9 @@ Result<FastdpSection> fastdp_section(const Options& o, Backend backend) {
   return f;
 }
 
-Result<datapath::host::RouterRulesConfig> rules_section(const Options& o, std::uint16_t port) {
+Result<datapath::host::RouterRulesConfig> rules_section(const Options& o, std::uint16_t port, const std::string& bridge) {
   datapath::host::RouterRulesConfig cfg;
-  cfg.bridge = o.get("weave-bridge");
+  cfg.bridge = bridge;
   cfg.docker_bridge = o.get("docker-bridge");
   cfg.expect_npc = o.flag("expect-npc");
   cfg.no_masq_local = o.flag("no-masq-local");
@@ -186,11 +187,11 @@ Result<HttpSection> http_section(const Options& o) {
   return h;
 }
 
-Result<DockerSection> docker_section(const Options& o, const EnvLookup& env) {
+Result<DockerSection> docker_section(const Options& o, const EnvLookup& env, bool proxy) {
   DockerSection d;
   d.api = o.get("docker-api");
   std::string where = d.api;
-  if (where.empty() && o.flag("proxy")) {
+  if (where.empty() && proxy) {
     where = env("DOCKER_HOST").value_or("");
     if (where.empty()) where = "unix:///var/run/docker.sock";
   }
@@ -250,13 +251,13 @@ Result<void> fill_sections(const Options& o, const EnvLookup& env, WeaverConfig&
   WEFT_TRY(mesh, mesh_section(o, env));
   WEFT_TRY(dp, datapath_section(o, env));
   WEFT_TRY(fastdp, fastdp_section(o, dp.backend));
-  WEFT_TRY(rules, rules_section(o, mesh.port));
+  WEFT_TRY(rules, rules_section(o, mesh.port, dp.bridge));
   WEFT_TRY(dns, dns_section(o));
   WEFT_TRY(ipam, ipam_section(o));
   WEFT_TRY(http, http_section(o));
   WEFT_TRY(plugin, plugin_section(o, http));
   WEFT_TRY(proxy, proxy_section(o, http));
-  WEFT_TRY(docker, docker_section(o, env));
+  WEFT_TRY(docker, docker_section(o, env, proxy.enabled));
   WEFT_TRY_VOID(check_peers(o.peers));
   mesh.peers = o.peers;
   c.fastdp = fastdp;
@@ -295,8 +296,9 @@ std::optional<std::string> process_env(const char* name) {
 
 Result<WeaverConfig> parse_config(const Options& opts, const EnvLookup& env) {
   WeaverConfig c;
-  auto level = parse_log_level(opts.get("log-level"));
-  if (!level) return make_error("invalid log level {:?}", opts.get("log-level"));
+  auto level_text = opts.get("log-level");
+  auto level = parse_log_level(level_text);
+  if (!level) return make_error("invalid log level {:?}", level_text);
   c.log_level = *level;
   c.print_peer_name = opts.flag("print-peer-name");
   WEFT_TRY_VOID(fill_sections(opts, env, c));

@@ -202,9 +202,9 @@ Result<DockerSection> docker_section(const Options& o, const EnvLookup& env, boo
   return d;
 }
 
-Result<PluginSection> plugin_section(const Options& o, const HttpSection& http) {
+Result<PluginSection> plugin_section(const Options& o, const HttpSection& web) {
   PluginSection p{o.flag("plugin"), o.get("plugin-socket"), o.get("plugin-mesh-socket")};
-  if (p.enabled && http.control_addr.empty()) {
+  if (p.enabled && web.control_addr.empty()) {
     return make_error("--plugin needs --http-addr (the plugin allocates addresses through it)");
   }
   return p;
@@ -223,17 +223,17 @@ void proxy_rewrites(const Options& o, ProxySection& p) {
   p.tls = {o.flag("tls"), o.flag("tlsverify"), o.get("tlscacert"), o.get("tlscert"), o.get("tlskey")};
 }
 
-Result<ProxySection> proxy_section(const Options& o, const HttpSection& http) {
+Result<ProxySection> proxy_section(const Options& o, const HttpSection& web) {
   ProxySection p;
   p.enabled = o.flag("proxy");
   if (auto it = o.lists.find("H"); it != o.lists.end()) p.listen = it->second;
   proxy_rewrites(o, p);
   if (!p.enabled) return p;
-  if (http.control_addr.empty()) return make_error("--proxy needs --http-addr (the proxy allocates addresses through it)");
+  if (web.control_addr.empty()) return make_error("--proxy needs --http-addr (the proxy allocates addresses through it)");
   if (p.listen.empty()) return make_error("--proxy needs at least one -H address");
   WEFT_TRY(test, proxy::replace_hostname("x", p.hostname_match, p.hostname_replacement));
   (void)test;
-  WEFT_TRY(api, http::Endpoint::parse(http.control_addr));
+  WEFT_TRY(api, http::Endpoint::parse(web.control_addr));
   if (api.kind == http::Endpoint::Kind::tcp && (api.host == "0.0.0.0" || api.host == "::")) api.host = "127.0.0.1";
   p.router_api = api;
   return p;
@@ -248,28 +248,28 @@ Result<void> check_peers(const std::vector<std::string>& peers) {
 
 /// The sections in the order weaver has always checked them (the first error wins).
 Result<void> fill_sections(const Options& o, const EnvLookup& env, WeaverConfig& c) {
-  WEFT_TRY(mesh, mesh_section(o, env));
-  WEFT_TRY(dp, datapath_section(o, env));
-  WEFT_TRY(fastdp, fastdp_section(o, dp.backend));
-  WEFT_TRY(rules, rules_section(o, mesh.port, dp.bridge));
-  WEFT_TRY(dns, dns_section(o));
-  WEFT_TRY(ipam, ipam_section(o));
-  WEFT_TRY(http, http_section(o));
-  WEFT_TRY(plugin, plugin_section(o, http));
-  WEFT_TRY(proxy, proxy_section(o, http));
-  WEFT_TRY(docker, docker_section(o, env, proxy.enabled));
+  WEFT_TRY(mesh_s, mesh_section(o, env));
+  WEFT_TRY(dp_s, datapath_section(o, env));
+  WEFT_TRY(fastdp_s, fastdp_section(o, dp_s.backend));
+  WEFT_TRY(rules_s, rules_section(o, mesh_s.port, dp_s.bridge));
+  WEFT_TRY(dns_s, dns_section(o));
+  WEFT_TRY(ipam_s, ipam_section(o));
+  WEFT_TRY(http_s, http_section(o));
+  WEFT_TRY(plugin_s, plugin_section(o, http_s));
+  WEFT_TRY(proxy_s, proxy_section(o, http_s));
+  WEFT_TRY(docker_s, docker_section(o, env, proxy_s.enabled));
   WEFT_TRY_VOID(check_peers(o.peers));
-  mesh.peers = o.peers;
-  c.fastdp = fastdp;
-  c.mesh = std::move(mesh);
-  c.datapath = std::move(dp);
-  c.rules = std::move(rules);
-  c.dns = std::move(dns);
-  c.ipam = std::move(ipam);
-  c.http = std::move(http);
-  c.plugin = std::move(plugin);
-  c.docker = std::move(docker);
-  c.proxy = std::move(proxy);
+  mesh_s.peers = o.peers;
+  c.mesh = std::move(mesh_s);
+  c.datapath = std::move(dp_s);
+  c.fastdp = fastdp_s;
+  c.rules = std::move(rules_s);
+  c.dns = std::move(dns_s);
+  c.ipam = std::move(ipam_s);
+  c.http = std::move(http_s);
+  c.plugin = std::move(plugin_s);
+  c.proxy = std::move(proxy_s);
+  c.docker = std::move(docker_s);
   return {};
 }
 

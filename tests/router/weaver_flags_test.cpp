@@ -136,6 +136,7 @@ TEST(WeaverConfig, EverySectionIsTyped) {
   EXPECT_EQ(c->datapath.bufsz_mb, 8);
   EXPECT_EQ(c->datapath.backend, Backend::kernel);
   EXPECT_EQ(c->datapath.capture(), Backend::afpacket);
+  EXPECT_EQ(backend_name(c->datapath.backend), "kernel");
   EXPECT_EQ(c->datapath.dpdk_eal_args, (std::vector<std::string>{"-a", "0000:03:00.0"}));
   EXPECT_FALSE(c->datapath.extended_overlay);
   EXPECT_FALSE(c->datapath.udp_offload);

@@ -155,6 +155,7 @@ std::vector<BackendCase> all_backends() {
     return BackendCase{.name = std::move(name),
                        .veth = veth,
                        .exact_wakeups = false,
+                       .ring_drops_counted = false,
                        .max_batch = 64,
                        .wake_p50_us = wake_us,
                        .open = [vdev, veth](const OpenSpec& s) -> Result<Opened> {

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,9 @@ struct BackendCase {
   double wake_p50_us = 5000;
   std::function<Result<Opened>(const OpenSpec&)> open;
 };
+
+/// gtest prints a parameter by its name.
+inline void PrintTo(const BackendCase& c, std::ostream* os) { *os << c.name; }
 
 /// Every backend compiled into this build, the fake first.
 std::vector<BackendCase> all_backends();

@@ -393,10 +393,9 @@ TEST_P(DatapathConformance, VnetHeadersWhereOffered) {
     NS_CHECK_EQ(transport_checksum(q->ip.src, q->ip.dst, 6, q->payload), 0);
 
     // Out: the superframe goes back whole with its header, and a plain frame with none.
-    const Bytes plain_out = seq_frame(kTypeOut, 8, 300);
-    const std::array<FrameView, 2> fv{FrameView{*whole}, FrameView{plain_out}};
-    const std::array<VnetHeader, 2> hv{whole_h, none};
-    NS_CHECK_EQ(v->send_vnet(fv, hv), 2u);
+    // (One at a time: the far end's receive() discards frames of other types.)
+    const FrameView super_view{*whole};
+    NS_CHECK_EQ(v->send_vnet(std::span(&super_view, 1), std::span(&whole_h, 1)), 1u);
     std::vector<VnetHeader> hdrs;
     auto back = o.far->receive(kEtherTypeIpv4, 1, 2000, &hdrs);
     NS_CHECK_EQ(back.size(), 1u);
@@ -404,6 +403,9 @@ TEST_P(DatapathConformance, VnetHeadersWhereOffered) {
     NS_CHECK_EQ(hdrs[0].gso_kind(), kVnetGsoTcpv4);
     NS_CHECK_EQ(hdrs[0].gso_size, 1448);
     hdrs.clear();
+    const Bytes plain_out = seq_frame(kTypeOut, 8, 300);
+    const FrameView plain_view{plain_out};
+    NS_CHECK_EQ(v->send_vnet(std::span(&plain_view, 1), std::span(&none, 1)), 1u);
     auto back_plain = o.far->receive(kTypeOut, 1, 2000, &hdrs);
     NS_CHECK_EQ(back_plain.size(), 1u);
     NS_CHECK(back_plain[0] == plain_out);

@@ -45,7 +45,7 @@ cat >>lib/a.cpp <<'CPP'
 int sub(int a, int b) { return a - b; }
 CPP
 run || { cat "$TMP/out"; fail "a well-formatted change must pass"; }
-grep -q "merge-base with main" "$TMP/out" || { cat "$TMP/out"; fail "base should be the merge-base with main"; }
+grep -q "uncommitted changes against HEAD" "$TMP/out" || { cat "$TMP/out"; fail "base should be HEAD"; }
 git commit -qam good
 
 # A badly formatted change fails, naming the file and showing the fix.
@@ -55,6 +55,7 @@ int   mul( int a,int b ) {return a*b;}
 CPP
 if run; then cat "$TMP/out"; fail "a badly formatted change must fail"; fi
 grep -q "lib/a.cpp" "$TMP/out" || { cat "$TMP/out"; fail "the report does not name lib/a.cpp"; }
+grep -q "merge-base with main" "$TMP/out" || { cat "$TMP/out"; fail "base should be the merge-base with main"; }
 grep -q "^+int mul(int a, int b) { return a \* b; }" "$TMP/out" || { cat "$TMP/out"; fail "no suggested fix"; }
 
 # --fix rewrites only the changed lines: the old bad line stays as it was.

@@ -1,4 +1,4 @@
-// Unit tests of router/http's pure parts: URL/form decoding with Go semantics, listen addresses,
+// Unit tests of http/core: URL/form decoding with Go semantics, listen addresses,
 // request building and gorilla/mux-like routing (404/405/301, vars, matchers).
 #include <gtest/gtest.h>
 

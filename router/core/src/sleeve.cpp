@@ -126,7 +126,8 @@ void Sleeve::recycle(SleeveEffects& fx) {
 
 void Sleeve::append_record(Pending& p, PeerName src, PeerName dst, std::span<const std::uint8_t> frame) {
   if (p.buf.empty()) put_name(p.buf, self_);
-  append_record(p, src, dst, frame);
+  append_frame_record(p.buf, src, dst, frame);
+  p.frames++;
 }
 
 void Sleeve::close_pending(Fwd& f, Pending& p, bool df, SleeveEffects& fx) {
@@ -400,8 +401,7 @@ void Sleeve::queue_record(Fwd& f, bool df, PeerName src, PeerName dst, std::span
     stats_.tx_dropped++;
     return;
   }
-  append_frame_record(p.buf, src, dst, frame);
-  p.frames++;
+  append_record(p, src, dst, frame);
 }
 
 void Sleeve::send_frame(TimePoint, PeerName next_hop, PeerName src, PeerName dst, std::span<const std::uint8_t> frame,

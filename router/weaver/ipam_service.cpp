@@ -13,16 +13,22 @@ class IpamService::Channel final : public mesh::GossipChannel {
   Result<std::optional<Bytes>> on_gossip(TimePoint now, PeerName sender, ByteSpan payload,
                                          mesh::GossipSender& out) override {
     svc_.settle_soon();
-    return svc_.alloc_->on_gossip(now, sender, payload, out);
+    auto r = svc_.alloc_->on_gossip(now, sender, payload, out);
+    svc_.persist_before_sends();  // the mesh core sends what `out` collected after we return
+    return r;
   }
   Result<std::optional<Bytes>> on_broadcast(TimePoint now, PeerName src, ByteSpan payload,
                                             mesh::GossipSender& out) override {
     svc_.settle_soon();
-    return svc_.alloc_->on_broadcast(now, src, payload, out);
+    auto r = svc_.alloc_->on_broadcast(now, src, payload, out);
+    svc_.persist_before_sends();  // the mesh core sends what `out` collected after we return
+    return r;
   }
   Result<void> on_unicast(TimePoint now, PeerName src, ByteSpan payload, mesh::GossipSender& out) override {
     svc_.settle_soon();
-    return svc_.alloc_->on_unicast(now, src, payload, out);
+    auto r = svc_.alloc_->on_unicast(now, src, payload, out);
+    svc_.persist_before_sends();  // the mesh core sends what `out` collected after we return
+    return r;
   }
 
  private:
@@ -51,10 +57,6 @@ Result<void> IpamService::start(const IpamSection& flags, const mesh::PeerIdenti
                       persisted.error().message);
   }
   cfg.persisted = std::move(*persisted);
-  cfg.persist_now = [this] {
-    if (!alloc_) return;
-    if (auto r = ipam::persist_to(*alloc_, store_); !r) log_.error("persisting IPAM state: {}", r.error().message);
-  };
   cfg.wall_seconds = [] {
     return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
         .count();
@@ -94,6 +96,7 @@ void IpamService::run(const std::function<void(TimePoint, mesh::GossipSender&)>&
     auto now = Clock::now();
     auto out = node_.core().sender("IPallocation", now, fx);
     f(now, *out);
+    persist_before_sends();  // fx (the allocator's sends) is applied when this returns
   });
   // Group commit (issue 18, item 8): every operation of this turn of the event loop is
   // persisted with one journal sync, and answered only after it.
@@ -108,6 +111,11 @@ void IpamService::settle_soon() {
     settle_posted_ = false;
     if (!stopped_) settle();
   });
+}
+
+void IpamService::persist_before_sends() {
+  if (!alloc_->dirty().before_sends) return;
+  if (auto r = ipam::persist_to(*alloc_, store_); !r) log_.error("persisting IPAM state: {}", r.error().message);
 }
 
 void IpamService::settle() {

@@ -46,6 +46,9 @@ class IpamService {
   void run(const std::function<void(TimePoint, mesh::GossipSender&)>& f);
   /// Persists what the allocator changed and answers what it completed.
   void settle();
+  /// After every allocator call, before its mesh effects are applied: writes the state at once
+  /// when the allocator says its sends must not leave first (dirty().before_sends: a donation).
+  void persist_before_sends();
   /// Gossip reached the allocator (through the mesh core, not through run()): settle as soon as
   /// the current message is done, so a request it unblocked is answered now, not at the tick.
   void settle_soon();

@@ -52,7 +52,9 @@ bool copied_options(std::span<const std::uint8_t> opts, std::array<std::uint8_t,
 
 }  // namespace
 
-bool fragment_ipv4(const FrameView& frame, std::uint16_t mtu, std::vector<Bytes>& out) {
+bool fragment_ipv4(const FrameView& frame, std::uint16_t mtu, Bytes& arena,
+                   std::vector<std::span<const std::uint8_t>>& out) {
+  out.clear();
   auto f = parse_ipv4_frame(frame);
   if (!f || f->ip.df) {
     return false;
@@ -65,9 +67,10 @@ bool fragment_ipv4(const FrameView& frame, std::uint16_t mtu, std::vector<Bytes>
   }
   const std::size_t l2 = f->eth.header_len;
   if (f->ip.total_length <= mtu) {
-    Bytes whole(f->l2.begin(), f->l2.end());
-    whole.insert(whole.end(), f->packet.begin(), f->packet.end());
-    out.push_back(std::move(whole));
+    arena.resize(l2 + f->packet.size());
+    std::copy(f->l2.begin(), f->l2.end(), arena.begin());
+    std::copy(f->packet.begin(), f->packet.end(), arena.begin() + static_cast<std::ptrdiff_t>(l2));
+    out.emplace_back(arena);
     return true;
   }
   if (mtu < hlen + 8) {
@@ -76,22 +79,24 @@ bool fragment_ipv4(const FrameView& frame, std::uint16_t mtu, std::vector<Bytes>
   const std::size_t piece = (mtu - hlen) & ~std::size_t{7};
   const std::size_t base = f->ip.frag_offset_bytes();
   const std::size_t total = f->payload.size();
+  const std::size_t count = (total + piece - 1) / piece;
   // NB: a hostile fragment can claim an offset whose later pieces no longer fit the 13-bit field;
-  // such an input is refused as a whole below.
-  const std::size_t first_out = out.size();
+  // such an input is refused as a whole (the last piece has the largest offset).
+  if (count == 0 || (base + (count - 1) * piece) / 8 > 0x1fff) {
+    return false;
+  }
+  const std::size_t later_hlen = kIpv4MinHeaderLen + later_opts_len;
+  arena.resize(count * l2 + hlen + (count - 1) * later_hlen + total);
+  std::size_t at = 0;
   for (std::size_t from = 0; from < total; from += piece) {
     const std::size_t n = std::min(piece, total - from);
     const bool last = from + n == total;
     const bool first = from == 0;
-    const std::size_t this_hlen = first ? hlen : kIpv4MinHeaderLen + later_opts_len;
+    const std::size_t this_hlen = first ? hlen : later_hlen;
     const std::size_t offset = base + from;
-    if (offset / 8 > 0x1fff) {
-      out.resize(first_out);  // cannot be expressed; give the caller nothing half-done
-      return false;
-    }
-    Bytes b(l2 + this_hlen + n);
-    std::span<std::uint8_t> s(b);
-    std::copy(f->l2.begin(), f->l2.end(), b.begin());
+    std::span<std::uint8_t> s = std::span(arena).subspan(at, l2 + this_hlen + n);
+    at += s.size();
+    std::copy(f->l2.begin(), f->l2.end(), s.begin());
     auto ip = s.subspan(l2);
     std::copy_n(f->packet.begin(), kIpv4MinHeaderLen, ip.begin());
     if (first) {
@@ -112,7 +117,19 @@ bool fragment_ipv4(const FrameView& frame, std::uint16_t mtu, std::vector<Bytes>
     detail::fix_ipv4_checksum(ip);
     std::copy_n(f->payload.begin() + static_cast<std::ptrdiff_t>(from), n,
                 ip.begin() + static_cast<std::ptrdiff_t>(this_hlen));
-    out.push_back(std::move(b));
+    out.emplace_back(s);
+  }
+  return true;
+}
+
+bool fragment_ipv4(const FrameView& frame, std::uint16_t mtu, std::vector<Bytes>& out) {
+  Bytes arena;
+  std::vector<std::span<const std::uint8_t>> views;
+  if (!fragment_ipv4(frame, mtu, arena, views)) {
+    return false;
+  }
+  for (auto v : views) {
+    out.emplace_back(v.begin(), v.end());
   }
   return true;
 }

@@ -2,9 +2,10 @@
 
 #include <fmt/format.h>
 
-#include <cstdio>
 #include <cstdlib>
 #include <limits>
+
+#include "weft/base/check.hpp"
 
 namespace weft::dns {
 
@@ -372,10 +373,7 @@ Result<void> Nameserver::check_invariants() const {
 void Nameserver::debug_check() const {
 #ifndef NDEBUG
   auto r = check_invariants();
-  if (!r.ok()) {
-    fmt::print(stderr, "weft: nameserver invariant violated: {}\n", r.error().message);
-    std::abort();
-  }
+  WEFT_CHECK(r.ok(), "nameserver invariant violated: {}", r.ok() ? "" : r.error().message);
 #endif
 }
 

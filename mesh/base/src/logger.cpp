@@ -3,7 +3,10 @@
 #include <sys/time.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
+
+#include "weft/base/check.hpp"
 
 namespace weft {
 
@@ -25,6 +28,11 @@ void StderrSink::write(LogLevel level, std::string_view component, std::string_v
                           tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
                           static_cast<long>(tv.tv_usec), component, msg);
   std::fwrite(line.data(), 1, line.size(), stderr);
+}
+
+void check_failed(const char* file, int line, const char* cond, std::string_view msg) {
+  StderrSink().write(LogLevel::error, "check", fmt::format("FATAL: {}:{}: check failed: {}: {}", file, line, cond, msg));
+  std::abort();
 }
 
 }  // namespace weft

@@ -154,9 +154,8 @@ GossipChannel& MeshCore::channel(const std::string& name) {
   if (!s) {
     // NB: a hostile peer could name endless channels; cap the surrogates it can make us create.
     if (surrogates_.size() > 64) {
-      static SurrogateChannel overflow;
       surrogates_.erase(name);
-      return overflow;
+      return overflow_;
     }
     s = std::make_unique<SurrogateChannel>();
   }

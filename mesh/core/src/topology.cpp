@@ -4,11 +4,12 @@
 
 #include <algorithm>
 #include <cassert>
-#include <cstdio>
 #include <cstdlib>
 #include <deque>
 #include <unordered_set>
 #include <utility>
+
+#include "weft/base/check.hpp"
 
 namespace weft::mesh {
 
@@ -202,10 +203,7 @@ void Topology::finish(Pending& pending) {
 void Topology::debug_check() const {
 #ifndef NDEBUG
   auto r = check_invariants();
-  if (!r.ok()) {
-    fmt::print(stderr, "weft: topology invariant violated: {}\n", r.error().message);
-    std::abort();
-  }
+  WEFT_CHECK(r.ok(), "topology invariant violated: {}", r.ok() ? "" : r.error().message);
 #endif
 }
 

@@ -54,8 +54,9 @@ void FastdpForwarders::on_control(TimePoint now, mesh::ConnId conn, std::span<co
 Result<void> FastdpForwarders::on_heartbeat(TimePoint now, PeerName src, Ipv4 from_ip,
                                             std::span<const std::uint8_t> frame, FastdpEffects& fx) {
   auto p = by_peer_.find(src);
-  if (p == by_peer_.end()) return make_error("heartbeat from {}, which has no fastdp connection", src);
-  auto& f = fwds_.at(p->second);
+  auto it = p == by_peer_.end() ? fwds_.end() : fwds_.find(p->second);
+  if (it == fwds_.end()) return make_error("heartbeat from {}, which has no fastdp connection", src);
+  auto& f = it->second;
   WEFT_TRY(uid, parse_fastdp_heartbeat(frame));
   if (uid != f.c.conn_uid) return make_error("heartbeat from {} for another connection", src);
   const bool addr_was_unknown = !f.c.remote_addr;
@@ -99,8 +100,9 @@ TimePoint FastdpForwarders::on_tick(TimePoint now, FastdpEffects& fx) {
 
 std::optional<datapath::UdpEndpoint> FastdpForwarders::usable(PeerName peer) const {
   auto p = by_peer_.find(peer);
-  if (p == by_peer_.end()) return std::nullopt;
-  const auto& f = fwds_.at(p->second);
+  auto it = p == by_peer_.end() ? fwds_.end() : fwds_.find(p->second);
+  if (it == fwds_.end()) return std::nullopt;
+  const auto& f = it->second;
   if (!f.established || !f.healthy) return std::nullopt;
   return f.c.remote_addr;
 }

@@ -63,6 +63,13 @@ Sleeve::Fwd* Sleeve::by_peer(PeerName p) {
   return it == by_peer_.end() ? nullptr : by_conn(it->second);
 }
 
+const Sleeve::Fwd* Sleeve::by_peer(PeerName p) const {
+  auto it = by_peer_.find(p);
+  if (it == by_peer_.end()) return nullptr;
+  auto f = fwds_.find(it->second);
+  return f == fwds_.end() ? nullptr : &f->second;
+}
+
 Sleeve::Fwd* Sleeve::by_conn(mesh::ConnId c) {
   auto it = fwds_.find(c);
   return it == fwds_.end() ? nullptr : &it->second;
@@ -98,25 +105,51 @@ void Sleeve::remove_connection(mesh::ConnId conn) {
   fwds_.erase(it);
 }
 
+SleeveEffects::Datagram Sleeve::new_datagram() {
+  if (spare_.empty()) return {};
+  auto d = std::move(spare_.back());
+  spare_.pop_back();
+  return d;
+}
+
+void Sleeve::recycle(SleeveEffects& fx) {
+  // NB: bounded, so a burst of many datagrams does not pin its memory for good.
+  constexpr std::size_t kMaxSpare = 128;
+  for (auto& d : fx.datagrams) {
+    if (spare_.size() >= kMaxSpare) break;
+    d.data.clear();
+    d.train.clear();
+    spare_.push_back(std::move(d));
+  }
+  fx.clear();
+}
+
+void Sleeve::append_record(Pending& p, PeerName src, PeerName dst, std::span<const std::uint8_t> frame) {
+  if (p.buf.empty()) put_name(p.buf, self_);
+  append_frame_record(p.buf, src, dst, frame);
+  p.frames++;
+}
+
 void Sleeve::close_pending(Fwd& f, Pending& p, bool df, SleeveEffects& fx) {
   if (p.frames == 0) return;
-  SleeveEffects::Datagram d;
+  auto d = new_datagram();
   d.to = *f.c.remote_addr;
   d.df = df;
   d.peer = f.c.remote;
-  d.data.reserve(p.buf.size() + packet_overhead(f));
-  put_name(d.data, self_);
   if (f.enc) {
-    f.enc->for_path(df).seal_append(d.data, p.buf);
+    const auto records = std::span<const std::uint8_t>(p.buf).subspan(kSleevePlainOverhead);
+    d.data.reserve(kSleeveEncryptedOverhead + records.size());
+    put_name(d.data, self_);
+    f.enc->for_path(df).seal_append(d.data, records);
   } else {
-    d.data.insert(d.data.end(), p.buf.begin(), p.buf.end());
+    std::swap(d.data, p.buf);  // the records already sit behind our name: that is the datagram
   }
   stats_.tx_datagrams++;
   stats_.tx_frames += p.frames;
   f.tx_frames += p.frames;
   f.tx_bytes += d.data.size();
   fx.datagrams.push_back(std::move(d));
-  p.buf.clear();
+  p.buf.clear();  // capacity kept (plain: the recycled buffer that took its place)
   p.frames = 0;
 }
 
@@ -127,8 +160,7 @@ void Sleeve::send_special(Fwd& f, std::size_t len, bool df, SleeveEffects& fx, s
     for (int i = 0; i < 8; ++i) frame[14 + i] = static_cast<std::uint8_t>(uid >> (56 - 8 * i));
   }
   Pending p;
-  append_frame_record(p.buf, self_, f.c.remote, frame);
-  p.frames = 1;
+  append_record(p, self_, f.c.remote, frame);
   close_pending(f, p, df, fx);
   stats_.tx_frames--;  // control traffic is not a data frame
   f.tx_frames--;
@@ -286,10 +318,8 @@ void Sleeve::on_extended(Fwd& f, std::span<const std::uint8_t> data, std::vector
 }
 
 bool Sleeve::extended_to(PeerName next_hop) const {
-  auto it = by_peer_.find(next_hop);
-  if (it == by_peer_.end()) return false;
-  const auto& f = fwds_.at(it->second);
-  return f.c.extended && f.c.remote_addr.has_value();
+  const auto* f = by_peer(next_hop);
+  return f != nullptr && f->c.extended && f->c.remote_addr.has_value();
 }
 
 void Sleeve::send_superframe(TimePoint, PeerName next_hop, PeerName src, PeerName dst,
@@ -300,36 +330,69 @@ void Sleeve::send_superframe(TimePoint, PeerName next_hop, PeerName src, PeerNam
     stats_.tx_dropped++;
     return;
   }
+  superframe(*f, src, dst, frame, vnet, fx);
+}
+
+void Sleeve::superframe(Fwd& f, PeerName src, PeerName dst, std::span<const std::uint8_t> frame,
+                        const datapath::VnetHeader& vnet, SleeveEffects& fx) {
   // Frames queued earlier for this peer leave first.
-  close_pending(*f, f->df, true, fx);
-  close_pending(*f, f->non_df, false, fx);
-  SleeveEffects::Datagram d;
-  d.to = *f->c.remote_addr;
+  close_pending(f, f.df, true, fx);
+  close_pending(f, f.non_df, false, fx);
+  auto d = new_datagram();
+  d.to = *f.c.remote_addr;
   d.df = false;
-  d.peer = f->c.remote;
+  d.peer = f.c.remote;
   // Fragments as big as the largest DF sleeve datagram for this path MTU.
   const std::size_t dgram =
-      std::min(static_cast<std::size_t>(f->mtu) + overhead_df(f->enc.has_value()) - 28, kMaxUdpPayload);
-  if (!build_extended_fragments(d.data, d.train, self_, src, dst, f->ext_next_id, vnet, frame, dgram,
-                                f->ext_sealer.get())) {
+      std::min(static_cast<std::size_t>(f.mtu) + overhead_df(f.enc.has_value()) - 28, kMaxUdpPayload);
+  if (!build_extended_fragments(d.data, d.train, self_, src, dst, f.ext_next_id, vnet, frame, dgram,
+                                f.ext_sealer.get(), seal_scratch_)) {
     stats_.tx_dropped++;
+    d.data.clear();
+    d.train.clear();
+    spare_.push_back(std::move(d));
     return;
   }
-  f->ext_next_id++;
+  f.ext_next_id++;
   stats_.tx_frames++;
   stats_.tx_ext_frames++;
   stats_.tx_datagrams += d.train.size();
   stats_.tx_ext_datagrams += d.train.size();
-  f->tx_frames++;
-  f->tx_bytes += d.data.size();
+  f.tx_frames++;
+  f.tx_bytes += d.data.size();
   fx.datagrams.push_back(std::move(d));
+}
+
+void Sleeve::send(TimePoint now, PeerName next_hop, PeerName src, PeerName dst, std::span<const std::uint8_t> frame,
+                  const datapath::VnetHeader* vnet, SleeveEffects& fx) {
+  if (vnet == nullptr || (!vnet->is_gso() && !vnet->needs_csum())) {
+    return send_frame(now, next_hop, src, dst, frame, fx);
+  }
+  auto* f = by_peer(next_hop);
+  const auto mtu = static_cast<std::size_t>(f != nullptr ? f->mtu : default_mtu_);
+  // A superframe goes whole on the extended overlay. A frame of at most one MTU whose checksum is
+  // merely partial is completed here and joins the batch instead: many small frames then share
+  // one datagram (a 64-byte UDP stream would otherwise cost a datagram per frame).
+  const bool small = !vnet->is_gso() && frame.size() <= mtu + 14;
+  if (!small && f != nullptr && f->c.extended && f->c.remote_addr) {
+    return superframe(*f, src, dst, frame, *vnet, fx);
+  }
+  // A Weave peer (or a weft one without the extension), or a small frame: complete frames of at
+  // most the peer's MTU.
+  segs_.clear();
+  if (!plain_frames(frame, *vnet, mtu, seg_arena_, segs_)) {
+    stats_.tx_unsendable++;
+    return;
+  }
+  for (auto seg : segs_) send_frame(now, next_hop, src, dst, seg, fx);
 }
 
 void Sleeve::queue_record(Fwd& f, bool df, PeerName src, PeerName dst, std::span<const std::uint8_t> frame,
                           SleeveEffects& fx) {
   auto& p = df ? f.df : f.non_df;
   auto overhead = packet_overhead(f);
-  auto total = overhead + p.buf.size() + kFrameRecordOverhead + frame.size();
+  const std::size_t records = p.buf.empty() ? 0 : p.buf.size() - kSleevePlainOverhead;
+  auto total = overhead + records + kFrameRecordOverhead + frame.size();
   if (p.frames > 0 && (total > f.max_payload || p.frames >= kMaxFramesPerBurst)) {
     close_pending(f, p, df, fx);
     total = overhead + kFrameRecordOverhead + frame.size();
@@ -338,8 +401,7 @@ void Sleeve::queue_record(Fwd& f, bool df, PeerName src, PeerName dst, std::span
     stats_.tx_dropped++;
     return;
   }
-  append_frame_record(p.buf, src, dst, frame);
-  p.frames++;
+  append_record(p, src, dst, frame);
 }
 
 void Sleeve::send_frame(TimePoint, PeerName next_hop, PeerName src, PeerName dst, std::span<const std::uint8_t> frame,
@@ -371,13 +433,12 @@ void Sleeve::send_frame(TimePoint, PeerName next_hop, PeerName src, PeerName dst
   }
   if (f->stack_frag || !pkt) return queue_record(*f, false, src, dst, frame, fx);
   if (frame.size() <= limit) return queue_record(*f, true, src, dst, frame, fx);
-  std::vector<Bytes> frags;
-  if (!datapath::fragment_ipv4(datapath::FrameView{frame}, static_cast<std::uint16_t>(f->mtu), frags)) {
+  if (!datapath::fragment_ipv4(datapath::FrameView{frame}, static_cast<std::uint16_t>(f->mtu), frag_arena_, frags_)) {
     stats_.tx_dropped++;
     return;
   }
   stats_.tx_fragmented++;
-  for (auto& fr : frags) queue_record(*f, true, src, dst, fr, fx);
+  for (auto fr : frags_) queue_record(*f, true, src, dst, fr, fx);
 }
 
 void Sleeve::flush(SleeveEffects& fx) {
@@ -437,9 +498,9 @@ std::vector<Sleeve::ForwarderStatus> Sleeve::status() const {
 }
 
 std::optional<int> Sleeve::mtu_to(PeerName peer) const {
-  auto it = by_peer_.find(peer);
-  if (it == by_peer_.end()) return std::nullopt;
-  return fwds_.at(it->second).mtu;
+  const auto* f = by_peer(peer);
+  if (f == nullptr) return std::nullopt;
+  return f->mtu;
 }
 
 }  // namespace weft::router

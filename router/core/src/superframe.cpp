@@ -170,7 +170,7 @@ bool ExtSealer::open(std::span<std::uint8_t> buf, std::span<const std::uint8_t> 
 bool build_extended_fragments(Bytes& out, std::vector<std::size_t>& sizes, PeerName sender, PeerName src,
                               PeerName dst, std::uint64_t id, const datapath::VnetHeader& vnet,
                               std::span<const std::uint8_t> frame, std::size_t datagram_size,
-                              const ExtSealer* sealer) {
+                              const ExtSealer* sealer, Bytes& scratch) {
   out.clear();
   sizes.clear();
   if (datagram_size <= kExtHeaderLen) return false;
@@ -197,14 +197,13 @@ bool build_extended_fragments(Bytes& out, std::vector<std::size_t>& sizes, PeerN
   datapath::write_vnet_header(vnet, std::span(h).subspan(46));
 
   std::span<const std::uint8_t> payload = frame;
-  // The AEAD needs its output contiguous: seal into a scratch buffer kept per thread (it only
-  // grows), then cut it into the fragments.
-  thread_local Bytes sealed_buf;
+  // The AEAD needs its output contiguous: seal into the caller's scratch buffer (it only grows),
+  // then cut it into the fragments.
   if (sealed) {
-    if (sealed_buf.size() < total) sealed_buf.resize(total);
+    if (scratch.size() < total) scratch.resize(total);
     auto ad = extended_ad(true, aead, src, dst, static_cast<std::uint32_t>(total), vnet);
-    sealer->seal(std::span(sealed_buf).first(total), frame, ad, id);
-    payload = std::span(sealed_buf).first(total);
+    sealer->seal(std::span(scratch).first(total), frame, ad, id);
+    payload = std::span(scratch).first(total);
   }
   for (std::size_t i = 0; i < count; ++i) {
     const std::size_t off = i * chunk;
@@ -217,6 +216,14 @@ bool build_extended_fragments(Bytes& out, std::vector<std::size_t>& sizes, PeerN
     sizes.push_back(kExtHeaderLen + n);
   }
   return true;
+}
+
+bool build_extended_fragments(Bytes& out, std::vector<std::size_t>& sizes, PeerName sender, PeerName src,
+                              PeerName dst, std::uint64_t id, const datapath::VnetHeader& vnet,
+                              std::span<const std::uint8_t> frame, std::size_t datagram_size,
+                              const ExtSealer* sealer) {
+  Bytes scratch;
+  return build_extended_fragments(out, sizes, sender, src, dst, id, vnet, frame, datagram_size, sealer, scratch);
 }
 
 // ---- replay window

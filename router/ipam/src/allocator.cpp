@@ -40,7 +40,6 @@ Allocator::Allocator(AllocatorConfig config, const MeshView& mesh, Random& rng, 
       rng_(rng),
       log_(std::move(log)),
       wall_seconds_(std::move(config.wall_seconds)),
-      persist_now_(std::move(config.persist_now)),
       ring_(Ipv4Range::of(config.universe), config.self) {
   nicknames_[self_] = config.nickname;
   if (init_.mode == IpallocInit::Mode::observer) {
@@ -79,7 +78,7 @@ Result<std::unique_ptr<Allocator>> Allocator::create(AllocatorConfig config, con
     WEFT_TRY_VOID(a->restore(*persisted));
   } else {
     a->log_.info("No valid persisted data");
-    a->dirty_ = Dirty{true, true};
+    a->dirty_ = Dirty{true, true, false};
   }
   return a;
 }
@@ -87,7 +86,7 @@ Result<std::unique_ptr<Allocator>> Allocator::create(AllocatorConfig config, con
 Result<void> Allocator::restore(const PersistedState& p) {
   auto overwrite = [&](std::string why) {
     log_.info("{}", why);
-    dirty_ = Dirty{true, true};
+    dirty_ = Dirty{true, true, false};
     return Result<void>{};
   };
   if (!p.peer_name || !p.ring || p.ring->entries.empty())
@@ -698,7 +697,7 @@ void Allocator::donate_space(Ipv4Range r, PeerName to) {
     log_.debug("Giving range {} to {}", *chunk, to);
     ring_.grant_range_to_host(*chunk, to);
     dirty_.ring = true;
-    if (persist_now_) persist_now_();
+    dirty_.before_sends = true;  // the broadcast below and the ring update leave after the write
     broadcast_state();
   } else {
     log_.debug("No space to give to peer {}", to);
@@ -811,7 +810,7 @@ Result<void> Allocator::on_unicast(TimePoint, PeerName src, ByteSpan payload,
 // ---- persistence
 
 void Allocator::clear_dirty(Dirty written) {
-  if (written.ring) dirty_.ring = false;
+  if (written.ring) dirty_.ring = dirty_.before_sends = false;
   if (written.owned) dirty_.owned = false;
 }
 

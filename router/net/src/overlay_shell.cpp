@@ -124,27 +124,8 @@ void OverlayShell::watch_underlay() {
 void OverlayShell::send_out(TimePoint now, const router::OverlaySend& s, const datapath::VnetHeader* vh,
                             router::SleeveEffects& fx) {
   if (fastdp_ != nullptr && fastdp_->usable(s.next_hop) && send_fastdp(s, vh, fx)) return;
-  if (vh == nullptr || (!vh->is_gso() && !vh->needs_csum())) {
-    sleeve_.send_frame(now, s.next_hop, s.src_peer, s.dst_peer, s.frame, fx);
-    return;
-  }
-  auto mtu = sleeve_.mtu_to(s.next_hop).value_or(mtu_);
-  // A superframe goes whole on the extended overlay. A frame of at most one MTU whose checksum is
-  // merely partial is completed here and joins the sleeve's batch instead: many small frames
-  // then share one datagram (a 64-byte UDP stream would otherwise cost a datagram per frame).
-  const bool small = !vh->is_gso() && s.frame.size() <= static_cast<std::size_t>(mtu) + 14;
-  if (!small && sleeve_.extended_to(s.next_hop)) {
-    sleeve_.send_superframe(now, s.next_hop, s.src_peer, s.dst_peer, s.frame, *vh, fx);
-    return;
-  }
-  // A Weave peer (or a weft one without the extension), or a small frame: complete frames of at
-  // most the peer's MTU.
-  plain_.clear();
-  if (!router::plain_frames(s.frame, *vh, static_cast<std::size_t>(mtu), arena_, plain_)) {
-    ++unsendable_;
-    return;
-  }
-  for (auto f : plain_) sleeve_.send_frame(now, s.next_hop, s.src_peer, s.dst_peer, f, fx);
+  // Sleeve, extended overlay or segmented: the sleeve core decides (Sleeve::send).
+  sleeve_.send(now, s.next_hop, s.src_peer, s.dst_peer, s.frame, vh, fx);
 }
 
 bool OverlayShell::send_fastdp(const router::OverlaySend& s, const datapath::VnetHeader* vh, router::SleeveEffects& fx) {
@@ -180,7 +161,7 @@ void OverlayShell::deliver_fastdp_frame(TimePoint now, PeerName src, PeerName ds
 
 void OverlayShell::drain_datapath() {
   std::array<datapath::FrameView, kBurst> frames;
-  router::SleeveEffects fx;
+  auto& fx = burst_fx_;
   auto now = Clock::now();
   auto& routes = node_.core().routes();
   // NB: bounded: at most 16 bursts per wake-up, so the underlay and timers get their turn.
@@ -198,7 +179,7 @@ void OverlayShell::drain_datapath() {
     // The frame views die at the next receive(): build the datagrams now.
     sleeve_.flush(fx);
     apply(fx);
-    fx = {};
+    sleeve_.recycle(fx);  // buffers and capacity kept for the next burst
     if (fastdp_ != nullptr) fastdp_->tables_dirty();  // local MACs learned: let the kernel take them
   }
 }
@@ -238,7 +219,7 @@ void OverlayShell::flush_inject() {
 
 void OverlayShell::drain_underlay() {
   std::array<datapath::DatagramIn, kBurst> dgrams;
-  router::SleeveEffects fx;
+  auto& fx = burst_fx_;
   auto now = Clock::now();
   for (int round = 0; round < 16; ++round) {
     auto n = underlay_->receive(dgrams);
@@ -270,7 +251,7 @@ void OverlayShell::drain_underlay() {
     route_replies(now, fx);
     sleeve_.flush(fx);
     apply(fx);
-    fx = {};
+    sleeve_.recycle(fx);
   }
 }
 

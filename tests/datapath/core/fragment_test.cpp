@@ -226,6 +226,43 @@ TEST(Fragment, RoundTripTwiceTaggedPaddedAndSizes) {
   }
 }
 
+TEST(Fragment, ArenaVariantReusesItsBufferAndViewsLieInIt) {
+  const Bytes in = PacketBuilder().udp(5000, 6000, test::pattern(3000)).options(*from_hex("94040000")).build();
+  auto orig = parse_ipv4_frame(FrameView{in});
+  ASSERT_TRUE(orig);
+  Bytes arena;
+  std::vector<std::span<const std::uint8_t>> views;
+  for (int round = 0; round < 3; ++round) {
+    ASSERT_TRUE(fragment_ipv4(FrameView{in}, 1000, arena, views));
+    ASSERT_EQ(views.size(), 4u);  // 3008 bytes of UDP in pieces of 976
+    std::vector<Bytes> copies;
+    std::size_t bytes = 0;
+    for (auto v : views) {
+      EXPECT_GE(v.data(), arena.data());
+      EXPECT_LE(v.data() + v.size(), arena.data() + arena.size());
+      copies.emplace_back(v.begin(), v.end());
+      bytes += v.size();
+    }
+    EXPECT_EQ(bytes, arena.size());  // back to back, nothing else
+    auto r = reassemble(copies, *orig);
+    ASSERT_TRUE(r);
+    EXPECT_TRUE(std::equal(r->payload.begin(), r->payload.end(), orig->payload.begin(), orig->payload.end()));
+    std::vector<Bytes> legacy;
+    ASSERT_TRUE(fragment_ipv4(FrameView{in}, 1000, legacy));
+    EXPECT_EQ(legacy, copies);
+  }
+  const auto* kept = arena.data();
+  ASSERT_TRUE(fragment_ipv4(FrameView{in}, 1000, arena, views));
+  EXPECT_EQ(arena.data(), kept);  // no reallocation once grown
+  // A packet that fits: one view, the whole frame. Refused input: no views.
+  ASSERT_TRUE(fragment_ipv4(FrameView{in}, 9000, arena, views));
+  ASSERT_EQ(views.size(), 1u);
+  EXPECT_TRUE(std::equal(views[0].begin(), views[0].end(), in.begin(), in.end()));
+  const Bytes df = PacketBuilder().udp(1, 2, test::pattern(3000)).df().build();
+  EXPECT_FALSE(fragment_ipv4(FrameView{df}, 1000, arena, views));
+  EXPECT_TRUE(views.empty());
+}
+
 TEST(Fragment, OffsetOverflowRefused) {
   // Offset 8184 units (65472 bytes) with 1000 bytes of payload: later pieces cannot be expressed.
   const Bytes in = PacketBuilder().frag_offset(8184).payload(test::pattern(1000)).build();

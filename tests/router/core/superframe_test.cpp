@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <random>
+#include <set>
 
 #include "packet_builder.hpp"
 #include "weft/base/strings.hpp"
@@ -459,6 +460,97 @@ TEST(SleeveExtended, NotNegotiatedMeansSleeveOnly) {
   q.deliver_to_b(fq.datagrams[0], nb);
   for (auto& f : q.b_frames) EXPECT_NE(f.src, kA);
   EXPECT_EQ(q.b.stats().rx_ext_frames, 0u);
+}
+
+// Sleeve::send is the forwarding decision for one frame (issue 17: it used to live in the shell).
+TEST(SleeveSend, DecidesSleeveSuperframeOrSegments) {
+  const VnetHeader tso = tso_header(1448);
+  VnetHeader csum = tso_header(0);
+  csum.gso_type = 0;
+  const Bytes small = tso_frame(100);
+  const Bytes super = tso_frame(64000);
+  // To a weft peer with the extended overlay.
+  Pair p;
+  p.start(true, true, std::nullopt);
+  SleeveEffects fx;
+  p.a.send(T0, kB, kA, kB, test::pattern(60, 1), nullptr, fx);  // complete: the sleeve's batch
+  p.a.send(T0, kB, kA, kB, small, &csum, fx);  // one MTU, partial checksum: completed, batched
+  EXPECT_TRUE(fx.datagrams.empty());
+  p.a.flush(fx);
+  ASSERT_EQ(fx.datagrams.size(), 2u);  // the DF and the non-DF batch
+  for (auto& d : fx.datagrams) EXPECT_TRUE(d.train.empty());
+  SleeveEffects nb;
+  for (auto& d : fx.datagrams) p.deliver_to_b(d, nb);
+  ASSERT_EQ(p.b_copies.size(), 2u);
+  for (std::size_t i = 0; i < 2; ++i) {
+    EXPECT_FALSE(p.b_frames[i].vnet);
+    if (p.b_copies[i].size() != small.size()) continue;
+    EXPECT_EQ(datapath::transport_checksum(test::ip("10.32.0.1"), test::ip("10.32.0.2"), 6,
+                                           std::span<const std::uint8_t>(p.b_copies[i]).subspan(34)),
+              0);
+  }
+  fx = {};
+  p.a.send(T0, kB, kA, kB, super, &tso, fx);  // a superframe: whole, at once
+  ASSERT_EQ(fx.datagrams.size(), 1u);
+  EXPECT_GT(fx.datagrams[0].train.size(), 40u);
+  EXPECT_EQ(p.a.stats().tx_ext_frames, 1u);
+  p.deliver_to_b(fx.datagrams[0], nb);
+  ASSERT_EQ(p.b_copies.size(), 3u);
+  EXPECT_EQ(p.b_copies[2], super);
+  ASSERT_TRUE(p.b_frames[2].vnet);
+  // To a peer without it: the superframe is cut into complete frames of at most the MTU.
+  Pair q;
+  q.start(false, false, std::nullopt);
+  SleeveEffects fq;
+  q.a.send(T0, kB, kA, kB, tso_frame(10000), &tso, fq);
+  q.a.flush(fq);
+  EXPECT_EQ(q.a.stats().tx_ext_frames, 0u);
+  SleeveEffects nq;
+  for (auto& d : fq.datagrams) q.deliver_to_b(d, nq);
+  ASSERT_GT(q.b_copies.size(), 1u);
+  std::size_t total = 0;
+  for (auto& c : q.b_copies) {
+    EXPECT_LE(c.size(), 1438u + 14);
+    auto seg = datapath::parse_ipv4_frame(std::span<const std::uint8_t>(c));
+    ASSERT_TRUE(seg);
+    EXPECT_EQ(datapath::transport_checksum(seg->ip.src, seg->ip.dst, 6, seg->payload), 0) << "segment checksum";
+    total += seg->payload.size() - 20;
+  }
+  EXPECT_EQ(total, 10000u);
+  // A frame whose offload header cannot be honoured is counted and dropped.
+  VnetHeader bad = csum;
+  bad.csum_start = 4000;
+  fq = {};
+  q.a.send(T0, kB, kA, kB, small, &bad, fq);
+  q.a.flush(fq);
+  EXPECT_TRUE(fq.datagrams.empty());
+  EXPECT_EQ(q.a.stats().tx_unsendable, 1u);
+}
+
+// The plain path builds each datagram in place and, with recycle(), reuses the buffers: over many
+// bursts only a couple of buffers ever hold datagrams (no heap buffer per datagram). NB: the
+// sanitizer build quarantines freed memory, so fresh buffers would show as fresh addresses.
+TEST(SleeveSend, RecycledBuffersCarryEveryBurst) {
+  Pair p;
+  p.start(false, false, std::nullopt);
+  SleeveEffects fx;
+  std::set<const std::uint8_t*> buffers;
+  const Bytes frame = test::pattern(200, 3);
+  for (int burst = 0; burst < 50; ++burst) {
+    for (int i = 0; i < 3; ++i) p.a.send(T0, kB, kA, kB, frame, nullptr, fx);
+    p.a.flush(fx);
+    ASSERT_EQ(fx.datagrams.size(), 1u);
+    // Byte for byte Weave's sleeve format: our name, then the records.
+    bool malformed = false;
+    auto recs = parse_frame_records(std::span<const std::uint8_t>(fx.datagrams[0].data).subspan(6), malformed);
+    EXPECT_FALSE(malformed);
+    ASSERT_EQ(recs.size(), 3u);
+    EXPECT_TRUE(std::equal(recs[2].frame.begin(), recs[2].frame.end(), frame.begin(), frame.end()));
+    buffers.insert(fx.datagrams[0].data.data());
+    p.a.recycle(fx);
+    EXPECT_TRUE(fx.datagrams.empty());
+  }
+  EXPECT_LE(buffers.size(), 3u);
 }
 
 TEST(SleeveExtended, SealedPeerRefusesPlainFragments) {

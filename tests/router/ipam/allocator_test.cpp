@@ -195,6 +195,29 @@ TEST(Allocator, DonationGivesTheUpperHalfOfTheBiggestAlignedBlock) {
   expect_invariants(net);
 }
 
+// The donor's ring reaches its state file before the update that gives the range away leaves
+// (dirty().before_sends), even when everything else waits for the group commit: killed right
+// after, it restarts knowing the range is no longer its own (issue 17; the e2e 400 failure where
+// two peers each said the other "says it owns the IP range ... which I think I own").
+TEST(Allocator, ADonorPersistsItsRingBeforeTheUpdateLeaves) {
+  IpamNet net(6, kUniverse);
+  net.group_commit = true;
+  auto a = net.add(kA, "hostA", seeded({kA, kB}));
+  auto b = net.add(kB, "hostB", seeded({kA, kB}));
+  net.settle(a);
+  net.settle(b);
+  EXPECT_FALSE(net.at(b).dirty().any());
+  net.allocate(a, "c1", C("10.40.0.0/16"));
+  EXPECT_FALSE(net.at(a).dirty().before_sends);  // asking for space gives nothing away
+  net.deliver();
+  ASSERT_EQ(net.at(a).ring().owner(ip("10.40.128.0")), kA);  // the update arrived
+  net.kill(b);                                              // before B's group commit
+  net.restart(b);
+  EXPECT_EQ(net.at(b).ring().owner(ip("10.40.128.0")), kA);
+  EXPECT_EQ(net.at(b).ring().owner(ip("10.40.127.255")), kB);
+  expect_invariants(net);
+}
+
 TEST(Allocator, RetriesALostSpaceRequestEveryFiveSeconds) {
   IpamNet net(7, kUniverse);
   auto a = net.add(kA, "hostA", seeded({kA, kB}));

@@ -109,6 +109,11 @@ void IpamNet::kill(std::size_t i) {
 }
 
 void IpamNet::after_call(std::size_t i) {
+  if (group_commit && !nodes_[i]->alloc->dirty().before_sends) return;
+  persist(i);
+}
+
+void IpamNet::persist(std::size_t i) {
   auto& n = *nodes_[i];
   auto d = n.alloc->dirty();
   auto& file = disk[n.name];

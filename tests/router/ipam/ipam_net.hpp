@@ -7,7 +7,9 @@
 // fake clock: advance() runs due ticks and a periodic full-state gossip round every 30 s.
 //
 // After every call into an allocator the net does what the daemon shell must: persist what is
-// dirty (to an in-memory copy of the state file), then collect completions.
+// dirty (to an in-memory copy of the state file), then collect completions. With group_commit
+// set it does what weaver does instead: it persists after a call only when dirty().before_sends
+// says the call's sends must not leave first, and everything else on settle().
 #include <deque>
 #include <map>
 #include <memory>
@@ -87,6 +89,9 @@ class IpamNet {
   std::uint64_t messages_delivered = 0;
   /// The persisted state file of each peer name, as the shell would keep it.
   std::map<PeerName, std::map<std::string, Bytes>> disk;
+  /// Persist lazily, as weaver's group commit does (see above); settle(i) writes the rest.
+  bool group_commit = false;
+  void settle(std::size_t i) { persist(i); }
 
  private:
   enum class Tag { gossip, broadcast, unicast };
@@ -132,6 +137,7 @@ class IpamNet {
   };
   void start(std::size_t i);
   void after_call(std::size_t i);
+  void persist(std::size_t i);
   void send(std::size_t from, std::size_t to, Tag tag, Bytes payload);
   std::optional<std::size_t> index_of(PeerName p) const;
 

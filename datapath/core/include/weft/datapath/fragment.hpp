@@ -3,6 +3,7 @@
 // larger than the sleeve's DF-path MTU and the stack cannot be trusted to fragment UDP, Weave
 // splits the inner packet and sends the pieces on the DF path.
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "weft/base/bytes.hpp"
@@ -27,5 +28,11 @@ namespace weft::datapath {
 /// malformed option list, or when `mtu` leaves less than 8 payload bytes per fragment.
 /// Allocates one Bytes per fragment; never throws on bad input.
 bool fragment_ipv4(const FrameView& frame, std::uint16_t mtu, std::vector<Bytes>& out);
+
+/// The same fragments written back to back into `arena` (resized: no allocation once it has
+/// grown), with a view of each in `out` (cleared first; valid until `arena` is next changed).
+/// The packet path uses this one.
+bool fragment_ipv4(const FrameView& frame, std::uint16_t mtu, Bytes& arena,
+                   std::vector<std::span<const std::uint8_t>>& out);
 
 }  // namespace weft::datapath

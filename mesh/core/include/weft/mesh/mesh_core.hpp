@@ -155,6 +155,8 @@ class MeshCore {
   std::map<ConnId, LocalConn> conns_;
   std::map<std::string, GossipChannel*> channels_;
   std::map<std::string, std::unique_ptr<SurrogateChannel>> surrogates_;
+  /// Relays every channel beyond the surrogate cap; this core's own, never shared with another.
+  SurrogateChannel overflow_;
   std::set<PeerName> pending_update_;  ///< peers to include in the next batched topology gossip
   std::optional<TimePoint> update_at_;
   std::optional<TimePoint> gc_at_;

@@ -78,6 +78,7 @@ struct SleeveStats {
   std::uint64_t tx_ext_datagrams = 0;  ///< their fragment datagrams
   std::uint64_t rx_ext_frames = 0;     ///< frames reassembled (and opened) from it
   std::uint64_t rx_ext_incomplete = 0; ///< frames given up on (a fragment lost or conflicting)
+  std::uint64_t tx_unsendable = 0;     ///< frames with offload headers that could not be segmented
 };
 
 /// What the sleeve wants done.
@@ -111,6 +112,17 @@ struct SleeveEffects {
     Bytes frame;
   };
   std::vector<Reply> replies;
+
+  /// Empties every list, keeping its capacity (the shell reuses one SleeveEffects per burst;
+  /// Sleeve::recycle also keeps the datagrams' buffers).
+  void clear() {
+    datagrams.clear();
+    controls.clear();
+    established.clear();
+    failed.clear();
+    inject.clear();
+    replies.clear();
+  }
 };
 
 struct SleeveConnection {
@@ -152,6 +164,18 @@ class Sleeve {
   /// stays valid until the next call).
   void on_datagram(TimePoint now, const datapath::UdpEndpoint& from, std::span<const std::uint8_t> data,
                    std::vector<FrameRecordView>& frames, SleeveEffects& fx);
+  /// Sends a frame to neighbour `next_hop` the way the path allows (the forwarding decision for
+  /// one frame; `vnet` null = a complete frame without a virtio_net_hdr):
+  ///   * a complete frame (no header, or one asking for nothing) joins the sleeve's batch
+  ///     (send_frame);
+  ///   * a superframe (GSO), or a frame bigger than the path MTU with a partial checksum, goes
+  ///     whole on the extended overlay when the peer speaks it (send_superframe);
+  ///   * otherwise it is cut into complete frames of at most the path MTU, checksums completed
+  ///     (plain_frames), which join the batch: a Weave peer, or a small frame whose checksum was
+  ///     merely partial, so that many share one datagram. One that cannot be cut is counted
+  ///     (tx_unsendable) and dropped.
+  void send(TimePoint now, PeerName next_hop, PeerName src, PeerName dst, std::span<const std::uint8_t> frame,
+            const datapath::VnetHeader* vnet, SleeveEffects& fx);
   /// Queues a frame to neighbour `next_hop`; datagrams are built in flush().
   void send_frame(TimePoint now, PeerName next_hop, PeerName src, PeerName dst, std::span<const std::uint8_t> frame,
                   SleeveEffects& fx);
@@ -163,6 +187,9 @@ class Sleeve {
                        std::span<const std::uint8_t> frame, const datapath::VnetHeader& vnet, SleeveEffects& fx);
   /// Closes every datagram under construction into fx.datagrams.
   void flush(SleeveEffects& fx);
+  /// The shell is done with fx (its datagrams were sent): keeps their buffers for the next
+  /// datagrams (a bounded pool) and clears fx, keeping its capacity. Optional; cheap.
+  void recycle(SleeveEffects& fx);
   /// A DF send failed with EMSGSIZE; `path_mtu` from IP_MTU.
   void on_emsgsize(PeerName peer, int path_mtu);
   /// Heartbeats, timeouts, frag tests. Returns the next deadline.
@@ -183,8 +210,11 @@ class Sleeve {
   std::optional<int> mtu_to(PeerName peer) const;
 
  private:
+  /// NB: a plain datagram is built in place: `buf` is empty, or holds our 6-byte name followed
+  /// by the records, and becomes the datagram's data at close (no copy). Encrypted, the records
+  /// behind the name are sealed into the datagram instead.
   struct Pending {
-    Bytes buf;  ///< records only (header added at flush)
+    Bytes buf;
     std::size_t frames = 0;
   };
   struct Fwd {
@@ -213,10 +243,15 @@ class Sleeve {
   void send_special(Fwd& f, std::size_t len, bool df, SleeveEffects& fx, std::uint64_t uid = 0);
   void control(Fwd& f, std::uint8_t sub, std::span<const std::uint8_t> payload, SleeveEffects& fx);
   void close_pending(Fwd& f, Pending& p, bool df, SleeveEffects& fx);
+  void append_record(Pending& p, PeerName src, PeerName dst, std::span<const std::uint8_t> frame);
+  void superframe(Fwd& f, PeerName src, PeerName dst, std::span<const std::uint8_t> frame,
+                  const datapath::VnetHeader& vnet, SleeveEffects& fx);
+  SleeveEffects::Datagram new_datagram();
   void queue_record(Fwd& f, bool df, PeerName src, PeerName dst, std::span<const std::uint8_t> frame,
                     SleeveEffects& fx);
   void heartbeat(Fwd& f, SleeveEffects& fx);
   Fwd* by_peer(PeerName p);
+  const Fwd* by_peer(PeerName p) const;
   Fwd* by_conn(mesh::ConnId c);
 
   PeerName self_;
@@ -225,6 +260,13 @@ class Sleeve {
   std::map<PeerName, mesh::ConnId> by_peer_;
   Bytes plain_;  ///< decrypted records of the current datagram
   SleeveStats stats_;
+  // Scratch space reused from frame to frame (never shared with another Sleeve).
+  std::vector<SleeveEffects::Datagram> spare_;  ///< recycled datagrams: buffers with capacity
+  Bytes seal_scratch_;                          ///< a sealed superframe before it is cut
+  Bytes frag_arena_;                            ///< IPv4 fragments of one frame
+  std::vector<std::span<const std::uint8_t>> frags_;
+  Bytes seg_arena_;                             ///< segments of one superframe (plain_frames)
+  std::vector<std::span<const std::uint8_t>> segs_;
 };
 
 }  // namespace weft::router

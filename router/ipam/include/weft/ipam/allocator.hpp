@@ -13,7 +13,9 @@
 //   * after *every* call into the allocator (including the mesh callbacks), first persists what
 //     dirty() reports (ipam_store.hpp: persist_to), then drains take_completions() and answers the
 //     HTTP requests waiting on those RequestIds. Persisting before answering is what makes an
-//     address handed out survive kill -9.
+//     address handed out survive kill -9. The shell may batch that write over several calls
+//     (group commit), except when dirty().before_sends is set: then it writes the state *before*
+//     the call's sends (the GossipSender's effects) leave.
 //
 // Operations that cannot finish at once (no ring yet, no free space, a claim of an address another
 // peer owns) stay pending and are retried on every ring change and every tick; they complete later
@@ -112,10 +114,6 @@ struct AllocatorConfig {
   std::optional<PersistedState> persisted;
   /// Unix seconds for gossipState.Now (legacy, ignored by every receiver); null sends 0.
   std::function<std::int64_t()> wall_seconds;
-  /// Called when space is donated to another peer, before the ring update that tells it is sent:
-  /// the shell writes the state file there, so a kill -9 right after cannot leave this peer
-  /// believing it still owns the range (the peers would then refuse each other's connections).
-  std::function<void()> persist_now;
 };
 
 using RequestId = std::uint64_t;
@@ -135,6 +133,10 @@ struct Completion {
 struct Dirty {
   bool ring = false;   ///< `peername` and `ring`
   bool owned = false;  ///< `ownedAddresses`
+  /// Space was given to another peer: the ring must be on disk before the sends of this call go
+  /// out, so a kill -9 right after cannot leave this peer believing it still owns the range (the
+  /// peers would then refuse each other's connections). Implies `ring`; cleared with it.
+  bool before_sends = false;
   bool any() const { return ring || owned; }
 };
 
@@ -319,7 +321,6 @@ class Allocator final : public mesh::GossipChannel {
   Random& rng_;
   Logger log_;
   std::function<std::int64_t()> wall_seconds_;
-  std::function<void()> persist_now_;
   Ring ring_;
   Space space_;
   OwnedMap owned_;

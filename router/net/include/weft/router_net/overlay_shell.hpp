@@ -91,6 +91,8 @@ class OverlayShell {
   std::optional<TimePoint> tick_armed_;  ///< what tick_ waits for, while it waits
   asio::steady_timer expire_;
   std::vector<router::OverlaySend> sends_;
+  /// The effects of one burst (drain_datapath, drain_underlay): cleared, never reallocated.
+  router::SleeveEffects burst_fx_;
   std::vector<router::FrameRecordView> records_;
   std::vector<datapath::FrameView> inject_;
   std::vector<datapath::VnetHeader> inject_vh_;

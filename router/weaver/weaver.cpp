@@ -175,6 +175,7 @@ Result<void> Weaver::start() {
   cfg.conn_limit = static_cast<std::size_t>(conn_limit);
   cfg.discovery = !opts_.flag("no-discovery");
   cfg.trusted_subnets = trusted;
+  cfg.weft_gossip = opts_.flag("weft-gossip");
   if (resolved_backend() == "afpacket" && opts_.flag("extended-overlay")) {
     cfg.weft_overlay = router::extended_overlay_offer();
   }

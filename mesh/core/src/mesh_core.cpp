@@ -4,6 +4,7 @@
 
 #include "weft/mesh/gossip_codec.hpp"
 #include "weft/mesh/topology_codec.hpp"
+#include "weft/mesh/topology_sync.hpp"
 
 namespace weft::mesh {
 
@@ -168,6 +169,14 @@ void MeshCore::dispatch_gossip(TimePoint now, ConnId id, const ProtocolMessage& 
   auto env = decode_gossip_envelope(msg.payload, unicast);
   auto fail = [&](const std::string& why) { fx.closes.emplace_back(id, why); };
   if (!env) return fail(env.error().message);
+  if (env->channel == kTopologySyncChannel) {
+    // weft-to-weft only, neighbour to neighbour: never relayed, never from a Weave peer.
+    if (msg.tag != ProtocolTag::gossip) return fail("topology sync must be plain gossip");
+    if (!uses_digests(id)) return fail("topology sync on a connection that did not negotiate WeftGossip");
+    auto r = on_topology_sync(id, env->payload, fx);
+    if (!r) fail(r.error().message);
+    return;
+  }
   bool is_topology = env->channel == kTopologyChannel;
   if (msg.tag == ProtocolTag::gossip_unicast) {
     if (is_topology) return fail("unexpected topology gossip unicast");
@@ -289,13 +298,83 @@ TimePoint MeshCore::on_tick(TimePoint now, Effects& fx) {
   }
   if (now >= *gossip_at_) {
     gossip_at_ = now + kGossipInterval;
-    std::vector<std::string> names{std::string(kTopologyChannel)};
-    for (auto& [n, _] : channels_) names.push_back(n);
-    for (auto& n : names) {
+    periodic_topology_gossip(now, fx);
+    for (auto& [n, _] : channels_) {
       for (auto& payload : channel_full_state(now, n)) relay_gossip(now, n, self_name(), payload, fx);
     }
   }
   return next_wake();
+}
+
+bool MeshCore::uses_digests(ConnId id) const {
+  if (!config_.weft_gossip) return false;
+  auto it = conns_.find(id);
+  if (it == conns_.end() || !it->second.info.remote.weft_gossip) return false;
+  const auto& words = *it->second.info.remote.weft_gossip;
+  return std::find(words.begin(), words.end(), kWeftGossipVersion) != words.end();
+}
+
+void MeshCore::send_direct(ConnId id, std::string_view channel, Bytes payload, Effects& fx) {
+  GossipEnvelope e{std::string(channel), self_name(), {}, std::move(payload)};
+  fx.sends.push_back(OutMessage{id, ProtocolTag::gossip, encode_gossip_envelope(e, false)});
+}
+
+void MeshCore::periodic_topology_gossip(TimePoint now, Effects& fx) {
+  // The same neighbours (and random draws) as Weave's round; only what each one gets differs.
+  auto peers = relay_routes(now).random_neighbours(self_name(), rng_);
+  std::optional<Bytes> full, digest;
+  for (auto p : peers) {
+    auto c = conn_to(p);
+    if (!c) continue;
+    std::optional<Bytes>* msg = &full;
+    if (uses_digests(*c)) {
+      msg = &digest;
+      if (!digest) {
+        GossipEnvelope e{std::string(kTopologySyncChannel), self_name(), {}, encode_topology_sync(topology_digest(topology_))};
+        digest = encode_gossip_envelope(e, false);
+      }
+      ++sync_stats_.digests_sent;
+    } else {
+      if (!full) {
+        GossipEnvelope e{std::string(kTopologyChannel), self_name(), {}, encode_topology(topology_.all_summaries())};
+        full = encode_gossip_envelope(e, false);
+      }
+      ++sync_stats_.full_sent;
+    }
+    fx.sends.push_back(OutMessage{*c, ProtocolTag::gossip, **msg});
+  }
+}
+
+Result<void> MeshCore::on_topology_sync(ConnId id, ByteSpan payload, Effects& fx) {
+  WEFT_TRY(m, decode_topology_sync(payload));
+  if (const auto* d = std::get_if<TopologyDigest>(&m)) {
+    if (*d == topology_digest(topology_)) {
+      ++sync_stats_.digests_matched;
+      return ok_result();
+    }
+    ++sync_stats_.versions_sent;
+    send_direct(id, kTopologySyncChannel, encode_topology_sync(topology_versions(topology_)), fx);
+    return ok_result();
+  }
+  if (const auto* v = std::get_if<std::vector<PeerVersion>>(&m)) {
+    auto plan = plan_sync(topology_, *v);
+    if (!plan.push.empty()) {
+      ++sync_stats_.updates_pushed;
+      send_direct(id, kTopologyChannel, encode_topology(topology_.summaries(plan.push, false)), fx);
+    }
+    if (!plan.want.empty()) {
+      ++sync_stats_.wants_sent;
+      send_direct(id, kTopologySyncChannel, encode_topology_sync(SyncWant{std::move(plan.want)}), fx);
+    }
+    return ok_result();
+  }
+  const auto& want = std::get<SyncWant>(m);
+  auto answer = topology_.summaries(want.names, false);
+  if (!answer.empty()) {
+    ++sync_stats_.updates_pushed;
+    send_direct(id, kTopologyChannel, encode_topology(answer), fx);
+  }
+  return ok_result();
 }
 
 TimePoint MeshCore::next_wake() const {

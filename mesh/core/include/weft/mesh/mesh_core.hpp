@@ -75,6 +75,20 @@ struct ConnectionInfo {
 struct MeshConfig {
   PeerIdentity self;
   std::size_t conn_limit = 200;  ///< 0 = unlimited
+  /// Use topology digests (weft/mesh/topology_sync.hpp) with neighbours that offered the
+  /// "WeftGossip" feature; the shell offers it iff this is set. Weave peers get the full state.
+  bool weft_gossip = false;
+};
+
+/// Periodic topology gossip by kind, and the digest exchanges (for tests, the scale simulation
+/// and status).
+struct TopologySyncStats {
+  std::uint64_t full_sent = 0;         ///< periodic rounds' full-state messages (Weave's way)
+  std::uint64_t digests_sent = 0;      ///< periodic rounds' digests (weft neighbours)
+  std::uint64_t digests_matched = 0;   ///< digests received that matched ours
+  std::uint64_t versions_sent = 0;     ///< version lists sent after a mismatch
+  std::uint64_t updates_pushed = 0;    ///< topology updates sent to a neighbour in a sync
+  std::uint64_t wants_sent = 0;        ///< want lists sent
 };
 
 /// Why an add_connection was refused, for the connection maker (never retry some of these).
@@ -123,6 +137,9 @@ class MeshCore {
   };
   const std::map<ConnId, LocalConn>& connections() const { return conns_; }
   std::uint64_t termination_count() const { return terminations_; }
+  const TopologySyncStats& sync_stats() const { return sync_stats_; }
+  /// Whether connection `id` uses topology digests (both ends offered "WeftGossip: 1").
+  bool uses_digests(ConnId id) const;
 
  private:
   friend class Sender;
@@ -143,6 +160,10 @@ class MeshCore {
   void send_all_gossip_down(TimePoint now, ConnId id, Effects& fx);
   Bytes encode_topology(const std::vector<PeerSummary>& peers) const;
   std::optional<ConnId> conn_to(PeerName p) const;
+  /// The periodic topology round: the full state to Weave neighbours, a digest to weft ones.
+  void periodic_topology_gossip(TimePoint now, Effects& fx);
+  Result<void> on_topology_sync(ConnId id, ByteSpan payload, Effects& fx);
+  void send_direct(ConnId id, std::string_view channel, Bytes payload, Effects& fx);
 
   MeshConfig config_;
   Random& rng_;
@@ -160,6 +181,7 @@ class MeshCore {
   std::optional<TimePoint> gc_at_;
   std::optional<TimePoint> gossip_at_;
   std::uint64_t terminations_ = 0;
+  TopologySyncStats sync_stats_;
 };
 
 }  // namespace weft::mesh

@@ -182,6 +182,7 @@ void scenario(std::uint64_t seed, Digests mode) {
     st.digests_sent += s.digests_sent;
     st.digests_matched += s.digests_matched;
     st.versions_sent += s.versions_sent;
+    st.unchanged_skipped += s.unchanged_skipped;
     if (!weft[i]) {
       EXPECT_EQ(s.digests_sent + s.digests_matched + s.versions_sent + s.wants_sent, 0u) << "Weave peer " << i;
     }
@@ -190,6 +191,7 @@ void scenario(std::uint64_t seed, Digests mode) {
   if (mode == Digests::none) {
     EXPECT_EQ(st.digests_sent, 0u);
     EXPECT_GT(st.full_sent, 0u);
+    EXPECT_GT(st.unchanged_skipped, 0u) << "converged peers send byte-identical full states";
   } else {
     EXPECT_GT(st.digests_matched, 0u);
     EXPECT_GT(st.versions_sent, 0u) << "loss and partitions must have caused mismatches";

@@ -1,5 +1,7 @@
 #include "weft/mesh/mesh_core.hpp"
 
+#include <sodium.h>
+
 #include <algorithm>
 
 #include "weft/mesh/gossip_codec.hpp"
@@ -54,6 +56,7 @@ const RouteTable& MeshCore::relay_routes(TimePoint now) {
 }
 
 void MeshCore::invalidate_routes() {
+  ++topology_epoch_;
   if (routes_) stale_routes_ = std::move(routes_);
   routes_.reset();
 }
@@ -210,9 +213,24 @@ void MeshCore::dispatch_gossip(TimePoint now, ConnId id, const ProtocolMessage& 
 Bytes MeshCore::encode_topology(const std::vector<PeerSummary>& peers) const { return encode_peer_updates(peers); }
 
 Result<std::optional<Bytes>> MeshCore::topology_on_gossip(TimePoint now, ByteSpan payload, bool broadcast, Effects& fx) {
+  // Merging is a function of the table and the bytes: the same bytes as an update that changed
+  // nothing, with the table unchanged since, change nothing again. Periodic full states in a
+  // converged mesh are such repeats (O(peers x links) to decode each), so they are skipped unread.
+  std::optional<NoopUpdate> seen;
+  if (!broadcast && payload.size() >= kNoopCacheMinBytes) {
+    seen.emplace();
+    seen->epoch = topology_epoch_;
+    crypto_generichash(seen->hash.data(), seen->hash.size(), payload.data(), payload.size(), nullptr, 0);
+    if (noop_update_ && noop_update_->epoch == seen->epoch && noop_update_->hash == seen->hash) {
+      ++sync_stats_.unchanged_skipped;
+      if (!gc_at_) gc_at_ = now + kGcDelay;
+      return std::optional<Bytes>{};
+    }
+  }
   WEFT_TRY(update, decode_peer_updates(payload));
   WEFT_TRY(out, topology_.apply_update(update));
   if (!gc_at_) gc_at_ = now + kGcDelay;
+  if (seen && out.improved.empty() && out.placeholders.empty() && !out.local_version_bumped) noop_update_ = seen;
   if (!out.improved.empty() || out.local_version_bumped || !out.placeholders.empty()) topology_changed(now, out, fx);
   if (broadcast) {
     if (out.received.empty()) return std::optional<Bytes>{};

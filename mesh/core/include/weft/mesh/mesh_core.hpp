@@ -4,6 +4,7 @@
 // peer GC (1 s). Pure: the shell feeds it `(now, input)` and applies the Effects it returns.
 //
 // Single-threaded: owned by one actor. Channels registered with add_channel() must outlive it.
+#include <array>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -33,6 +34,9 @@ inline constexpr Duration kGcDelay = std::chrono::seconds(1);
 /// coalesces route recalculation for 100 ms too): each improving topology message would otherwise
 /// cost a full route computation, O(peers x connections), at every peer.
 inline constexpr Duration kRelayRoutesMaxAge = std::chrono::milliseconds(100);
+/// Received topology updates at least this big are hashed, so that a repeat of one that changed
+/// nothing is skipped unread (see MeshCore::topology_on_gossip).
+inline constexpr std::size_t kNoopCacheMinBytes = 1024;
 
 struct OutMessage {
   ConnId conn = 0;
@@ -89,6 +93,10 @@ struct TopologySyncStats {
   std::uint64_t versions_sent = 0;     ///< version lists sent after a mismatch
   std::uint64_t updates_pushed = 0;    ///< topology updates sent to a neighbour in a sync
   std::uint64_t wants_sent = 0;        ///< want lists sent
+  /// Received topology updates skipped unread: the same bytes as the last update that changed
+  /// nothing, with the table unchanged since (in a converged Weave mesh every periodic full state
+  /// is byte-identical).
+  std::uint64_t unchanged_skipped = 0;
 };
 
 /// Why an add_connection was refused, for the connection maker (never retry some of these).
@@ -182,6 +190,14 @@ class MeshCore {
   std::optional<TimePoint> gossip_at_;
   std::uint64_t terminations_ = 0;
   TopologySyncStats sync_stats_;
+  std::uint64_t topology_epoch_ = 0;  ///< bumped by invalidate_routes(), i.e. on every table change
+  /// The last received update (at least kNoopCacheMinBytes) whose merge changed nothing: the
+  /// table's epoch then and a BLAKE2b-128 hash of its bytes.
+  struct NoopUpdate {
+    std::uint64_t epoch = 0;
+    std::array<std::uint8_t, 16> hash{};
+  };
+  std::optional<NoopUpdate> noop_update_;
 };
 
 }  // namespace weft::mesh

@@ -17,8 +17,9 @@
 // Peer count: WEFT_SCALE_PEERS, default 1,000, or 100 in sanitizer builds (the CI build: ASan
 // makes each core several times slower and heavier). Gossip: WEFT_SCALE_GOSSIP = weave (no peer
 // offers topology digests: Weave's periodic full state everywhere), weft (every peer does) or
-// mixed (the default: every fifth peer is a Weave peer). scripts/bench runs the release build at
-// 100, 300 and 1,000 peers and prints the growth. One line "SCALE key=value ..." goes to stdout.
+// mixed (the default: every fifth peer is a Weave peer). scripts/bench-scale runs the release
+// build at 100, 250, 500 and 1,000 peers, weave and weft, and prints the growth. One line
+// "SCALE key=value ..." goes to stdout.
 #include <gtest/gtest.h>
 #include <malloc.h>
 

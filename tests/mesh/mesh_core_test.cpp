@@ -86,7 +86,7 @@ TEST(MeshCore, DuplicateConnectionKeepsLowerConnUid) {
   auto& core = sim.core(a);
   Effects fx;
   ConnectionInfo i1;
-  i1.remote = RemoteFeatures{P(2), "b", 5, 1, std::nullopt, false, std::nullopt, std::nullopt};
+  i1.remote = RemoteFeatures{P(2), "b", 5, 1, std::nullopt, false, std::nullopt, std::nullopt, std::nullopt};
   i1.conn_uid = 100;
   i1.outbound = true;
   EXPECT_FALSE(core.add_connection(sim.now(), 1, i1, fx));
@@ -128,7 +128,7 @@ TEST(MeshCore, ConnectionLimit) {
   MeshCore core(cfg, rng, null_logger());
   Effects fx;
   ConnectionInfo i;
-  i.remote = RemoteFeatures{P(2), "b", 5, 1, std::nullopt, false, std::nullopt, std::nullopt};
+  i.remote = RemoteFeatures{P(2), "b", 5, 1, std::nullopt, false, std::nullopt, std::nullopt, std::nullopt};
   EXPECT_FALSE(core.add_connection(sim.now(), 1, i, fx));
   i.remote.name = P(3);
   auto r = core.add_connection(sim.now(), 2, i, fx);

@@ -25,7 +25,7 @@ PeerIdentity ident(std::uint64_t name, std::uint64_t uid) {
   return PeerIdentity{N(name), "nick-" + std::to_string(name), uid, ShortID::from_uint(name & 0xfff)};
 }
 
-void apply(Topology& t, const std::vector<PeerSummary>& u) {
+void merge(Topology& t, const std::vector<PeerSummary>& u) {
   auto r = t.apply_update(u);
   ASSERT_TRUE(r.ok()) << r.error().message;
 }
@@ -78,26 +78,26 @@ TEST(TopologySyncCodec, RefusesBadInput) {
 TEST(TopologySync, DigestCoversNamesUidsAndVersionsButNotPlaceholders) {
   SeededRandom rng(1);
   Topology a(ident(0x500, 77), rng), b(ident(0x500, 77), rng);
-  apply(a, {peer(0x100, 10, 2, {0x700})});  // 0x700 becomes a placeholder in a only
-  apply(b, {peer(0x100, 10, 2)});
+  merge(a, {peer(0x100, 10, 2, {0x700})});  // 0x700 becomes a placeholder in a only
+  merge(b, {peer(0x100, 10, 2)});
   EXPECT_EQ(topology_digest(a), topology_digest(b));
   EXPECT_EQ(topology_digest(a).count, 2u);
   EXPECT_EQ(topology_versions(a), topology_versions(b));
 
-  apply(b, {peer(0x100, 10, 3)});
+  merge(b, {peer(0x100, 10, 3)});
   EXPECT_NE(topology_digest(a), topology_digest(b)) << "version";
   Topology c(ident(0x500, 77), rng);
-  apply(c, {peer(0x100, 11, 2)});
+  merge(c, {peer(0x100, 11, 2)});
   EXPECT_NE(topology_digest(a), topology_digest(c)) << "uid";
   Topology d(ident(0x500, 77), rng);
-  apply(d, {peer(0x101, 10, 2)});
+  merge(d, {peer(0x101, 10, 2)});
   EXPECT_NE(topology_digest(a), topology_digest(d)) << "name";
 }
 
 TEST(TopologySync, PlanPushesOursThatAreNewerAndWantsTheirs) {
   SeededRandom rng(2);
   Topology t(ident(0x500, 777), rng);
-  apply(t, {peer(0x100, 10, 2, {0x700}), peer(0x200, 20, 1), peer(0x300, 7, 5), peer(0x400, 40, 1)});
+  merge(t, {peer(0x100, 10, 2, {0x700}), peer(0x200, 20, 1), peer(0x300, 7, 5), peer(0x400, 40, 1)});
   std::vector<PeerVersion> theirs{
       {N(0x500), 777, 0},  // us, as we are: nothing
       {N(0x100), 10, 1},   // older there: push
@@ -117,13 +117,13 @@ TEST(TopologySync, PlanPushesOursThatAreNewerAndWantsTheirs) {
 TEST(TopologySync, OneExchangeMakesTwoTablesEqual) {
   SeededRandom rng(3);
   Topology a(ident(0x500, 5), rng), b(ident(0x600, 6), rng);
-  apply(a, {peer(0x100, 10, 2), peer(0x200, 20, 1)});
-  apply(b, {peer(0x100, 10, 1), peer(0x200, 20, 3), peer(0x300, 30, 1)});
+  merge(a, {peer(0x100, 10, 2), peer(0x200, 20, 1)});
+  merge(b, {peer(0x100, 10, 1), peer(0x200, 20, 3), peer(0x300, 30, 1)});
   ASSERT_NE(topology_digest(a), topology_digest(b));
   // a sent its digest; b answered with its version list; a pushes and asks; b answers.
   auto plan = plan_sync(a, topology_versions(b));
-  apply(b, a.summaries(plan.push, false));
-  apply(a, b.summaries(plan.want, false));
+  merge(b, a.summaries(plan.push, false));
+  merge(a, b.summaries(plan.want, false));
   EXPECT_EQ(topology_digest(a), topology_digest(b));
   EXPECT_EQ(a.find(N(0x200))->version, 3u);
   EXPECT_EQ(b.find(N(0x100))->version, 2u);

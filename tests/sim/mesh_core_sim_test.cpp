@@ -196,8 +196,12 @@ void scenario(std::uint64_t seed, Digests mode) {
     EXPECT_GT(st.digests_matched, 0u);
     EXPECT_GT(st.versions_sent, 0u) << "loss and partitions must have caused mismatches";
   }
-  if (mode == Digests::all) EXPECT_EQ(st.full_sent, 0u) << "no periodic full state between weft peers";
-  if (mode == Digests::mixed) EXPECT_GT(st.full_sent, 0u) << "Weave neighbours still get the full state";
+  if (mode == Digests::all) {
+    EXPECT_EQ(st.full_sent, 0u) << "no periodic full state between weft peers";
+  }
+  if (mode == Digests::mixed) {
+    EXPECT_GT(st.full_sent, 0u) << "Weave neighbours still get the full state";
+  }
 }
 
 class MeshCoreSim : public ::testing::TestWithParam<std::uint64_t> {};

@@ -106,6 +106,13 @@ struct Refused {
   std::string message;
 };
 
+/// A received topology update whose merge changed nothing: the table's epoch then and a
+/// BLAKE2b-128 hash of its bytes.
+struct NoopUpdate {
+  std::uint64_t epoch = 0;
+  std::array<std::uint8_t, 16> hash{};
+};
+
 class MeshCore {
  public:
   MeshCore(MeshConfig config, Random& rng, Logger log);
@@ -191,12 +198,7 @@ class MeshCore {
   std::uint64_t terminations_ = 0;
   TopologySyncStats sync_stats_;
   std::uint64_t topology_epoch_ = 0;  ///< bumped by invalidate_routes(), i.e. on every table change
-  /// The last received update (at least kNoopCacheMinBytes) whose merge changed nothing: the
-  /// table's epoch then and a BLAKE2b-128 hash of its bytes.
-  struct NoopUpdate {
-    std::uint64_t epoch = 0;
-    std::array<std::uint8_t, 16> hash{};
-  };
+  /// The last received update (at least kNoopCacheMinBytes) whose merge changed nothing.
   std::optional<NoopUpdate> noop_update_;
 };
 

@@ -39,6 +39,7 @@ const std::map<std::string, Spec>& specs() {
       {"dpdk-vdev", {Kind::string, "", Support::yes, "weft: DPDK vdev for --datapath-backend dpdk (default net_af_packet on vethwe-pcap)"}},
       {"dpdk-eal-args", {Kind::string, "", Support::yes, "weft: extra DPDK EAL arguments, space-separated"}},
       {"extended-overlay", {Kind::boolean, "true", Support::yes, "weft: with --datapath-backend afpacket, offer weft peers the extended overlay (TSO superframes whole, AEAD when encrypted); Weave peers always get the sleeve"}},
+      {"weft-gossip", {Kind::boolean, "true", Support::yes, "weft: offer weft peers topology digests instead of the periodic full topology (feature WeftGossip); Weave peers always get the full state"}},
       {"udp-offload", {Kind::boolean, "true", Support::yes, "weft: UDP GSO/GRO on the sleeve's UDP sockets (datagrams on the wire are unchanged)"}},
       {"docker-bridge", {Kind::string, "", Support::yes, "name of Docker bridge (iptables rules guard the router from its containers; empty: none)"}},
       {"datapath", {Kind::string, "", Support::later, "ODP datapath name"}},

@@ -187,6 +187,7 @@ Result<void> Weaver::start() {
   cfg.conn_limit = cfg_.mesh.conn_limit;
   cfg.discovery = cfg_.mesh.discovery;
   cfg.trusted_subnets = cfg_.mesh.trusted_subnets;
+  cfg.weft_gossip = cfg_.mesh.weft_gossip;
   if (cfg_.datapath.capture() == Backend::afpacket && cfg_.datapath.extended_overlay) {
     cfg.weft_overlay = router::extended_overlay_offer();
   }

@@ -71,6 +71,7 @@ Result<MeshSection> mesh_section(const Options& o, const EnvLookup& env) {
   WEFT_TRY(trusted, parse_cidr_list(o.get("trusted-subnets")));
   m.trusted_subnets = std::move(trusted);
   m.discovery = !o.flag("no-discovery");
+  m.weft_gossip = o.flag("weft-gossip");
   m.host = o.get("host");
   if (!m.host.empty()) {
     auto ip = Ipv4::parse(m.host);

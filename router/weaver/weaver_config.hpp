@@ -40,6 +40,7 @@ struct MeshSection {
   int min_protocol_version = 1;
   std::size_t conn_limit = 200;
   bool discovery = true;  ///< not --no-discovery
+  bool weft_gossip = true;  ///< --weft-gossip: offer weft peers topology digests
   std::vector<Cidr> trusted_subnets;
   bool resume = false;
   std::vector<std::string> peers;  ///< positional arguments, each a valid peer address

@@ -1,5 +1,5 @@
 // Fuzzes the generic gob decoder and the typed decoders built on it (features, topology,
-// envelopes). Any crash, sanitizer report or leak fails the run.
+// envelopes, weft topology sync). Any crash, sanitizer report or leak fails the run.
 #include <cstddef>
 #include <cstdint>
 
@@ -7,6 +7,7 @@
 #include "weft/mesh/gob.hpp"
 #include "weft/mesh/gossip_codec.hpp"
 #include "weft/mesh/topology_codec.hpp"
+#include "weft/mesh/topology_sync.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   weft::ByteSpan in(data, size);
@@ -19,5 +20,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   (void)weft::mesh::decode_peer_updates(in);
   (void)weft::mesh::decode_gossip_envelope(in, false);
   (void)weft::mesh::decode_gossip_envelope(in, true);
+  if (auto m = weft::mesh::decode_topology_sync(in); m.ok()) {
+    // What decodes re-encodes to the same bytes.
+    if (weft::mesh::encode_topology_sync(*m) != weft::Bytes(in.begin(), in.end())) __builtin_trap();
+  }
   return 0;
 }

@@ -1,12 +1,16 @@
 // Deterministic simulation of >= 25 full mesh cores (handshake-less, over MeshSim) with seeded
 // message loss, partitions and healing. After healing every peer must hold the same topology,
 // unicast routes must be shortest-path next hops of the true graph, and broadcasts must reach
-// every peer exactly once (no loops, no duplicates).
+// every peer exactly once (no loops, no duplicates). Run three ways: a Weave mesh (periodic full
+// state), weft peers with topology digests among Weave peers, and digests only.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <queue>
+#include <string_view>
 
 #include "mesh_sim.hpp"
+#include "weft/mesh/topology_sync.hpp"
 
 namespace weft::mesh {
 namespace {
@@ -119,13 +123,24 @@ void check_converged(MeshSim& sim, const std::string& ctx) {
   }
 }
 
-class MeshCoreSim : public ::testing::TestWithParam<std::uint64_t> {};
+/// Which peers offer topology digests ("WeftGossip"): none (a Weave mesh), every peer but each
+/// third (weft and Weave peers mixed), or all (only digests repair what loss dropped).
+enum class Digests { none, mixed, all };
 
-TEST_P(MeshCoreSim, ConvergesThroughLossPartitionsAndHealing) {
-  const auto seed = GetParam();
+void scenario(std::uint64_t seed, Digests mode) {
   MeshSim sim(seed);
   SeededRandom rng(seed * 7919);
-  for (std::size_t i = 0; i < kPeers; ++i) sim.add_node(P(i));
+  std::vector<bool> weft(kPeers);
+  for (std::size_t i = 0; i < kPeers; ++i) {
+    weft[i] = mode == Digests::all || (mode == Digests::mixed && i % 3 != 0);
+    sim.weft_gossip = weft[i];
+    sim.add_node(P(i));
+  }
+  std::size_t sync_to_weave = 0;  // sync messages delivered to a peer that did not offer digests
+  sim.on_deliver = [&](std::size_t, std::size_t to, const ProtocolMessage& m) {
+    auto head = std::string_view(reinterpret_cast<const char*>(m.payload.data()), std::min<std::size_t>(m.payload.size(), 32));
+    if (!weft[to] && head.find(kTopologySyncChannel) != std::string_view::npos) ++sync_to_weave;
+  };
   // A random connected graph: a spanning tree plus extra edges.
   for (std::size_t i = 1; i < kPeers; ++i) sim.connect(i, rng.uniform(i));
   for (int k = 0; k < 15; ++k) {
@@ -137,7 +152,7 @@ TEST_P(MeshCoreSim, ConvergesThroughLossPartitionsAndHealing) {
   sim.set_loss(0);
   sim.run(std::chrono::seconds(65));  // periodic gossip repairs what loss dropped
   check_converged(sim, "initial");
-  if (HasFailure()) return;
+  if (::testing::Test::HasFailure()) return;
 
   // Partition: cut every connection between the low and the high half.
   std::vector<std::pair<std::size_t, std::size_t>> cut;
@@ -153,13 +168,47 @@ TEST_P(MeshCoreSim, ConvergesThroughLossPartitionsAndHealing) {
   sim.set_loss(0);
   sim.run(std::chrono::seconds(65));
   check_converged(sim, "partitioned");
-  if (HasFailure()) return;
+  if (::testing::Test::HasFailure()) return;
 
   // Heal.
   for (auto [i, j] : cut) sim.connect(i, j);
   sim.run(std::chrono::seconds(65));
   check_converged(sim, "healed");
+
+  TopologySyncStats st;
+  for (std::size_t i = 0; i < kPeers; ++i) {
+    const auto& s = sim.core(i).sync_stats();
+    st.full_sent += s.full_sent;
+    st.digests_sent += s.digests_sent;
+    st.digests_matched += s.digests_matched;
+    st.versions_sent += s.versions_sent;
+    st.unchanged_skipped += s.unchanged_skipped;
+    if (!weft[i]) {
+      EXPECT_EQ(s.digests_sent + s.digests_matched + s.versions_sent + s.wants_sent, 0u) << "Weave peer " << i;
+    }
+  }
+  EXPECT_EQ(sync_to_weave, 0u) << "a Weave peer received weft topology sync messages";
+  if (mode == Digests::none) {
+    EXPECT_EQ(st.digests_sent, 0u);
+    EXPECT_GT(st.full_sent, 0u);
+    EXPECT_GT(st.unchanged_skipped, 0u) << "converged peers send byte-identical full states";
+  } else {
+    EXPECT_GT(st.digests_matched, 0u);
+    EXPECT_GT(st.versions_sent, 0u) << "loss and partitions must have caused mismatches";
+  }
+  if (mode == Digests::all) {
+    EXPECT_EQ(st.full_sent, 0u) << "no periodic full state between weft peers";
+  }
+  if (mode == Digests::mixed) {
+    EXPECT_GT(st.full_sent, 0u) << "Weave neighbours still get the full state";
+  }
 }
+
+class MeshCoreSim : public ::testing::TestWithParam<std::uint64_t> {};
+
+TEST_P(MeshCoreSim, ConvergesThroughLossPartitionsAndHealing) { scenario(GetParam(), Digests::none); }
+TEST_P(MeshCoreSim, ConvergesWithDigestsBetweenWeftPeersAndWeavePeersMixedIn) { scenario(GetParam(), Digests::mixed); }
+TEST_P(MeshCoreSim, ConvergesWithDigestsOnly) { scenario(GetParam(), Digests::all); }
 
 INSTANTIATE_TEST_SUITE_P(Seeds, MeshCoreSim, ::testing::Range<std::uint64_t>(1, 9));
 

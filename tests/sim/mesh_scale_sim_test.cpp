@@ -15,8 +15,11 @@
 //     memory per peer (heap bytes held by the cores, measured with the allocator's counters).
 //
 // Peer count: WEFT_SCALE_PEERS, default 1,000, or 100 in sanitizer builds (the CI build: ASan
-// makes each core several times slower and heavier). scripts/bench runs the release build at
-// 100, 300 and 1,000 peers and prints the growth. One line "SCALE key=value ..." goes to stdout.
+// makes each core several times slower and heavier). Gossip: WEFT_SCALE_GOSSIP = weave (no peer
+// offers topology digests: Weave's periodic full state everywhere), weft (every peer does) or
+// mixed (the default: every fifth peer is a Weave peer). scripts/bench-scale runs the release
+// build at 100, 250, 500 and 1,000 peers, weave and weft, and prints the growth. One line
+// "SCALE key=value ..." goes to stdout.
 #include <gtest/gtest.h>
 #include <malloc.h>
 
@@ -29,6 +32,7 @@
 #include "mesh_sim.hpp"
 #include "weft/ipam/allocator.hpp"
 #include "weft/ipam/mesh_view.hpp"
+#include "weft/mesh/topology_sync.hpp"
 
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer)
@@ -71,13 +75,27 @@ std::size_t peer_count() {
 #endif
 }
 
+enum class Gossip { weave, weft, mixed };
+
+Gossip gossip_mode() {
+  std::string_view e = std::getenv("WEFT_SCALE_GOSSIP") ? std::getenv("WEFT_SCALE_GOSSIP") : "mixed";
+  if (e == "weave") return Gossip::weave;
+  if (e == "weft") return Gossip::weft;
+  return Gossip::mixed;
+}
+const char* gossip_name(Gossip g) { return g == Gossip::weave ? "weave" : g == Gossip::weft ? "weft" : "mixed"; }
+
 PeerName P(std::size_t i) { return PeerName(0x020000000000ull + 0x1000000ull * (i % 5) + i); }
 
 enum class Chan { topology, ipam, other };
 
-Chan channel_of(const ProtocolMessage& m) {
+std::string_view head_of(const ProtocolMessage& m) {
   // The envelope is gob: the channel name is the first value, within the first bytes.
-  auto head = std::string_view(reinterpret_cast<const char*>(m.payload.data()), std::min<std::size_t>(m.payload.size(), 32));
+  return {reinterpret_cast<const char*>(m.payload.data()), std::min<std::size_t>(m.payload.size(), 32)};
+}
+
+Chan channel_of(const ProtocolMessage& m) {
+  auto head = head_of(m);  // NB: the weft sync channel's name contains "topology" too
   if (head.find("topology") != std::string_view::npos) return Chan::topology;
   if (head.find("IPallocation") != std::string_view::npos) return Chan::ipam;
   return Chan::other;
@@ -85,9 +103,10 @@ Chan channel_of(const ProtocolMessage& m) {
 
 class ScaleSim {
  public:
-  explicit ScaleSim(std::uint64_t seed) : sim_(seed), rng_(seed * 31 + 7) {
+  ScaleSim(std::uint64_t seed, Gossip mode) : mode_(mode), sim_(seed), rng_(seed * 31 + 7) {
     sim_.on_deliver = [this](std::size_t, std::size_t to, const ProtocolMessage& m) {
       auto b = m.payload.size() + 1;
+      if (!weft_[to] && head_of(m).find(kTopologySyncChannel) != std::string_view::npos) ++sync_to_weave_;
       auto c = static_cast<int>(channel_of(m));
       rx_bytes_[to][c] += b;
       msgs_[c][static_cast<int>(m.tag)]++;
@@ -95,6 +114,8 @@ class ScaleSim {
   }
 
   std::size_t add_peer() {
+    sim_.weft_gossip = mode_ == Gossip::weft || (mode_ == Gossip::mixed && sim_.size() % 5 != 4);
+    weft_.push_back(sim_.weft_gossip);
     auto i = sim_.add_node(P(sim_.size()));
     rx_bytes_.emplace_back();
     views_.push_back(std::make_unique<ipam::MeshCoreView>(sim_.core(i), [] { return std::size_t{1}; }));
@@ -332,6 +353,21 @@ class ScaleSim {
   }
 
   MeshSim& sim() { return sim_; }
+  std::size_t sync_to_weave() const { return sync_to_weave_; }
+  TopologySyncStats sync_stats() {
+    TopologySyncStats t;
+    for (std::size_t i = 0; i < sim_.size(); ++i) {
+      const auto& s = sim_.core(i).sync_stats();
+      t.full_sent += s.full_sent;
+      t.digests_sent += s.digests_sent;
+      t.digests_matched += s.digests_matched;
+      t.versions_sent += s.versions_sent;
+      t.updates_pushed += s.updates_pushed;
+      t.wants_sent += s.wants_sent;
+      t.unchanged_skipped += s.unchanged_skipped;
+    }
+    return t;
+  }
   std::size_t live() const {
     std::size_t n = 0;
     for (std::size_t i = 0; i < sim_.size(); ++i) n += sim_.alive(i);
@@ -347,8 +383,11 @@ class ScaleSim {
   std::size_t requests() const { return requests_.size(); }
 
  private:
+  Gossip mode_;
   MeshSim sim_;
   SeededRandom rng_;
+  std::vector<bool> weft_;  ///< offers topology digests, by index
+  std::size_t sync_to_weave_ = 0;
   std::vector<std::array<std::uint64_t, 3>> rx_bytes_;
 
  public:
@@ -368,8 +407,9 @@ double secs(Duration d) { return std::chrono::duration<double>(d).count(); }
 TEST(MeshScaleSim, ConvergesWithBoundedGossipAndMemory) {
   const std::size_t n = peer_count();
   const std::size_t initial = n - n / 10;
+  const auto mode = gossip_mode();
   const auto heap0 = heap_bytes();
-  ScaleSim s(19);
+  ScaleSim s(19, mode);
   auto& sim = s.sim();
 
   // ---- joins, in waves of 100 a second
@@ -449,6 +489,19 @@ TEST(MeshScaleSim, ConvergesWithBoundedGossipAndMemory) {
   EXPECT_LT(rate[0] + rate[1] + rate[2], 2 * links_per_peer * nd * 500) << "gossip per peer per minute";
   EXPECT_LT(mem_per_peer, 3000.0 * nd + 200000) << "memory per peer";
   EXPECT_EQ(waiting, 0u) << "allocations still waiting after the partition healed";
+  EXPECT_EQ(s.sync_to_weave(), 0u) << "a Weave peer received weft topology sync messages";
+  const auto st = s.sync_stats();
+  if (mode == Gossip::weft) {
+    // Steady state between weft peers: a 13-byte digest (~60 bytes with its envelope) from each
+    // neighbour twice a minute, whatever the size of the mesh.
+    EXPECT_LT(rate[0], 500 * links_per_peer) << "topology gossip per peer per minute with digests";
+    EXPECT_EQ(st.full_sent, 0u) << "periodic full state between weft peers";
+  } else {
+    EXPECT_GT(st.full_sent, 0u) << "Weave peers get the full state";
+  }
+  if (mode != Gossip::weave) {
+    EXPECT_GT(st.digests_matched, 0u);
+  }
 
   if (std::getenv("WEFT_SCALE_DEBUG")) {
     for (int c = 0; c < 3; ++c) {
@@ -458,12 +511,15 @@ TEST(MeshScaleSim, ConvergesWithBoundedGossipAndMemory) {
     }
   }
   std::printf(
-      "SCALE peers=%zu links_per_peer=%.1f converge_join_s=%.0f converge_churn_s=%.0f converge_partition_s=%.0f "
+      "SCALE gossip=%s peers=%zu links_per_peer=%.1f converge_join_s=%.0f converge_churn_s=%.0f converge_partition_s=%.0f "
       "converge_heal_s=%.0f gossip_topology_B_per_peer_min=%.0f gossip_ipam_B_per_peer_min=%.0f "
-      "gossip_total_B_per_peer_min=%.0f mem_B_per_peer=%.0f allocations=%zu waiting=%zu messages=%llu\n",
-      n, links_per_peer, secs(*t_join), secs(*t_churn), secs(*t_part), secs(*t_heal), rate[0], rate[1],
+      "gossip_total_B_per_peer_min=%.0f mem_B_per_peer=%.0f allocations=%zu waiting=%zu messages=%llu "
+      "full_states=%llu digests=%llu digests_matched=%llu version_lists=%llu unchanged_skipped=%llu\n",
+      gossip_name(mode), n, links_per_peer, secs(*t_join), secs(*t_churn), secs(*t_part), secs(*t_heal), rate[0], rate[1],
       rate[0] + rate[1] + rate[2], mem_per_peer, s.requests(), waiting,
-      static_cast<unsigned long long>(sim.delivered()));
+      static_cast<unsigned long long>(sim.delivered()), static_cast<unsigned long long>(st.full_sent),
+      static_cast<unsigned long long>(st.digests_sent), static_cast<unsigned long long>(st.digests_matched),
+      static_cast<unsigned long long>(st.versions_sent), static_cast<unsigned long long>(st.unchanged_skipped));
 }
 
 }  // namespace

@@ -8,6 +8,8 @@ std::size_t MeshSim::add_node(PeerName name, std::string nick, std::uint64_t uid
   mesh::MeshConfig cfg;
   cfg.self = mesh::PeerIdentity{name, nick.empty() ? name.str() : nick, uid ? uid : rng_.next_u64() | 1,
                                 ShortID::from_uint(rng_.uniform(4096))};
+  cfg.weft_gossip = weft_gossip;
+  n.weft_gossip = weft_gossip;
   n.core = std::make_unique<mesh::MeshCore>(cfg, *n.rng, null_logger());
   n.wake = now_;
   nodes_.push_back(std::move(n));
@@ -28,6 +30,7 @@ bool MeshSim::connect(std::size_t i, std::size_t j) {
     ci_.outbound = outbound;
     ci_.remote_tcp_addr = fmt::format("10.0.{}.{}:{}", other / 200, other % 200 + 1, outbound ? 6783 : 40000 + self);
     ci_.conn_uid = a ^ b;
+    if (nodes_[other].weft_gossip) ci_.remote.weft_gossip = std::vector<std::string>{"1"};
     return ci_;
   };
   links_[{i, ci}] = Link{i, j, cj};

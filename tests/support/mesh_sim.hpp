@@ -23,7 +23,11 @@ class MeshSim {
     std::unique_ptr<mesh::MeshCore> core;
     TimePoint wake{};
     bool alive = true;
+    bool weft_gossip = false;  ///< offers "WeftGossip: 1" (topology digests)
   };
+
+  /// Nodes added from now on offer topology digests (a weft peer); false = a Weave peer.
+  bool weft_gossip = false;
 
   std::size_t add_node(PeerName name, std::string nick = "", std::uint64_t uid = 0);
   mesh::MeshCore& core(std::size_t i) { return *nodes_.at(i).core; }

@@ -403,6 +403,7 @@ const Decoder::WireType* Decoder::lookup(int id) const {
 
 Result<Value> Decoder::decode_struct(ByteReader& r, const WireType& wt, int depth) {
   Value v = Value::structure();
+  v.fields.reserve(std::min<std::size_t>(wt.fields.size(), 16));  // one allocation per struct
   std::uint64_t field = 0;  // 1-based index of the last field read
   for (;;) {
     auto delta = get_uint(r);

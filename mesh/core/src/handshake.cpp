@@ -57,6 +57,7 @@ Features make_features(const LocalFeatures& f) {
       {"Overlays", overlays},
   };
   if (!f.weft_overlay.empty()) out.emplace("WeftOverlay", f.weft_overlay);
+  if (!f.weft_gossip.empty()) out.emplace("WeftGossip", f.weft_gossip);
   return out;
 }
 
@@ -103,6 +104,7 @@ Result<RemoteFeatures> parse_remote_features(const Features& f) {
   };
   if (const auto* s = find(f, "Overlays")) r.overlays = words(*s);
   if (const auto* s = find(f, "WeftOverlay")) r.weft_overlay = words(*s);
+  if (const auto* s = find(f, "WeftGossip")) r.weft_gossip = words(*s);
   return r;
 }
 

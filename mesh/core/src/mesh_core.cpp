@@ -1,9 +1,12 @@
 #include "weft/mesh/mesh_core.hpp"
 
+#include <sodium.h>
+
 #include <algorithm>
 
 #include "weft/mesh/gossip_codec.hpp"
 #include "weft/mesh/topology_codec.hpp"
+#include "weft/mesh/topology_sync.hpp"
 
 namespace weft::mesh {
 
@@ -53,6 +56,7 @@ const RouteTable& MeshCore::relay_routes(TimePoint now) {
 }
 
 void MeshCore::invalidate_routes() {
+  ++topology_epoch_;
   if (routes_) stale_routes_ = std::move(routes_);
   routes_.reset();
 }
@@ -167,6 +171,14 @@ void MeshCore::dispatch_gossip(TimePoint now, ConnId id, const ProtocolMessage& 
   auto env = decode_gossip_envelope(msg.payload, unicast);
   auto fail = [&](const std::string& why) { fx.closes.emplace_back(id, why); };
   if (!env) return fail(env.error().message);
+  if (env->channel == kTopologySyncChannel) {
+    // weft-to-weft only, neighbour to neighbour: never relayed, never from a Weave peer.
+    if (msg.tag != ProtocolTag::gossip) return fail("topology sync must be plain gossip");
+    if (!uses_digests(id)) return fail("topology sync on a connection that did not negotiate WeftGossip");
+    auto r = on_topology_sync(id, env->payload, fx);
+    if (!r) fail(r.error().message);
+    return;
+  }
   bool is_topology = env->channel == kTopologyChannel;
   if (msg.tag == ProtocolTag::gossip_unicast) {
     if (is_topology) return fail("unexpected topology gossip unicast");
@@ -200,9 +212,24 @@ void MeshCore::dispatch_gossip(TimePoint now, ConnId id, const ProtocolMessage& 
 Bytes MeshCore::encode_topology(const std::vector<PeerSummary>& peers) const { return encode_peer_updates(peers); }
 
 Result<std::optional<Bytes>> MeshCore::topology_on_gossip(TimePoint now, ByteSpan payload, bool broadcast, Effects& fx) {
+  // Merging is a function of the table and the bytes: the same bytes as an update that changed
+  // nothing, with the table unchanged since, change nothing again. Periodic full states in a
+  // converged mesh are such repeats (O(peers x links) to decode each), so they are skipped unread.
+  std::optional<NoopUpdate> seen;
+  if (!broadcast && payload.size() >= kNoopCacheMinBytes) {
+    seen.emplace();
+    seen->epoch = topology_epoch_;
+    crypto_generichash(seen->hash.data(), seen->hash.size(), payload.data(), payload.size(), nullptr, 0);
+    if (noop_update_ && noop_update_->epoch == seen->epoch && noop_update_->hash == seen->hash) {
+      ++sync_stats_.unchanged_skipped;
+      if (!gc_at_) gc_at_ = now + kGcDelay;
+      return std::optional<Bytes>{};
+    }
+  }
   WEFT_TRY(update, decode_peer_updates(payload));
   WEFT_TRY(out, topology_.apply_update(update));
   if (!gc_at_) gc_at_ = now + kGcDelay;
+  if (seen && out.improved.empty() && out.placeholders.empty() && !out.local_version_bumped) noop_update_ = seen;
   if (!out.improved.empty() || out.local_version_bumped || !out.placeholders.empty()) topology_changed(now, out, fx);
   if (broadcast) {
     if (out.received.empty()) return std::optional<Bytes>{};
@@ -288,13 +315,83 @@ TimePoint MeshCore::on_tick(TimePoint now, Effects& fx) {
   }
   if (now >= *gossip_at_) {
     gossip_at_ = now + kGossipInterval;
-    std::vector<std::string> names{std::string(kTopologyChannel)};
-    for (auto& [n, _] : channels_) names.push_back(n);
-    for (auto& n : names) {
+    periodic_topology_gossip(now, fx);
+    for (auto& [n, _] : channels_) {
       for (auto& payload : channel_full_state(now, n)) relay_gossip(now, n, self_name(), payload, fx);
     }
   }
   return next_wake();
+}
+
+bool MeshCore::uses_digests(ConnId id) const {
+  if (!config_.weft_gossip) return false;
+  auto it = conns_.find(id);
+  if (it == conns_.end() || !it->second.info.remote.weft_gossip) return false;
+  const auto& words = *it->second.info.remote.weft_gossip;
+  return std::find(words.begin(), words.end(), kWeftGossipVersion) != words.end();
+}
+
+void MeshCore::send_direct(ConnId id, std::string_view channel, Bytes payload, Effects& fx) {
+  GossipEnvelope e{std::string(channel), self_name(), {}, std::move(payload)};
+  fx.sends.push_back(OutMessage{id, ProtocolTag::gossip, encode_gossip_envelope(e, false)});
+}
+
+void MeshCore::periodic_topology_gossip(TimePoint now, Effects& fx) {
+  // The same neighbours (and random draws) as Weave's round; only what each one gets differs.
+  auto peers = relay_routes(now).random_neighbours(self_name(), rng_);
+  std::optional<Bytes> full, digest;
+  for (auto p : peers) {
+    auto c = conn_to(p);
+    if (!c) continue;
+    std::optional<Bytes>* msg = &full;
+    if (uses_digests(*c)) {
+      msg = &digest;
+      if (!digest) {
+        GossipEnvelope e{std::string(kTopologySyncChannel), self_name(), {}, encode_topology_sync(topology_digest(topology_))};
+        digest = encode_gossip_envelope(e, false);
+      }
+      ++sync_stats_.digests_sent;
+    } else {
+      if (!full) {
+        GossipEnvelope e{std::string(kTopologyChannel), self_name(), {}, encode_topology(topology_.all_summaries())};
+        full = encode_gossip_envelope(e, false);
+      }
+      ++sync_stats_.full_sent;
+    }
+    fx.sends.push_back(OutMessage{*c, ProtocolTag::gossip, **msg});
+  }
+}
+
+Result<void> MeshCore::on_topology_sync(ConnId id, ByteSpan payload, Effects& fx) {
+  WEFT_TRY(m, decode_topology_sync(payload));
+  if (const auto* d = std::get_if<TopologyDigest>(&m)) {
+    if (*d == topology_digest(topology_)) {
+      ++sync_stats_.digests_matched;
+      return ok_result();
+    }
+    ++sync_stats_.versions_sent;
+    send_direct(id, kTopologySyncChannel, encode_topology_sync(topology_versions(topology_)), fx);
+    return ok_result();
+  }
+  if (const auto* v = std::get_if<std::vector<PeerVersion>>(&m)) {
+    auto plan = plan_sync(topology_, *v);
+    if (!plan.push.empty()) {
+      ++sync_stats_.updates_pushed;
+      send_direct(id, kTopologyChannel, encode_topology(topology_.summaries(plan.push, false)), fx);
+    }
+    if (!plan.want.empty()) {
+      ++sync_stats_.wants_sent;
+      send_direct(id, kTopologySyncChannel, encode_topology_sync(SyncWant{std::move(plan.want)}), fx);
+    }
+    return ok_result();
+  }
+  const auto& want = std::get<SyncWant>(m);
+  auto answer = topology_.summaries(want.names, false);
+  if (!answer.empty()) {
+    ++sync_stats_.updates_pushed;
+    send_direct(id, kTopologyChannel, encode_topology(answer), fx);
+  }
+  return ok_result();
 }
 
 TimePoint MeshCore::next_wake() const {

@@ -164,10 +164,20 @@ std::vector<PeerName> RouteTable::broadcast_all(PeerName src) const {
 
 std::vector<PeerName> RouteTable::random_neighbours(PeerName except, Random& rng) const {
   // Weight of a neighbour = how many destinations we reach through it; ordered for determinism.
-  std::map<PeerName, std::uint64_t> weights;
-  for (const auto& [dst, hop] : unicast_all_) {
-    if (!hop.is_unknown() && hop != except) {
-      ++weights[hop];
+  if (!weights_) {
+    std::map<PeerName, std::uint64_t> w;
+    for (const auto& [dst, hop] : unicast_all_) {
+      if (!hop.is_unknown()) {
+        ++w[hop];
+      }
+    }
+    weights_.emplace(w.begin(), w.end());
+  }
+  std::vector<std::pair<PeerName, std::uint64_t>> pool;
+  pool.reserve(weights_->size());
+  for (const auto& e : *weights_) {
+    if (e.first != except) {
+      pool.push_back(e);
     }
   }
   // floor(2·log2(n)) computed exactly as floor(log2(n²)).
@@ -177,9 +187,8 @@ std::vector<PeerName> RouteTable::random_neighbours(PeerName except, Random& rng
     const std::uint64_t sq = n < (std::uint64_t{1} << 32) ? n * n : ~std::uint64_t{0};
     count = static_cast<std::uint64_t>(std::bit_width(sq)) - 1;
   }
-  count = std::min<std::uint64_t>(count, weights.size());
+  count = std::min<std::uint64_t>(count, pool.size());
 
-  std::vector<std::pair<PeerName, std::uint64_t>> pool(weights.begin(), weights.end());
   std::uint64_t total = 0;
   for (const auto& [name, w] : pool) {
     total += w;

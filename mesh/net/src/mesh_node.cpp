@@ -1,5 +1,7 @@
 #include "weft/mesh_net/mesh_node.hpp"
 
+#include "weft/mesh/topology_sync.hpp"
+
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -32,7 +34,7 @@ MeshNode::MeshNode(asio::io_context& io, NodeConfig config, Random& rng, Logger 
       config_(std::move(config)),
       rng_(rng),
       log_(std::move(log)),
-      core_(mesh::MeshConfig{config_.self, config_.conn_limit}, rng, log_.child("mesh")),
+      core_(mesh::MeshConfig{config_.self, config_.conn_limit, config_.weft_gossip}, rng, log_.child("mesh")),
       maker_(config_.port, config_.discovery, rng),
       tick_timer_(io),
       maker_timer_(io),
@@ -179,6 +181,7 @@ void MeshNode::add_connection(tcp::socket s, bool outbound, std::string target, 
                                                               : ShortID{};
   p.features.overlays = config_.overlays;
   p.features.weft_overlay = config_.weft_overlay;
+  if (config_.weft_gossip) p.features.weft_gossip = std::string(mesh::kWeftGossipVersion);
   boost::system::error_code ec;
   auto rep = s.remote_endpoint(ec);
   p.features.trusted = !ec && is_trusted(rep.address().to_string());

@@ -3,6 +3,7 @@
 #include "mesh_sim.hpp"
 #include "weft/mesh/gossip_codec.hpp"
 #include "weft/mesh/topology_codec.hpp"
+#include "weft/mesh/topology_sync.hpp"
 
 namespace weft::mesh {
 namespace {
@@ -85,7 +86,7 @@ TEST(MeshCore, DuplicateConnectionKeepsLowerConnUid) {
   auto& core = sim.core(a);
   Effects fx;
   ConnectionInfo i1;
-  i1.remote = RemoteFeatures{P(2), "b", 5, 1, std::nullopt, false, std::nullopt, std::nullopt};
+  i1.remote = RemoteFeatures{P(2), "b", 5, 1, std::nullopt, false, std::nullopt, std::nullopt, std::nullopt};
   i1.conn_uid = 100;
   i1.outbound = true;
   EXPECT_FALSE(core.add_connection(sim.now(), 1, i1, fx));
@@ -127,7 +128,7 @@ TEST(MeshCore, ConnectionLimit) {
   MeshCore core(cfg, rng, null_logger());
   Effects fx;
   ConnectionInfo i;
-  i.remote = RemoteFeatures{P(2), "b", 5, 1, std::nullopt, false, std::nullopt, std::nullopt};
+  i.remote = RemoteFeatures{P(2), "b", 5, 1, std::nullopt, false, std::nullopt, std::nullopt, std::nullopt};
   EXPECT_FALSE(core.add_connection(sim.now(), 1, i, fx));
   i.remote.name = P(3);
   auto r = core.add_connection(sim.now(), 2, i, fx);
@@ -256,6 +257,89 @@ TEST(MeshCore, MalformedGossipAndTopologyUnicastCloseTheConnection) {
     EXPECT_EQ(fx.closes.size(), 1u);
   }
   EXPECT_EQ(sim.core(a).topology().peers().size(), before.size());
+}
+
+std::optional<ConnId> conn_of(MeshCore& core, PeerName remote) {
+  for (auto& [id, c] : core.connections()) {
+    if (c.info.remote.name == remote) return id;
+  }
+  return std::nullopt;
+}
+
+TEST(MeshCore, TopologySyncOnlyBetweenPeersThatNegotiatedItAndBadSyncClosesTheConnection) {
+  MeshSim sim(11);
+  sim.weft_gossip = true;
+  auto a = sim.add_node(P(1)), b = sim.add_node(P(2));
+  sim.weft_gossip = false;
+  auto c = sim.add_node(P(3));  // a Weave peer
+  ASSERT_TRUE(sim.connect(a, b));
+  ASSERT_TRUE(sim.connect(a, c));
+  sim.run(std::chrono::seconds(2));
+  auto sync = [&](PeerName src, Bytes payload) {
+    return ProtocolMessage{ProtocolTag::gossip,
+                           encode_gossip_envelope(GossipEnvelope{std::string(kTopologySyncChannel), src, {}, std::move(payload)}, false)};
+  };
+  EXPECT_TRUE(sim.core(a).uses_digests(*conn_of(sim.core(a), P(2))));
+  EXPECT_FALSE(sim.core(a).uses_digests(*conn_of(sim.core(a), P(3))));
+  EXPECT_FALSE(sim.core(c).uses_digests(*conn_of(sim.core(c), P(1))));
+  auto digest = encode_topology_sync(topology_digest(sim.core(b).topology()));
+  {
+    Effects fx;  // a well-formed digest from a weft peer: no close (and no answer: same table)
+    sim.core(a).on_message(sim.now(), *conn_of(sim.core(a), P(2)), sync(P(2), digest), fx);
+    EXPECT_TRUE(fx.closes.empty());
+    EXPECT_TRUE(fx.sends.empty());
+  }
+  {
+    Effects fx;  // a digest over a connection that did not negotiate it (a Weave peer's)
+    sim.core(a).on_message(sim.now(), *conn_of(sim.core(a), P(3)), sync(P(3), digest), fx);
+    EXPECT_EQ(fx.closes.size(), 1u);
+  }
+  for (auto& bad : {Bytes{}, Bytes{9}, Bytes{1, 0, 0}, Bytes{2, 0, 0, 0, 1}}) {
+    Effects fx;
+    sim.core(a).on_message(sim.now(), *conn_of(sim.core(a), P(2)), sync(P(2), bad), fx);
+    EXPECT_EQ(fx.closes.size(), 1u) << to_hex(bad);
+  }
+  {
+    Effects fx;  // sync messages are neighbour to neighbour: never as a broadcast
+    auto m = sync(P(2), digest);
+    m.tag = ProtocolTag::gossip_broadcast;
+    sim.core(a).on_message(sim.now(), *conn_of(sim.core(a), P(2)), m, fx);
+    EXPECT_EQ(fx.closes.size(), 1u);
+  }
+}
+
+TEST(MeshCore, ARepeatOfAnUpdateThatChangedNothingIsSkippedUntilTheTableChanges) {
+  MeshSim sim(12);
+  constexpr std::size_t kLine = 30;  // a full state well over kNoopCacheMinBytes
+  for (std::size_t i = 0; i < kLine; ++i) sim.add_node(P(i + 1));
+  for (std::size_t i = 1; i < kLine; ++i) ASSERT_TRUE(sim.connect(i - 1, i));
+  sim.run(std::chrono::seconds(5));
+  ASSERT_EQ(sim.core(1).topology().peers().size(), kLine);
+  auto full = encode_peer_updates(sim.core(0).topology().all_summaries());
+  ASSERT_GE(full.size(), kNoopCacheMinBytes);
+  auto msg = ProtocolMessage{ProtocolTag::gossip, encode_gossip_envelope(GossipEnvelope{"topology", P(1), {}, full}, false)};
+  auto id = *conn_of(sim.core(1), P(1));
+  auto feed = [&] {
+    Effects fx;
+    sim.core(1).on_message(sim.now(), id, msg, fx);
+    EXPECT_TRUE(fx.closes.empty());
+    EXPECT_TRUE(fx.sends.empty()) << "nothing new: nothing to relay";
+  };
+  auto skipped = [&] { return sim.core(1).sync_stats().unchanged_skipped; };
+  feed();
+  auto s0 = skipped();
+  feed();
+  EXPECT_EQ(skipped(), s0 + 1) << "the same bytes, the table unchanged: skipped unread";
+  // The table changes (a new peer joins at the far end): the same bytes are merged again.
+  sim.add_node(P(100));
+  ASSERT_TRUE(sim.connect(kLine - 1, kLine));
+  sim.run(std::chrono::seconds(3));
+  ASSERT_NE(sim.core(1).topology().find(P(100)), nullptr);
+  feed();
+  EXPECT_EQ(skipped(), s0 + 1);
+  feed();
+  EXPECT_EQ(skipped(), s0 + 2);
+  EXPECT_NE(sim.core(1).topology().find(P(100)), nullptr) << "skipping never loses what the table holds";
 }
 
 TEST(MeshCore, OverlayMessagesAreHandedToTheDatapathButEmptyTag7IsDropped) {

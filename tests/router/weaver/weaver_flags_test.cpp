@@ -113,7 +113,7 @@ TEST(WeaverConfig, EverySectionIsTyped) {
   auto c = config({"--name=aa:bb:cc:dd:ee:ff", "--nickname", "n1", "--host", "10.0.0.9", "--port=7000",
                    "--conn-limit", "5", "--no-discovery", "--trusted-subnets", "10.0.0.0/8,192.168.0.0/16", "--resume",
                    "--log-level", "debug", "--mtu", "+1400", "--bufsz", "8", "--datapath-backend", "kernel",
-                   "--dpdk-eal-args", " -a  0000:03:00.0 ", "--extended-overlay=false", "--udp-offload=0",
+                   "--dpdk-eal-args", " -a  0000:03:00.0 ", "--extended-overlay=false", "--weft-gossip=false", "--udp-offload=0",
                    "--fastdp-refuse", "--docker-bridge", "docker0", "--expect-npc", "--no-masq-local",
                    "--http-addr", "0.0.0.0:6784", "--status-addr", "127.0.0.1:6782", "--ipalloc-range", "10.32.1.0/12",
                    "--ipalloc-default-subnet", "10.32.0.0/16", "--ipalloc-init", "consensus=3", "--dns-ttl", "30",
@@ -128,6 +128,7 @@ TEST(WeaverConfig, EverySectionIsTyped) {
   EXPECT_EQ(c->mesh.port, 7000);
   EXPECT_EQ(c->mesh.conn_limit, 5u);
   EXPECT_FALSE(c->mesh.discovery);
+  EXPECT_FALSE(c->mesh.weft_gossip);
   ASSERT_EQ(c->mesh.trusted_subnets.size(), 2u);
   EXPECT_EQ(c->mesh.trusted_subnets[1].str(), "192.168.0.0/16");
   EXPECT_TRUE(c->mesh.resume);

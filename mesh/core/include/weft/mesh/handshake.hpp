@@ -68,10 +68,13 @@ struct LocalFeatures {
   /// weft's extended overlay offer (key "WeftOverlay", e.g. "1 aes256gcm chacha20poly1305"):
   /// empty = not offered, and the key is left out, so a Weave peer sees exactly its 8 keys.
   std::string weft_overlay;
+  /// weft's topology digests (key "WeftGossip", "1"; weft/mesh/topology_sync.hpp): empty = not
+  /// offered, and the key is left out.
+  std::string weft_gossip;
 };
 
 /// PeerNameFlavour, Name, NickName, UID, ConnID, ShortID, Trusted and Overlays (all 8 keys), plus
-/// WeftOverlay when offered.
+/// WeftOverlay and WeftGossip when offered.
 Features make_features(const LocalFeatures& f);
 
 /// The remote peer's features, validated.
@@ -87,6 +90,8 @@ struct RemoteFeatures {
   /// "WeftOverlay" words (a weft peer's extended-overlay offer); absent => a Weave peer, or a
   /// weft peer not offering it.
   std::optional<std::vector<std::string>> weft_overlay;
+  /// "WeftGossip" words (the topology digest versions a weft peer speaks); absent => Weave.
+  std::optional<std::vector<std::string>> weft_gossip;
   bool operator==(const RemoteFeatures&) const = default;
 };
 

@@ -4,6 +4,7 @@
 // peer GC (1 s). Pure: the shell feeds it `(now, input)` and applies the Effects it returns.
 //
 // Single-threaded: owned by one actor. Channels registered with add_channel() must outlive it.
+#include <array>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -33,6 +34,9 @@ inline constexpr Duration kGcDelay = std::chrono::seconds(1);
 /// coalesces route recalculation for 100 ms too): each improving topology message would otherwise
 /// cost a full route computation, O(peers x connections), at every peer.
 inline constexpr Duration kRelayRoutesMaxAge = std::chrono::milliseconds(100);
+/// Received topology updates at least this big are hashed, so that a repeat of one that changed
+/// nothing is skipped unread (see MeshCore::topology_on_gossip).
+inline constexpr std::size_t kNoopCacheMinBytes = 1024;
 
 struct OutMessage {
   ConnId conn = 0;
@@ -75,6 +79,24 @@ struct ConnectionInfo {
 struct MeshConfig {
   PeerIdentity self;
   std::size_t conn_limit = 200;  ///< 0 = unlimited
+  /// Use topology digests (weft/mesh/topology_sync.hpp) with neighbours that offered the
+  /// "WeftGossip" feature; the shell offers it iff this is set. Weave peers get the full state.
+  bool weft_gossip = false;
+};
+
+/// Periodic topology gossip by kind, and the digest exchanges (for tests, the scale simulation
+/// and status).
+struct TopologySyncStats {
+  std::uint64_t full_sent = 0;         ///< periodic rounds' full-state messages (Weave's way)
+  std::uint64_t digests_sent = 0;      ///< periodic rounds' digests (weft neighbours)
+  std::uint64_t digests_matched = 0;   ///< digests received that matched ours
+  std::uint64_t versions_sent = 0;     ///< version lists sent after a mismatch
+  std::uint64_t updates_pushed = 0;    ///< topology updates sent to a neighbour in a sync
+  std::uint64_t wants_sent = 0;        ///< want lists sent
+  /// Received topology updates skipped unread: the same bytes as the last update that changed
+  /// nothing, with the table unchanged since (in a converged Weave mesh every periodic full state
+  /// is byte-identical).
+  std::uint64_t unchanged_skipped = 0;
 };
 
 /// Why an add_connection was refused, for the connection maker (never retry some of these).
@@ -82,6 +104,13 @@ enum class RefuseKind { ourself, name_collision, duplicate, limit, unknown_peer 
 struct Refused {
   RefuseKind kind;
   std::string message;
+};
+
+/// A received topology update whose merge changed nothing: the table's epoch then and a
+/// BLAKE2b-128 hash of its bytes.
+struct NoopUpdate {
+  std::uint64_t epoch = 0;
+  std::array<std::uint8_t, 16> hash{};
 };
 
 class MeshCore {
@@ -123,6 +152,9 @@ class MeshCore {
   };
   const std::map<ConnId, LocalConn>& connections() const { return conns_; }
   std::uint64_t termination_count() const { return terminations_; }
+  const TopologySyncStats& sync_stats() const { return sync_stats_; }
+  /// Whether connection `id` uses topology digests (both ends offered "WeftGossip: 1").
+  bool uses_digests(ConnId id) const;
 
  private:
   friend class Sender;
@@ -143,6 +175,10 @@ class MeshCore {
   void send_all_gossip_down(TimePoint now, ConnId id, Effects& fx);
   Bytes encode_topology(const std::vector<PeerSummary>& peers) const;
   std::optional<ConnId> conn_to(PeerName p) const;
+  /// The periodic topology round: the full state to Weave neighbours, a digest to weft ones.
+  void periodic_topology_gossip(TimePoint now, Effects& fx);
+  Result<void> on_topology_sync(ConnId id, ByteSpan payload, Effects& fx);
+  void send_direct(ConnId id, std::string_view channel, Bytes payload, Effects& fx);
 
   MeshConfig config_;
   Random& rng_;
@@ -162,6 +198,10 @@ class MeshCore {
   std::optional<TimePoint> gc_at_;
   std::optional<TimePoint> gossip_at_;
   std::uint64_t terminations_ = 0;
+  TopologySyncStats sync_stats_;
+  std::uint64_t topology_epoch_ = 0;  ///< bumped by invalidate_routes(), i.e. on every table change
+  /// The last received update (at least kNoopCacheMinBytes) whose merge changed nothing.
+  std::optional<NoopUpdate> noop_update_;
 };
 
 }  // namespace weft::mesh

@@ -100,6 +100,9 @@ class RouteTable {
   std::unordered_map<PeerName, PeerName> unicast_all_;
   mutable std::unordered_map<PeerName, std::vector<PeerName>> broadcast_;
   mutable std::unordered_map<PeerName, std::vector<PeerName>> broadcast_all_;
+  /// random_neighbours' weights (destinations per next hop, ascending by name), computed on
+  /// first use: every gossip relay draws from them, and a table serves many relays.
+  mutable std::optional<std::vector<std::pair<PeerName, std::uint64_t>>> weights_;
 };
 
 /// Recomputes everything derived from the topology for `self` (normally topology.self_name()).

@@ -29,6 +29,7 @@ struct NodeConfig {
   std::vector<Cidr> trusted_subnets;
   std::vector<std::string> overlays{"sleeve"};
   std::string weft_overlay;  ///< the "WeftOverlay" feature to offer ("" = none)
+  bool weft_gossip = false;  ///< offer and use topology digests ("WeftGossip: 1") with weft peers
 };
 
 /// Hooks for the layers above (datapath, IPAM, DNS), all called on the io_context thread.

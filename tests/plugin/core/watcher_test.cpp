@@ -2,7 +2,7 @@
 // when the ARP announce runs, as an attach request; carried out here by the fake attach host.
 #include <gtest/gtest.h>
 
-#include "../attach/fake_attach_host.hpp"
+#include "../../attach/core/fake_attach_host.hpp"
 #include "weft/plugin/watcher.hpp"
 
 namespace weft::plugin {

@@ -44,8 +44,8 @@ Result<void> Weaver::start_fastdp() {
   fastdp_.emplace(io_, *node_, std::move(kernel_), mtu_, a.vxlan_port, log_.child("fastdp"));
   auto r = fastdp_->start(a, &overlay_->forwarder().macs(),
                           [this](TimePoint now, PeerName src, PeerName dst, std::span<const std::uint8_t> frame,
-                                 const datapath::VnetHeader* vh) {
-                            overlay_->deliver_fastdp_frame(now, src, dst, frame, vh);
+                                 const datapath::VnetHeader* vh, std::optional<PeerName> from) {
+                            overlay_->deliver_fastdp_frame(now, src, dst, frame, vh, from);
                           });
   if (!r) {
     fastdp_.reset();  // detaches whatever was attached

@@ -106,12 +106,15 @@ static __always_inline int encap(struct __sk_buff *skb, __u32 vni, __u32 ip_be) 
 }
 
 /* One copy per next hop of `fl`, each addressed to that neighbour; the copies are sent before
- * the next tunnel key is set (a clone_redirect transmits synchronously). */
+ * the next tunnel key is set (a clone_redirect transmits synchronously). Never a copy back to
+ * `from_ip`, the neighbour it came from (0 on egress): when two routers' views disagree, each may
+ * think the other is its child in the source's tree, and the frame would bounce for ever. */
 static __always_inline int flood(struct __sk_buff *skb, const struct fdp_config *cfg, const struct fdp_flood *fl,
-                                 __u32 src, __u32 stat) {
+                                 __u32 src, __u32 stat, __u32 from_ip) {
   __u32 n = fl->n;
   for (int i = 0; i < FDP_MAX_FLOOD; i++) {
     if (i >= n) break;
+    if (from_ip != 0 && fl->hops[i].ip == from_ip) continue;
     __u32 vni = (src & 0xfff) | ((fl->hops[i].dst & 0xfff) << 12);
     if (encap(skb, vni, fl->hops[i].ip) < 0 || bpf_clone_redirect(skb, cfg->vxlan_ifindex, 0) < 0) {
       count(FDP_STAT_ERRORS);
@@ -145,7 +148,7 @@ int fdp_egress(struct __sk_buff *skb) {
     struct fdp_flood *fl = bpf_map_lookup_elem(&floods, &self);
     if (!fl || !(fl->flags & FDP_FLOOD_KERNEL)) goto punt;
     if (eth[0] == 0x01 && eth[1] == 0x80 && eth[2] == 0xc2 && eth[3] == 0 && eth[4] == 0 && eth[5] == 0) goto punt;
-    flood(skb, cfg, fl, self, FDP_STAT_TX_FLOOD);
+    flood(skb, cfg, fl, self, FDP_STAT_TX_FLOOD, 0);
     return TC_ACT_SHOT;
   }
   struct fdp_mac_val *dv = mac_lookup(eth);
@@ -197,7 +200,7 @@ int fdp_ingress(struct __sk_buff *skb) {
   if (eth[0] & 1) {
     struct fdp_flood *fl = bpf_map_lookup_elem(&floods, &src);
     if (!fl || !(fl->flags & FDP_FLOOD_KERNEL)) goto punt;
-    flood(skb, cfg, fl, src, FDP_STAT_RX_FLOOD);
+    flood(skb, cfg, fl, src, FDP_STAT_RX_FLOOD, remote);
     count(FDP_STAT_RX_LOCAL);
     count_peer(src, skb, 0);
     return bpf_redirect(cfg->bridge_ifindex, BPF_F_INGRESS);

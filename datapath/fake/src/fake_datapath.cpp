@@ -35,6 +35,10 @@ void FakeDatapath::update_event_fd() {
 }
 
 void FakeDatapath::inject_from_bridge(Bytes frame) {
+  if (capacity_ && queue_.size() >= *capacity_) {
+    ++stats_.rx_dropped;
+    return;
+  }
   queue_.push_back(std::move(frame));
   update_event_fd();
 }
@@ -57,7 +61,7 @@ std::size_t FakeDatapath::receive(std::span<FrameView> out) {
 std::size_t FakeDatapath::send(std::span<const FrameView> frames) {
   std::size_t accepted = 0;
   for (const auto& f : frames) {
-    if (send_budget_ && *send_budget_ == 0) {
+    if ((send_budget_ && *send_budget_ == 0) || (mtu_ && f.data.size() > *mtu_ + 14)) {
       ++stats_.tx_dropped;
       continue;
     }

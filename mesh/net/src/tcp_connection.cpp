@@ -52,6 +52,10 @@ void TcpConnection::arm_read_deadline(Duration d) {
   deadline_.expires_after(d);
   deadline_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
     if (ec || self->closed_) return;
+    // A wait that had already expired, with its handler queued, when the deadline was moved
+    // (the handshake finished as its 10 s ran out, under load) is not cancelled: its handler runs
+    // with no error. It used to close the fresh connection as "no message for 60s".
+    if (self->deadline_.expiry() > asio::steady_timer::clock_type::now()) return;
     self->close(self->handshake_ ? "handshake timed out" : "read timed out: no message for 60s");
   });
 }

@@ -105,6 +105,13 @@ std::optional<datapath::UdpEndpoint> FastdpForwarders::usable(PeerName peer) con
   return f.c.remote_addr;
 }
 
+std::optional<PeerName> FastdpForwarders::neighbour_at(Ipv4 ip) const {
+  for (const auto& [id, f] : fwds_) {
+    if (f.c.remote_addr && f.c.remote_addr->ip == ip) return f.c.remote;
+  }
+  return std::nullopt;
+}
+
 std::vector<FastdpForwarders::Status> FastdpForwarders::status() const {
   std::vector<Status> out;
   for (auto& [id, f] : fwds_) out.push_back({id, f.c.remote, f.established, f.healthy, f.c.remote_addr});

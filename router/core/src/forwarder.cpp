@@ -8,7 +8,27 @@ constexpr std::array<std::uint8_t, 6> kStp = {0x01, 0x80, 0xc2, 0x00, 0x00, 0x00
 Mac dst_mac(std::span<const std::uint8_t> f) { return Mac::from_bytes(f.subspan(0, 6)); }
 Mac src_mac(std::span<const std::uint8_t> f) { return Mac::from_bytes(f.subspan(6, 6)); }
 
+/// FNV-1a over the source peer and the frame: the identity of a flooded frame.
+std::uint64_t frame_key(PeerName src, std::span<const std::uint8_t> frame) {
+  std::uint64_t h = 0xcbf29ce484222325ull;
+  auto mix = [&h](std::uint8_t b) {
+    h ^= b;
+    h *= 0x100000001b3ull;
+  };
+  for (int i = 0; i < 8; ++i) mix(static_cast<std::uint8_t>(src.value() >> (8 * i)));
+  for (auto b : frame) mix(b);
+  return h | 1;  // never 0, the empty slot
+}
+
 }  // namespace
+
+bool Forwarder::seen_recently(TimePoint now, PeerName src, std::span<const std::uint8_t> frame) {
+  auto key = frame_key(src, frame);
+  auto& slot = seen_[key % kSeenSlots];
+  if (slot.key == key && now - slot.at < kDuplicateWindow) return true;
+  slot = Seen{key, now};
+  return false;
+}
 
 void Forwarder::flood(PeerName src, std::span<const std::uint8_t> frame, const mesh::RouteTable& routes,
                       std::vector<OverlaySend>& out) {
@@ -52,7 +72,7 @@ void Forwarder::on_local_frame(TimePoint now, std::span<const std::uint8_t> fram
 
 void Forwarder::on_overlay_frame(TimePoint now, PeerName src_peer, PeerName dst_peer,
                                  std::span<const std::uint8_t> frame, const mesh::RouteTable& routes, bool& inject,
-                                 std::vector<OverlaySend>& out) {
+                                 std::vector<OverlaySend>& out, std::optional<PeerName> from) {
   inject = false;
   if (frame.size() < 14) {
     ++stats_.dropped_other;
@@ -64,6 +84,10 @@ void Forwarder::on_overlay_frame(TimePoint now, PeerName src_peer, PeerName dst_
       ++stats_.dropped_no_route;
       return;
     }
+    if (from && *hop == *from) {
+      ++stats_.dropped_loop;  // its route runs through us, ours through it: views disagree
+      return;
+    }
     ++stats_.relayed;
     out.push_back(OverlaySend{*hop, src_peer, dst_peer, frame});
     return;
@@ -72,13 +96,28 @@ void Forwarder::on_overlay_frame(TimePoint now, PeerName src_peer, PeerName dst_
     ++stats_.dropped_other;  // our own frame came back: never loop
     return;
   }
+  auto dst = dst_mac(frame);
+  auto owner = dst.is_multicast() ? std::nullopt : macs_.lookup(dst);
+  if (!(owner && *owner == self_) && seen_recently(now, src_peer, frame)) {
+    ++stats_.dropped_duplicate;
+    return;
+  }
   macs_.add_forced(src_mac(frame), src_peer, now);
   inject = true;
   ++stats_.injected;
-  auto dst = dst_mac(frame);
-  auto owner = dst.is_multicast() ? std::nullopt : macs_.lookup(dst);
   if (owner && *owner == self_) return;
+  auto first = out.size();
   flood(src_peer, frame, routes, out);
+  if (!from) return;
+  auto keep = first;
+  for (auto i = first; i < out.size(); ++i) {
+    if (out[i].next_hop == *from) {
+      ++stats_.dropped_loop;  // never back where it came from
+      continue;
+    }
+    out[keep++] = out[i];
+  }
+  out.erase(out.begin() + static_cast<std::ptrdiff_t>(keep), out.end());
 }
 
 }  // namespace weft::router

@@ -153,12 +153,18 @@ void FastdpShell::apply(router::FastdpEffects& fx) {
 void FastdpShell::watch_punts() {
   punt_fd_->async_wait(asio::posix::stream_descriptor::wait_read, [this](const boost::system::error_code& ec) {
     if (ec || stopped_) return;
+    punt_budget_ = kPuntBudget;
     kernel_->consume([this](const datapath::KernelPunt& p) { on_punt(p); });
     watch_punts();
   });
 }
 
 void FastdpShell::on_punt(const datapath::KernelPunt& p) {
+  if (punt_budget_ == 0) {
+    stats_.rx_punt_shed++;
+    return;
+  }
+  --punt_budget_;
   stats_.rx_punted++;
   auto now = Clock::now();
   auto [s, d] = router::fastdp_peers(p.vni);
@@ -186,7 +192,7 @@ void FastdpShell::on_punt(const datapath::KernelPunt& p) {
   }
   // What the skb knew (a partial checksum, GRO) travels on as a virtio_net_hdr.
   auto vh = router::punted_frame_header(p.frame, p.gso_size);
-  deliver_(now, *src, *dst, p.frame, vh ? &*vh : nullptr);
+  deliver_(now, *src, *dst, p.frame, vh ? &*vh : nullptr, fwds_.neighbour_at(p.remote));
   tables_dirty();
 }
 

@@ -166,11 +166,11 @@ bool OverlayShell::send_fastdp(const router::OverlaySend& s, const datapath::Vne
 }
 
 void OverlayShell::deliver_fastdp_frame(TimePoint now, PeerName src, PeerName dst, std::span<const std::uint8_t> frame,
-                                        const datapath::VnetHeader* vh) {
+                                        const datapath::VnetHeader* vh, std::optional<PeerName> from) {
   router::SleeveEffects fx;
   bool inj = false;
   sends_.clear();
-  fwd_.on_overlay_frame(now, src, dst, frame, node_.core().routes(), inj, sends_);
+  fwd_.on_overlay_frame(now, src, dst, frame, node_.core().routes(), inj, sends_, from);
   if (inj) inject(frame, vh);
   flush_inject();  // the frame lives in the kernel's buffer only for this call
   for (auto& s : sends_) send_out(now, s, vh, fx);

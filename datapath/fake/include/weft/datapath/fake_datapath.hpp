@@ -43,6 +43,12 @@ class FakeDatapath final : public Datapath {
   void set_send_budget_for_test(std::optional<std::size_t> budget) { send_budget_ = budget; }
   /// Counts frames as dropped before receive(), like a kernel ring overflow.
   void add_rx_dropped_for_test(std::uint64_t n) { stats_.rx_dropped += n; }
+  /// Makes send() refuse frames longer than mtu + 14 (counted as tx_dropped), as the kernel
+  /// refuses them on a real link; nullopt = no limit (the default).
+  void set_mtu_for_test(std::optional<std::size_t> mtu) { mtu_ = mtu; }
+  /// Makes inject_from_bridge() drop frames (counted as rx_dropped) while `capacity` frames are
+  /// queued, like a full capture ring; nullopt = unbounded (the default).
+  void set_capacity_for_test(std::optional<std::size_t> capacity) { capacity_ = capacity; }
 
  private:
   void update_event_fd();
@@ -54,6 +60,8 @@ class FakeDatapath final : public Datapath {
   std::vector<Bytes> batch_;  ///< frames of the last receive(); FrameViews point here
   std::vector<Bytes> sent_;
   std::optional<std::size_t> send_budget_;
+  std::optional<std::size_t> mtu_;
+  std::optional<std::size_t> capacity_;
   DatapathStats stats_;
 };
 

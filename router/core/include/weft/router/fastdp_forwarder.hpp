@@ -62,6 +62,8 @@ class FastdpForwarders {
   /// Heartbeats due and health; returns the next deadline.
   TimePoint on_tick(TimePoint now, FastdpEffects& fx);
 
+  /// The neighbour whose fastdp forwarder sends from `ip`, if any (where a punted frame came from).
+  std::optional<PeerName> neighbour_at(Ipv4 ip) const;
   /// Where VXLAN to neighbour `peer` goes, if its forwarder is established and healthy.
   std::optional<datapath::UdpEndpoint> usable(PeerName peer) const;
 

@@ -25,6 +25,7 @@ struct FastdpShellStats {
   std::uint64_t tx_frames = 0;      ///< VXLAN frames weaver sent itself
   std::uint64_t tx_errors = 0;
   std::uint64_t rx_punted = 0;      ///< frames the kernel handed to weaver
+  std::uint64_t rx_punt_shed = 0;   ///< punts beyond kPuntBudget in one wake-up, dropped
   std::uint64_t rx_heartbeats = 0;
   std::uint64_t rx_bad = 0;         ///< unknown VNI peers, bad heartbeats
   std::uint64_t tx_icmp_frag_needed = 0;
@@ -35,8 +36,12 @@ struct FastdpShellStats {
 class FastdpShell {
  public:
   /// Receives a frame that arrived over VXLAN and that the kernel left to weaver.
+  /// `from` is the neighbour it came from, when weaver knows it (nothing goes back there).
   using Deliver = std::function<void(TimePoint, PeerName src, PeerName dst, std::span<const std::uint8_t> frame,
-                                     const datapath::VnetHeader* vh)>;
+                                     const datapath::VnetHeader* vh, std::optional<PeerName> from)>;
+  /// Punted frames handled per wake-up; the rest of a burst is shed (counted), so a storm of
+  /// punts cannot starve gossip, DNS and HTTP on the same event loop.
+  static constexpr std::uint32_t kPuntBudget = 2048;
 
   FastdpShell(asio::io_context& io, mesh_net::MeshNode& node, std::unique_ptr<datapath::KernelFastdp> kernel, int mtu,
               std::uint16_t vxlan_port, Logger log);
@@ -87,6 +92,7 @@ class FastdpShell {
   asio::steady_timer tick_;
   asio::steady_timer sync_timer_;
   bool sync_pending_ = false;
+  std::uint32_t punt_budget_ = kPuntBudget;
   router::FastdpTables applied_;
   std::uint32_t applied_self_ = 0xFFFFFFFF;
   FastdpShellStats stats_;

@@ -54,7 +54,7 @@ class OverlayShell {
   void set_fastdp(FastdpShell* f) { fastdp_ = f; }
   /// A frame that arrived over fastdp and that the kernel left to weaver: learn, inject, relay.
   void deliver_fastdp_frame(TimePoint now, PeerName src, PeerName dst, std::span<const std::uint8_t> frame,
-                            const datapath::VnetHeader* vh);
+                            const datapath::VnetHeader* vh, std::optional<PeerName> from = std::nullopt);
 
  private:
   void watch_datapath();

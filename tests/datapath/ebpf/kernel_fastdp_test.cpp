@@ -1,0 +1,176 @@
+// The kernel fast path's own side of the datapath contract (datapath/ebpf), in a private network
+// namespace (root; a failure when CI is set). KernelFastdp is not a Datapath: it neither captures
+// nor injects on the bridge; weaver's frames go through the afpacket backend, which the
+// conformance suite runs with these programs attached (afpacket_vnet_kernel_fastdp). What
+// KernelFastdp offers by itself, and what is tested here:
+//   * egress punts: with nothing in its maps, every frame on the bridge port's egress is left to
+//     the userspace capture (counted as PUNT_EGRESS), intact and in order;
+//   * ingress punts: a VXLAN frame it cannot deliver wakes punt_fd() after idle and is handed
+//     over by consume() with its VNI, outer source and bytes; a burst arrives whole, none lost.
+// Batch limits do not apply: consume() hands over everything the perf buffer holds.
+#include "weft/datapath/kernel_fastdp.hpp"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <vector>
+
+#include "far_end.hpp"
+#include "netns.hpp"
+#include "packet_builder.hpp"
+#include "weft/datapath/afpacket_datapath.hpp"
+
+namespace weft::datapath {
+namespace {
+
+using test::kTypeIn;
+using test::seq_frame;
+
+constexpr const char* kPort = "weftk0";  // the bridge's end (vethwe-bridge in weaver)
+constexpr const char* kCapture = "weftk1";  // the capture end (vethwe-pcap)
+constexpr std::uint16_t kVxlanPort = 6784;
+
+std::string setup_link() {
+  (void)test::sh("sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1");
+  NS_TRY(test::sh("ip link set lo up"));
+  NS_TRY(test::sh(fmt::format("ip link add {} type veth peer name {}", kPort, kCapture)));
+  NS_TRY(test::sh(fmt::format("ip link set {} up && ip link set {} up", kPort, kCapture)));
+  return "";
+}
+
+Result<std::unique_ptr<KernelFastdp>> attached() {
+  WEFT_TRY(k, KernelFastdp::load(false, Logger("fastdp", nullptr)));
+  KernelFastdpAttach a;
+  a.bridge_port = kPort;
+  a.vxlan_name = "weftk-vx";
+  a.vxlan_port = kVxlanPort;
+  a.self_short_id = 1;
+  a.max_frame = 1514;
+  WEFT_TRY_VOID(k->attach(a));
+  return k;
+}
+
+TEST(KernelFastdp, EgressLeavesUndecidedFramesToTheCapture) {
+  WEFT_RUN_IN_NETNS([]() -> std::string {
+    NS_TRY(setup_link());
+    auto k = attached();
+    if (!k) {
+      return k.error().message;
+    }
+    auto cap = AfPacketDatapath::open(kCapture, {});
+    if (!cap) {
+      return cap.error().message;
+    }
+    // Frames the bridge sends toward the router: out of kPort, through fdp_egress.
+    test::PacketSocketEnd bridge(kPort);
+    NS_CHECK(bridge.ok());
+    constexpr std::uint32_t kN = 20;
+    for (std::uint32_t i = 0; i < kN; ++i) {
+      NS_CHECK(bridge.send(seq_frame(kTypeIn, i, 100 + i)));
+    }
+    std::array<FrameView, 8> out{};
+    std::uint32_t next = 0;
+    while (next < kN && test::wait_readable((*cap)->wait_fd(), 2000)) {
+      const std::size_t n = (*cap)->receive(out);
+      for (std::size_t i = 0; i < n; ++i) {
+        if (test::ethertype_of(out[i].data) != kTypeIn) {
+          continue;
+        }
+        const Bytes want = seq_frame(kTypeIn, next, 100 + next);
+        NS_CHECK(std::equal(out[i].data.begin(), out[i].data.end(), want.begin(), want.end()));
+        ++next;
+      }
+    }
+    NS_CHECK_EQ(next, kN);
+    // The program saw them (a detached program would count nothing).
+    NS_CHECK((*k)->stats().counters[FDP_STAT_PUNT_EGRESS] >= kN);
+    return "";
+  });
+}
+
+/// A VXLAN datagram (flags I, VNI) carrying `frame`, to 127.0.0.1:kVxlanPort.
+bool send_vxlan(int fd, std::uint32_t vni, const Bytes& frame) {
+  Bytes d = {0x08, 0, 0, 0, static_cast<std::uint8_t>(vni >> 16), static_cast<std::uint8_t>(vni >> 8),
+             static_cast<std::uint8_t>(vni), 0};
+  d.insert(d.end(), frame.begin(), frame.end());
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(kVxlanPort);
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  return ::sendto(fd, d.data(), d.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to) ==
+         static_cast<ssize_t>(d.size());
+}
+
+TEST(KernelFastdp, IngressPuntWakesPuntFdAfterIdleAndNoneIsLost) {
+  WEFT_RUN_IN_NETNS([]() -> std::string {
+    NS_TRY(setup_link());
+    auto k = attached();
+    if (!k) {
+      return k.error().message;
+    }
+    KernelFastdp& kf = **k;
+    NS_CHECK(kf.punt_fd() >= 0);
+    // One CPU for the sender and its softirq, so the per-CPU perf buffers keep the order.
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(0, &one);
+    NS_CHECK(::sched_setaffinity(0, sizeof one, &one) == 0);
+    const int udp = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    NS_CHECK(udp >= 0);
+    // VNI = source ShortID 2 | destination (this peer, 1) << 12; no MACs are known: all punted.
+    constexpr std::uint32_t kVni = 2 | (1u << 12);
+    std::vector<KernelPunt> got;
+    std::vector<Bytes> frames;
+    const auto take = [&] {
+      kf.consume([&](const KernelPunt& p) {
+        got.push_back(p);
+        frames.emplace_back(p.frame.begin(), p.frame.end());
+      });
+    };
+
+    // Idle: nothing wakes the poller.
+    NS_CHECK(!test::wait_readable(kf.punt_fd(), 50));
+    // One frame wakes it.
+    const Bytes first = seq_frame(kTypeIn, 0, 120);
+    const auto t0 = std::chrono::steady_clock::now();
+    NS_CHECK(send_vxlan(udp, kVni, first));
+    NS_CHECK(test::wait_readable(kf.punt_fd(), 1000));
+    take();
+    const auto us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
+    std::fprintf(stderr, "[ wake-up ] kernel fast path punt after idle: %.1f us\n", us);
+    NS_CHECK_EQ(got.size(), 1u);
+    NS_CHECK_EQ(got[0].vni, kVni);
+    NS_CHECK(got[0].remote == test::ip("127.0.0.1"));
+    NS_CHECK(frames[0] == first);
+
+    // A burst: every frame handed over, none lost.
+    got.clear();
+    frames.clear();
+    constexpr std::uint32_t kN = 200;
+    for (std::uint32_t i = 1; i <= kN; ++i) {
+      NS_CHECK(send_vxlan(udp, kVni, seq_frame(kTypeIn, i, 60 + i * 7)));
+    }
+    while (got.size() < kN && test::wait_readable(kf.punt_fd(), 1000)) {
+      take();
+    }
+    ::close(udp);
+    NS_CHECK_EQ(got.size(), std::size_t{kN});
+    for (std::uint32_t i = 1; i <= kN; ++i) {
+      NS_CHECK(frames[i - 1] == seq_frame(kTypeIn, i, 60 + i * 7));
+    }
+    NS_CHECK_EQ(kf.stats().lost, 0u);
+    NS_CHECK_EQ(kf.stats().counters[FDP_STAT_PUNT_DROPPED], 0u);
+    NS_CHECK(kf.stats().counters[FDP_STAT_PUNT_INGRESS] >= kN + 1);
+    return "";
+  });
+}
+
+}  // namespace
+}  // namespace weft::datapath

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <charconv>
+
 namespace weft::weaver {
 namespace {
 
@@ -114,6 +116,25 @@ std::string Options::get(const std::string& name) const {
 
 bool Options::flag(const std::string& name) const { return get(name) == "true"; }
 
+Result<std::int64_t> Options::integer(const std::string& name) const { return parse_int_flag(name, get(name)); }
+
+std::optional<std::int64_t> parse_decimal(std::string_view text) {
+  std::string_view digits = text;
+  if (!digits.empty() && digits.front() == '+') digits.remove_prefix(1);  // as strconv.ParseInt
+  if (digits.empty() || (digits.size() < text.size() && digits.front() == '-')) return std::nullopt;
+  std::int64_t v = 0;
+  const char* end = digits.data() + digits.size();
+  auto [p, ec] = std::from_chars(digits.data(), end, v);
+  if (ec != std::errc{} || p != end) return std::nullopt;
+  return v;
+}
+
+Result<std::int64_t> parse_int_flag(std::string_view name, std::string_view text) {
+  auto v = parse_decimal(text);
+  if (!v) return make_error("invalid value \"{}\" for flag -{}: parse error", text, name);
+  return *v;
+}
+
 Result<Options> parse_flags(const std::vector<std::string>& args) {
   Options o;
   for (std::size_t i = 0; i < args.size(); ++i) {
@@ -144,15 +165,7 @@ Result<Options> parse_flags(const std::vector<std::string>& args) {
         if (i + 1 >= args.size()) return make_error("flag needs an argument: -{}", body);
         value = args[++i];
       }
-      if (spec.kind == Kind::integer) {
-        try {
-          std::size_t pos = 0;
-          (void)std::stol(*value, &pos);
-          if (pos != value->size()) throw std::invalid_argument("x");
-        } catch (...) {
-          return make_error("invalid value \"{}\" for flag -{}: parse error", *value, body);
-        }
-      }
+      if (spec.kind == Kind::integer) WEFT_TRY_VOID(parse_int_flag(body, *value));
       if (spec.kind == Kind::list) o.lists[body].push_back(*value);
       o.values[body] = *value;
     }

@@ -3,9 +3,11 @@
 // `--flag=value`, `-flag`; bools take no value unless written `--flag=false`. Positional
 // arguments are peers. Flags of capabilities weft has not built yet are accepted and reported by
 // name, so a Weave command line never fails silently.
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "weft/base/result.hpp"
@@ -20,6 +22,8 @@ struct Options {
 
   std::string get(const std::string& name) const;  ///< value or the flag's default
   bool flag(const std::string& name) const;
+  /// An integer flag's value (or default), parsed without throwing; errors name the flag.
+  Result<std::int64_t> integer(const std::string& name) const;
   bool given(const std::string& name) const { return values.count(name) > 0; }
 };
 
@@ -27,5 +31,10 @@ struct Options {
 /// "invalid boolean value \"maybe\" for -no-discovery").
 Result<Options> parse_flags(const std::vector<std::string>& args);
 std::string usage();
+/// Go's flag package's integer rule (decimal, optional sign): `invalid value "x" for flag -name:
+/// parse error` on anything else, out-of-range values included. Never throws.
+Result<std::int64_t> parse_int_flag(std::string_view name, std::string_view text);
+/// The number in `text` (decimal, optional + or -), or nullopt (also when out of range).
+std::optional<std::int64_t> parse_decimal(std::string_view text);
 
 }  // namespace weft::weaver

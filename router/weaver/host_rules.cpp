@@ -1,28 +1,10 @@
 #include "host_rules.hpp"
 
 #include "weft/datapath/linux/rtnl.hpp"
-#include "weft/http/listen_address.hpp"
 
 namespace weft::weaver {
 
 namespace host = datapath::host;
-
-Result<host::RouterRulesConfig> host_rules_config(const Options& opts) {
-  host::RouterRulesConfig cfg;
-  cfg.bridge = opts.get("weave-bridge");
-  cfg.docker_bridge = opts.get("docker-bridge");
-  cfg.expect_npc = opts.flag("expect-npc");
-  cfg.no_masq_local = opts.flag("no-masq-local");
-  auto port = std::stol(opts.get("port"));
-  if (port < 1 || port > 65535) return make_error("invalid port {}", port);
-  cfg.port = static_cast<std::uint16_t>(port);
-  if (auto addr = opts.get("http-addr"); !addr.empty()) {
-    auto a = http::ListenAddress::parse(addr);
-    if (!a) return make_error("--http-addr: {}", a.error().message);
-    if (a->kind == http::ListenAddress::Kind::tcp) cfg.control_port = a->port;
-  }
-  return cfg;
-}
 
 HostRules::HostRules(host::RouterRulesConfig cfg, std::set<Cidr> no_nat,
                      std::function<void(const std::set<Cidr>&)> save_no_nat, Logger log, host::Iptables ipt)

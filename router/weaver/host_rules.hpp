@@ -15,7 +15,6 @@
 #include <string>
 #include <vector>
 
-#include "flags.hpp"
 #include "weft/base/ipv4.hpp"
 #include "weft/base/logger.hpp"
 #include "weft/base/result.hpp"
@@ -23,10 +22,6 @@
 #include "weft/datapath/linux/iptables_plan.hpp"
 
 namespace weft::weaver {
-
-/// The rules' configuration from weaver's flags, checked without side effects (the docker
-/// bridge's address is looked up later, in start()).
-Result<datapath::host::RouterRulesConfig> host_rules_config(const Options& opts);
 
 class HostRules {
  public:

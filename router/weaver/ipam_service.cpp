@@ -35,33 +35,16 @@ IpamService::IpamService(boost::asio::io_context& io, mesh_net::MeshNode& node, 
 
 IpamService::~IpamService() = default;
 
-Result<IpamFlags> ipam_flags(const Options& opts) {
-  IpamFlags f;
-  auto range = Cidr::parse(opts.get("ipalloc-range"));
-  if (!range) return make_error("invalid --ipalloc-range {:?}: want a CIDR such as 10.32.0.0/12", opts.get("ipalloc-range"));
-  f.range = range->network();
-  if (f.range.size() < 4) return make_error("--ipalloc-range {} is smaller than 4 addresses", f.range);
-  f.default_subnet = f.range;
-  if (auto ds = opts.get("ipalloc-default-subnet"); !ds.empty()) {
-    WEFT_TRY(subnet, ipam::parse_default_subnet(f.range, ds));
-    f.default_subnet = subnet;
-  }
-  WEFT_TRY(init, ipam::IpallocInit::parse(opts.get("ipalloc-init").empty() ? "consensus" : opts.get("ipalloc-init")));
-  f.init = std::move(init);
-  return f;
-}
-
-Result<void> IpamService::start(const Options& opts, const mesh::PeerIdentity& self) {
-  WEFT_TRY(flags, ipam_flags(opts));
+Result<void> IpamService::start(const IpamSection& flags, const mesh::PeerIdentity& self) {
   range_ = flags.range;
   default_subnet_ = flags.default_subnet;
-  no_masq_local_ = opts.flag("no-masq-local");
+  no_masq_local_ = flags.no_masq_local;
   ipam::AllocatorConfig cfg;
   cfg.self = self.name;
   cfg.uid = self.uid;
   cfg.nickname = self.nickname;
   cfg.universe = range_;
-  cfg.init = std::move(flags.init);
+  cfg.init = flags.init;
   auto persisted = ipam::load_from(store_);
   if (!persisted) {
     return make_error("IPAM state in {} is unreadable ({}); run 'weave reset' to start afresh", store_.path(),

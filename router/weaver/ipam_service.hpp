@@ -8,7 +8,7 @@
 #include <memory>
 #include <optional>
 
-#include "flags.hpp"
+#include "weaver_config.hpp"
 #include "weft/base/logger.hpp"
 #include "weft/http/response.hpp"
 #include "weft/http/router.hpp"
@@ -20,20 +20,12 @@
 
 namespace weft::weaver {
 
-/// --ipalloc-range, --ipalloc-default-subnet and --ipalloc-init, checked.
-struct IpamFlags {
-  Cidr range;
-  Cidr default_subnet;
-  ipam::IpallocInit init;
-};
-Result<IpamFlags> ipam_flags(const Options& opts);
-
 class IpamService {
  public:
   IpamService(boost::asio::io_context& io, mesh_net::MeshNode& node, router::KvStore& store, Random& rng, Logger log);
   ~IpamService();
-  /// Reads --ipalloc-range/-default-subnet/-init and the persisted state; registers the channel.
-  Result<void> start(const Options& opts, const mesh::PeerIdentity& self);
+  /// Takes the checked IPAM flags and the persisted state; registers the channel.
+  Result<void> start(const IpamSection& cfg, const mesh::PeerIdentity& self);
   void stop();
   void add_routes(http::Router& r);
   /// Docker told weaver about a container (spec §6.5): "die" frees its addresses after 30 s

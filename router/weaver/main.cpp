@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "flags.hpp"
+#include "weaver_config.hpp"
 #include "weft/cni/plugin.hpp"
 #include "weaver.hpp"
 
@@ -44,10 +45,16 @@ int main(int argc, char** argv) {
     std::printf("weave %s\n", std::string(weaver::kVersion).c_str());
     return 0;
   }
+  // Every flag is checked before anything is created: a refused flag leaves no trace.
+  auto cfg = weaver::parse_config(*opts);
+  if (!cfg) {
+    std::fprintf(stderr, "weaver: %s\n", cfg.error().message.c_str());
+    return 1;
+  }
   auto sink = std::make_shared<StderrSink>();
   Logger log("weaver", sink);
   boost::asio::io_context io;
-  weaver::Weaver w(io, std::move(*opts), log);
+  weaver::Weaver w(io, std::move(*cfg), log);
   if (auto r = w.start(); !r) {
     std::fprintf(stderr, "weaver: %s\n", r.error().message.c_str());
     return 1;

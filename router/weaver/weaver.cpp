@@ -31,7 +31,6 @@
 #include "weft/ipam/weave_import.hpp"
 #include "weft/mesh/gob.hpp"
 #include "weft/router/report_template.hpp"
-#include "flag_checks.hpp"
 #include "host_rules.hpp"
 
 namespace weft::weaver {
@@ -91,22 +90,19 @@ Result<PeerName> default_peer_name(const std::string& host_root) {
   return PeerName::from_system_id(to_bytes(id + uuid));
 }
 
-Weaver::Weaver(boost::asio::io_context& io, Options opts, Logger log)
-    : io_(io), opts_(std::move(opts)), log_(std::move(log)) {}
+Weaver::Weaver(boost::asio::io_context& io, WeaverConfig cfg, Logger log)
+    : io_(io), cfg_(std::move(cfg)), log_(std::move(log)) {}
 
 Result<void> Weaver::setup_identity() {
-  auto prefix = opts_.get("db-prefix");
-  auto path = prefix + "data.db";
+  auto path = cfg_.mesh.db_prefix + "data.db";
   if (auto slash = path.rfind('/'); slash != std::string::npos && slash > 0) mkdirs(path.substr(0, slash));
   // Weave's own state file (BoltDB) is imported into weft's beside it (weave_import.hpp).
   WEFT_TRY(store, ipam::open_state_file(path, log_));
   store_.emplace(std::move(store));
   path = store_->path();
 
-  if (opts_.given("name")) {
-    auto n = PeerName::parse(opts_.get("name"));
-    if (!n) return make_error("invalid peer name {:?}: want aa:bb:cc:dd:ee:ff", opts_.get("name"));
-    self_.name = *n;
+  if (cfg_.mesh.name) {
+    self_.name = *cfg_.mesh.name;
   } else if (auto saved = store_->get("peername")) {
     auto vals = gob::decode_all(*saved);
     if (!vals || vals->size() != 1 || vals->front().kind != gob::Kind::Uint) {
@@ -114,13 +110,13 @@ Result<void> Weaver::setup_identity() {
     }
     self_.name = PeerName(vals->front().u);
   } else {
-    WEFT_TRY(n, default_peer_name(opts_.get("host-root")));
+    WEFT_TRY(n, default_peer_name(cfg_.mesh.host_root));
     self_.name = n;
   }
   if (store_->get("peername") != gob_uint(self_.name.value())) {
     WEFT_TRY_VOID(store_->put("peername", gob_uint(self_.name.value())));
   }
-  self_.nickname = opts_.get("nickname");
+  self_.nickname = cfg_.mesh.nickname;
   if (self_.nickname.empty()) {
     char host[256] = {};
     ::gethostname(host, sizeof host - 1);
@@ -133,49 +129,66 @@ Result<void> Weaver::setup_identity() {
   return {};
 }
 
-Result<void> Weaver::start() {
-  // Every flag is checked before anything is created: a refused flag leaves no trace.
-  WEFT_TRY_VOID(check_flags(opts_));
-  for (auto& u : opts_.unsupported) {
-    log_.warn("flag {} is accepted for compatibility but is not supported by this weft build yet; ignoring it", u);
-  }
-  log_.set_level(*parse_log_level(opts_.get("log-level")));
-  auto port = std::stol(opts_.get("port"));
-  auto conn_limit = std::stol(opts_.get("conn-limit"));
-  WEFT_TRY(trusted, parse_cidr_list(opts_.get("trusted-subnets")));
-
-  std::string password = opts_.get("password");
-  if (password.empty()) {
-    if (const char* p = std::getenv("WEAVE_PASSWORD")) password = p;
-  }
-  if (password.empty()) {
-    if (const char* f = std::getenv("WEAVE_PASSWORD_FILE"); f && *f) {
-      std::ifstream in(f, std::ios::binary);
-      if (!in) return make_error("cannot read password file {}: {}", f, std::strerror(errno));
-      std::stringstream ss;
-      ss << in.rdbuf();
-      password = ss.str();
-      while (!password.empty() && (password.back() == '\n' || password.back() == '\r')) password.pop_back();
-      if (password.empty()) return make_error("password file {} is empty", f);
-    }
+Result<void> Weaver::load_password() {
+  std::string password = cfg_.mesh.password;
+  if (const auto& f = cfg_.mesh.password_file; password.empty() && !f.empty()) {
+    std::ifstream in(f, std::ios::binary);
+    if (!in) return make_error("cannot read password file {}: {}", f, std::strerror(errno));
+    std::stringstream ss;
+    ss << in.rdbuf();
+    password = ss.str();
+    while (!password.empty() && (password.back() == '\n' || password.back() == '\r')) password.pop_back();
+    if (password.empty()) return make_error("password file {} is empty", f);
   }
   if (!password.empty()) password_ = to_bytes(password);
+  return {};
+}
+
+Result<void> Weaver::add_server(const std::string& addr, bool full, bool metrics_only) {
+  if (addr.empty()) return {};
+  http::Router r;
+  if (metrics_only) {
+    r.handle("GET", "/metrics", [this](auto&, auto&) {
+      auto res = http::text_response(200, router::format_metrics(status()));
+      res.content_type = "text/plain; version=0.0.4";
+      return res;
+    });
+  } else {
+    r = api_router(full);
+  }
+  http::HttpServerLimits limits;
+  limits.refuse_browser_writes = true;  // see origin_guard.hpp
+  auto srv = std::make_unique<http::HttpServer>(io_, std::move(r), log_.child("http"), limits);
+  WEFT_TRY_VOID(srv->listen(addr));
+  log_.info("Listening for {} on {}", full ? "HTTP control messages" : metrics_only ? "metrics requests" : "status requests",
+            srv->address());
+  servers_.push_back(std::move(srv));
+  return {};
+}
+
+Result<void> Weaver::start() {
+  // Every flag was checked by parse_config() before anything was created: a refused flag leaves no trace.
+  for (auto& u : cfg_.unsupported) {
+    log_.warn("flag {} is accepted for compatibility but is not supported by this weft build yet; ignoring it", u);
+  }
+  log_.set_level(cfg_.log_level);
+  WEFT_TRY_VOID(load_password());
 
   WEFT_TRY_VOID(setup_identity());
-  if (opts_.flag("print-peer-name")) {
+  if (cfg_.print_peer_name) {
     fmt::print("{}\n", self_.name);
     std::exit(0);
   }
 
   mesh_net::NodeConfig cfg;
   cfg.self = self_;
-  cfg.host = opts_.get("host");
-  cfg.port = static_cast<std::uint16_t>(port);
+  cfg.host = cfg_.mesh.host;
+  cfg.port = cfg_.mesh.port;
   cfg.password = password_;
-  cfg.conn_limit = static_cast<std::size_t>(conn_limit);
-  cfg.discovery = !opts_.flag("no-discovery");
-  cfg.trusted_subnets = trusted;
-  if (resolved_backend() == "afpacket" && opts_.flag("extended-overlay")) {
+  cfg.conn_limit = cfg_.mesh.conn_limit;
+  cfg.discovery = cfg_.mesh.discovery;
+  cfg.trusted_subnets = cfg_.mesh.trusted_subnets;
+  if (cfg_.datapath.capture() == Backend::afpacket && cfg_.datapath.extended_overlay) {
     cfg.weft_overlay = router::extended_overlay_offer();
   }
   WEFT_TRY_VOID(load_fastdp(cfg));
@@ -183,46 +196,24 @@ Result<void> Weaver::start() {
   WEFT_TRY_VOID(node_->listen());
   WEFT_TRY_VOID(setup_datapath());
   WEFT_TRY_VOID(setup_dns());
-  if (!opts_.get("ipalloc-range").empty()) {
+  if (cfg_.ipam.enabled) {
     ipam_.emplace(io_, *node_, *store_, rng_, log_.child("ipam"));
     if (host_rules_) ipam_->on_owned_ranges([this](const auto& r) { host_rules_->owned_ranges(r); });
-    WEFT_TRY_VOID(ipam_->start(opts_, self_));
+    WEFT_TRY_VOID(ipam_->start(cfg_.ipam, self_));
   }
 
-  auto add_server = [&](const std::string& flag, bool full, bool metrics_only) -> Result<void> {
-    auto addr = opts_.get(flag);
-    if (addr.empty()) return {};
-    http::Router r;
-    if (metrics_only) {
-      r.handle("GET", "/metrics", [this](auto&, auto&) {
-        auto res = http::text_response(200, router::format_metrics(status()));
-        res.content_type = "text/plain; version=0.0.4";
-        return res;
-      });
-    } else {
-      r = api_router(full);
-    }
-    http::HttpServerLimits limits;
-    limits.refuse_browser_writes = true;  // see origin_guard.hpp
-    auto srv = std::make_unique<http::HttpServer>(io_, std::move(r), log_.child("http"), limits);
-    WEFT_TRY_VOID(srv->listen(addr));
-    log_.info("Listening for {} on {}", full ? "HTTP control messages" : metrics_only ? "metrics requests" : "status requests",
-              srv->address());
-    servers_.push_back(std::move(srv));
-    return {};
-  };
   WEFT_TRY_VOID(setup_docker());
-  WEFT_TRY_VOID(add_server("http-addr", true, false));
-  WEFT_TRY_VOID(add_server("status-addr", false, false));
-  WEFT_TRY_VOID(add_server("metrics-addr", false, true));
+  WEFT_TRY_VOID(add_server(cfg_.http.control_addr, true, false));
+  WEFT_TRY_VOID(add_server(cfg_.http.status_addr, false, false));
+  WEFT_TRY_VOID(add_server(cfg_.http.metrics_addr, false, true));
 
-  log_.info("Command line peers {}", fmt::join(opts_.peers, " "));
+  log_.info("Command line peers {}", fmt::join(cfg_.mesh.peers, " "));
   log_.info("weave  {}", kVersion);
   log_.info("Our name is {}({})", self_.name, self_.nickname);
   log_.info("Communication between peers {} encrypted.", password_ ? "is" : "is not");
 
-  std::vector<std::string> peers = opts_.peers;
-  bool resume = opts_.flag("resume") || ::access("restart.sentinel", F_OK) == 0;
+  std::vector<std::string> peers = cfg_.mesh.peers;
+  bool resume = cfg_.mesh.resume || ::access("restart.sentinel", F_OK) == 0;
   if (resume) {
     if (auto saved = store_->get("directPeers")) {
       auto vals = gob::decode_all(*saved);
@@ -243,41 +234,29 @@ Result<void> Weaver::start() {
   return {};
 }
 
-std::string Weaver::resolved_backend() const {
-  auto b = opts_.get("datapath-backend");
-  // "auto": the fastest backend measured on this kind of machine (scripts/bench): AF_PACKET with
-  // virtio_net_hdr, which keeps TSO superframes whole (and the extended overlay with weft peers).
-  if (b == "auto" || b == "kernel") b = "afpacket";  // the kernel fast path sits on afpacket
-  return b;
-}
-
-Result<void> Weaver::setup_datapath() {
-  auto backend = resolved_backend();
-  auto bridge = opts_.get("weave-bridge");
-  mtu_ = static_cast<int>(std::stol(opts_.get("mtu")));
-  if (mtu_ == 0) {
-    if (const char* env = std::getenv("WEAVE_MTU"); env && *env) {
-      try {
-        mtu_ = std::stoi(env);
-      } catch (...) {
-        return make_error("invalid WEAVE_MTU {:?}", env);
-      }
-    }
-  }
+Result<void> Weaver::choose_mtu() {
+  mtu_ = cfg_.datapath.mtu;  // --mtu, else WEAVE_MTU (parse_config)
   if (mtu_ == 0 && kernel_) {
-    int under = underlay_mtu(bridge);
+    int under = underlay_mtu(cfg_.datapath.bridge);
     mtu_ = under - router::kFastdpOverhead;
     log_.info("Using MTU {} (underlay MTU {} minus fastdp overhead {})", mtu_, under, router::kFastdpOverhead);
   }
   if (mtu_ == 0) {
-    int under = underlay_mtu(bridge);
+    int under = underlay_mtu(cfg_.datapath.bridge);
     mtu_ = under - static_cast<int>(router::overhead_df(password_.has_value()));
     log_.info("Using MTU {} (underlay MTU {} minus sleeve overhead {})", mtu_, under,
               router::overhead_df(password_.has_value()));
   }
   if (mtu_ < 576 || mtu_ > 65535) return make_error("invalid MTU {}: want 576..65535", mtu_);
+  return {};
+}
+
+Result<void> Weaver::setup_datapath() {
+  const auto backend = cfg_.datapath.capture();
+  const auto& bridge = cfg_.datapath.bridge;
+  WEFT_TRY_VOID(choose_mtu());
   std::unique_ptr<datapath::Datapath> dp;
-  if (backend == "pcap" || backend == "afpacket" || backend == "dpdk") {
+  if (backend == Backend::pcap || backend == Backend::afpacket || backend == Backend::dpdk) {
     datapath::host::HostSetup setup(log_.child("bridge"));
     datapath::host::BridgeConfig bc;
     bc.name = bridge;
@@ -285,20 +264,19 @@ Result<void> Weaver::setup_datapath() {
     bc.mac = self_.name.mac();
     // AF_PACKET with virtio_net_hdr takes superframes and partial checksums whole: leave the
     // bridge's TX offloads on (and so the containers', see container_attach). Others need them off.
-    bc.tx_offloads = backend == "afpacket";
+    bc.tx_offloads = backend == Backend::afpacket;
     WEFT_TRY(state, setup.ensure_bridge(bc));
     WEFT_TRY_VOID(setup_host_rules(state.addresses));
     auto ifname = std::string(datapath::host::kVethPcapEnd);
-    if (backend == "pcap") {
-      WEFT_TRY(pcap, datapath::PcapDatapath::open(ifname, static_cast<int>(std::stol(opts_.get("bufsz")))));
+    if (backend == Backend::pcap) {
+      WEFT_TRY(pcap, datapath::PcapDatapath::open(ifname, cfg_.datapath.bufsz_mb));
       dp = std::move(pcap);
-    } else if (backend == "dpdk") {
+    } else if (backend == Backend::dpdk) {
 #ifdef WEFT_HAVE_DPDK
       datapath::DpdkOptions o;
       o.ifname = ifname;
-      o.vdev = opts_.get("dpdk-vdev");
-      std::istringstream extra(opts_.get("dpdk-eal-args"));
-      for (std::string a; extra >> a;) o.eal_args.push_back(a);
+      o.vdev = cfg_.datapath.dpdk_vdev;
+      o.eal_args = cfg_.datapath.dpdk_eal_args;
       WEFT_TRY(dpdk, datapath::DpdkDatapath::open(o));
       log_.info("DPDK EAL: {}", fmt::join(datapath::DpdkDatapath::eal_args_used(), " "));
       dp = std::move(dpdk);
@@ -312,19 +290,11 @@ Result<void> Weaver::setup_datapath() {
       WEFT_TRY(afp, datapath::AfPacketDatapath::open(ifname, ao));
       dp = std::move(afp);
     }
-  } else if (backend == "none") {
-    dp = std::make_unique<router_net::NullDatapath>();
   } else {
-    return make_error("unknown --datapath-backend {:?}: want pcap, afpacket, dpdk, auto, kernel or none", backend);
+    dp = std::make_unique<router_net::NullDatapath>();  // --datapath-backend none
   }
-  Ipv4 bind_ip;
-  if (auto h = opts_.get("host"); !h.empty()) {
-    auto ip = Ipv4::parse(h);
-    if (!ip) return make_error("invalid --host {:?}: want an IPv4 address", h);
-    bind_ip = *ip;
-  }
-  bool off_on = opts_.flag("udp-offload");
-  WEFT_TRY(underlay, datapath::UdpUnderlay::open(bind_ip, node_->bound_port(), {off_on, off_on}));
+  bool off_on = cfg_.datapath.udp_offload;
+  WEFT_TRY(underlay, datapath::UdpUnderlay::open(cfg_.mesh.bind_ip, node_->bound_port(), {off_on, off_on}));
   auto off = underlay->offloads();
   log_.info("Sleeve on UDP port {} (UDP GSO {}, GRO {}), capturing with {}", node_->bound_port(), off.gso ? "on" : "off",
             off.gro ? "on" : "off", dp->describe());
@@ -335,10 +305,11 @@ Result<void> Weaver::setup_datapath() {
 }
 
 Result<void> Weaver::setup_dns() {
-  if (opts_.flag("no-dns")) return {};
+  const auto& d = cfg_.dns;
+  if (!d.enabled) return {};
   dns::NameserverConfig nc;
   nc.self = self_.name;
-  nc.domain = opts_.get("dns-domain");
+  nc.domain = d.domain;
   nc.is_known_peer = [this](PeerName p) { return node_->core().topology().find(p) != nullptr; };
   nc.wall_clock = [](TimePoint) {
     return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -352,18 +323,14 @@ Result<void> Weaver::setup_dns() {
   dns_ticker_.emplace(io_, *nameserver_);
   dns_ticker_->start();
   dns_net::DnsServerConfig dc;
-  dc.listen_address = opts_.get("dns-listen-address");
-  auto ttl = std::stol(opts_.get("dns-ttl"));
-  auto fallback = std::stol(opts_.get("dns-fallback-timeout"));
-  if (ttl < 0 || ttl > 0x7fffffff) return make_error("invalid --dns-ttl {}", ttl);
-  if (fallback <= 0) return make_error("invalid --dns-fallback-timeout {}", fallback);
-  dc.responder = dns::ResponderConfig{opts_.get("dns-domain"), static_cast<std::uint32_t>(ttl)};
-  dc.resolv_conf = opts_.get("resolv-conf");
-  dc.fallback_timeout = std::chrono::milliseconds(fallback);
+  dc.listen_address = d.listen_address;
+  dc.responder = dns::ResponderConfig{d.domain, d.ttl};
+  dc.resolv_conf = d.resolv_conf;
+  dc.fallback_timeout = d.fallback_timeout;
   // Recursion only for the weave network and local sources (no open resolver on 0.0.0.0:53).
   std::vector<Cidr> ranges;
-  if (auto range = Cidr::parse(opts_.get("ipalloc-range"))) ranges.push_back(*range);
-  auto policy = std::make_shared<dns_net::RecursionPolicy>(std::vector<std::string>{opts_.get("weave-bridge"), "docker0"},
+  if (cfg_.ipam.enabled) ranges.push_back(cfg_.ipam.range);
+  auto policy = std::make_shared<dns_net::RecursionPolicy>(std::vector<std::string>{cfg_.datapath.bridge, "docker0"},
                                                            std::move(ranges));
   dc.allow_recursion = [policy](const boost::asio::ip::address& a) { return policy->allow(a); };
   dns_server_.emplace(io_, std::move(dc), *nameserver_, rng_, log_.child("dns"));
@@ -421,41 +388,58 @@ void Weaver::add_dns_routes(http::Router& r) {
 
 bool Weaver::ready() const { return !plugin_ || plugin_->ready(); }
 
+void Weaver::start_plugin() {
+  plugin::PluginServiceConfig pc;
+  pc.plugin_socket = cfg_.plugin.socket;
+  pc.mesh_socket = cfg_.plugin.mesh_socket;
+  pc.router_api = cfg_.http.control_addr;
+  if (pc.router_api.starts_with("0.0.0.0:")) pc.router_api = "127.0.0.1:" + pc.router_api.substr(8);
+  if (pc.router_api.starts_with(":")) pc.router_api = "127.0.0.1" + pc.router_api;
+  pc.docker_api = cfg_.docker.api;
+  pc.bridge = cfg_.datapath.bridge;
+  pc.dns = nameserver_.has_value();
+  pc.create_default_network = !cfg_.docker.api.empty();
+  pc.router_wait_interval = std::chrono::milliseconds(200);  // weaver's API comes up right after
+  pc.router_wait_tries = 300;
+  pc.log = log_.child("plugin");
+  plugin_ = std::make_unique<plugin::PluginService>(std::move(pc));
+  plugin_->start();
+}
+
+proxy_net::ProxyConfig Weaver::proxy_config() const {
+  const auto& p = cfg_.proxy;
+  proxy_net::ProxyConfig pc;
+  pc.docker = *cfg_.docker.endpoint;
+  pc.router_api = p.router_api;
+  pc.listen = p.listen;
+  auto& rw = pc.rewrite;
+  rw.without_dns = p.without_dns || !cfg_.dns.enabled;
+  rw.no_default_ipalloc = p.no_default_ipalloc;
+  rw.no_multicast_route = p.no_multicast_route;
+  rw.hostname_from_label = p.hostname_from_label;
+  rw.hostname_match = p.hostname_match;
+  rw.hostname_replacement = p.hostname_replacement;
+  rw.dns_domain = cfg_.dns.domain;
+  if (rw.dns_domain.empty() || rw.dns_domain.back() != '.') rw.dns_domain += '.';
+  const auto& dns_listen = cfg_.dns.listen_address;
+  rw.dns_host = dns_listen.substr(0, dns_listen.rfind(':'));
+  pc.rewrite_inspect = p.rewrite_inspect;
+  pc.no_rewrite_hosts = p.no_rewrite_hosts;
+  pc.weavewait_dir = p.weavewait_dir;
+  pc.tls = proxy_net::tls_defaults(p.tls);
+  pc.bridge = cfg_.datapath.bridge;
+  return pc;
+}
+
 Result<void> Weaver::setup_docker() {
-  std::string api = opts_.get("docker-api");
-  bool proxy = opts_.flag("proxy");
-  bool plugin = opts_.flag("plugin");
-  if (plugin) {
-    auto http_addr = opts_.get("http-addr");
-    if (http_addr.empty()) return make_error("--plugin needs --http-addr (the plugin allocates addresses through it)");
-    plugin::PluginServiceConfig pc;
-    pc.plugin_socket = opts_.get("plugin-socket");
-    pc.mesh_socket = opts_.get("plugin-mesh-socket");
-    pc.router_api = http_addr;
-    if (pc.router_api.starts_with("0.0.0.0:")) pc.router_api = "127.0.0.1:" + pc.router_api.substr(8);
-    if (pc.router_api.starts_with(":")) pc.router_api = "127.0.0.1" + pc.router_api;
-    pc.docker_api = api;
-    pc.bridge = opts_.get("weave-bridge");
-    pc.dns = nameserver_.has_value();
-    pc.create_default_network = !api.empty();
-    pc.router_wait_interval = std::chrono::milliseconds(200);  // weaver's API comes up right after
-    pc.router_wait_tries = 300;
-    pc.log = log_.child("plugin");
-    plugin_ = std::make_unique<plugin::PluginService>(std::move(pc));
-    plugin_->start();
-  }
-  if (api.empty() && proxy) {
-    const char* env = std::getenv("DOCKER_HOST");
-    api = env && *env ? env : "unix:///var/run/docker.sock";
-  }
-  if (api.empty()) return {};
-  auto ep = http::Endpoint::parse(api);
-  if (!ep) return make_error("--docker-api: {}", ep.error().message);
+  if (cfg_.plugin.enabled) start_plugin();
+  if (!cfg_.docker.endpoint) return {};
+  const auto& ep = *cfg_.docker.endpoint;
   // One subscription to Docker's events serves the router (IPAM/DNS release), the plugin's
   // watcher and the proxy (attach on start). It starts once the proxy is up.
   docker_events_ = std::make_unique<proxy_net::DockerEvents>(
-      *ep, log_.child("docker"),
-      [this, ep = *ep](const proxy_net::ContainerEvent& ev) {
+      ep, log_.child("docker"),
+      [this, ep](const proxy_net::ContainerEvent& ev) {
         if (proxy_) proxy_->container_event(ev);
         if (plugin_ && nameserver_ && ev.action == "start") plugin_watch_start(ep, ev.id);
         boost::asio::post(io_, [this, ev] { on_container_event(ev); });
@@ -463,50 +447,12 @@ Result<void> Weaver::setup_docker() {
       [this] {
         if (proxy_) proxy_->attach_running();
       });
-  if (!proxy) {
-    docker_events_->start();
-    log_.info("Watching Docker at {} for container events", ep->str());
-    return {};
+  if (cfg_.proxy.enabled) {
+    proxy_ = std::make_unique<proxy_net::Proxy>(proxy_config(), log_.child("proxy"));
+    WEFT_TRY_VOID(proxy_->start());
   }
-
-  proxy_net::ProxyConfig pc;
-  pc.docker = *ep;
-  auto http_addr = opts_.get("http-addr");
-  if (http_addr.empty()) return make_error("--proxy needs --http-addr (the proxy allocates addresses through it)");
-  WEFT_TRY(api_ep, http::Endpoint::parse(http_addr));
-  if (api_ep.kind == http::Endpoint::Kind::tcp && (api_ep.host == "0.0.0.0" || api_ep.host == "::")) api_ep.host = "127.0.0.1";
-  pc.router_api = api_ep;
-  pc.listen = opts_.lists.count("H") ? opts_.lists.at("H") : std::vector<std::string>{};
-  if (pc.listen.empty()) return make_error("--proxy needs at least one -H address");
-  auto& rw = pc.rewrite;
-  rw.without_dns = opts_.flag("without-dns") || opts_.flag("no-dns");
-  rw.no_default_ipalloc = opts_.flag("no-default-ipalloc");
-  rw.no_multicast_route = opts_.flag("no-multicast-route");
-  rw.hostname_from_label = opts_.get("hostname-from-label");
-  rw.hostname_match = opts_.get("hostname-match");
-  rw.hostname_replacement = opts_.get("hostname-replacement");
-  rw.dns_domain = opts_.get("dns-domain");
-  if (rw.dns_domain.empty() || rw.dns_domain.back() != '.') rw.dns_domain += '.';
-  auto dns_listen = opts_.get("dns-listen-address");
-  rw.dns_host = dns_listen.substr(0, dns_listen.rfind(':'));
-  if (auto test = proxy::replace_hostname("x", rw.hostname_match, rw.hostname_replacement); !test) {
-    return test.error();
-  }
-  pc.rewrite_inspect = opts_.flag("rewrite-inspect");
-  pc.no_rewrite_hosts = opts_.flag("no-rewrite-hosts");
-  pc.weavewait_dir = opts_.get("weavewait-dir");
-  proxy_net::TlsConfig tls;
-  tls.enabled = opts_.flag("tls");
-  tls.verify = opts_.flag("tlsverify");
-  tls.cacert = opts_.get("tlscacert");
-  tls.cert = opts_.get("tlscert");
-  tls.key = opts_.get("tlskey");
-  pc.tls = proxy_net::tls_defaults(tls);
-  pc.bridge = opts_.get("weave-bridge");
-  proxy_ = std::make_unique<proxy_net::Proxy>(std::move(pc), log_.child("proxy"));
-  WEFT_TRY_VOID(proxy_->start());
   docker_events_->start();
-  log_.info("Watching Docker at {} for container events", ep->str());
+  log_.info("Watching Docker at {} for container events", ep.str());
   return {};
 }
 
@@ -521,7 +467,7 @@ void Weaver::plugin_watch_start(const http::Endpoint& docker, const std::string&
   };
   auto cfg = c.value("Config", nlohmann::json::object());
   auto nets = c.value("NetworkSettings", nlohmann::json::object()).value("Networks", nlohmann::json::object());
-  std::string domain = opts_.get("dns-domain");
+  std::string domain = cfg_.dns.domain;
   if (!domain.empty() && domain.back() == '.') domain.pop_back();
   std::string name = str(c, "Name");
   if (!name.empty() && name[0] == '/') name.erase(0, 1);
@@ -588,7 +534,6 @@ void Weaver::stop() {
 }
 
 Result<void> Weaver::setup_host_rules(const std::vector<Cidr>& bridge_addresses) {
-  WEFT_TRY(cfg, host_rules_config(opts_));
   std::set<Cidr> no_nat;
   if (auto saved = store_->get(std::string(kExposedNoNatKey))) {
     if (auto vals = gob::decode_all(*saved); vals && vals->size() == 1 && vals->front().kind == gob::Kind::Slice) {
@@ -602,7 +547,7 @@ Result<void> Weaver::setup_host_rules(const std::vector<Cidr>& bridge_addresses)
     for (const auto& c : s) v.push_back(c.str());
     if (auto r = store_->put(std::string(kExposedNoNatKey), gob_strings(v)); !r) log_.error("{}", r.error().message);
   };
-  host_rules_.emplace(std::move(cfg), std::move(no_nat), save, log_.child("iptables"));
+  host_rules_.emplace(cfg_.rules, std::move(no_nat), save, log_.child("iptables"));
   return host_rules_->start(bridge_addresses);
 }
 
@@ -683,11 +628,11 @@ http::Router Weaver::api_router(bool full) {
   r.handle("POST", "/expose/{ip}/{prefixlen}", [this](const http::HttpRequest& req, const http::PathVars& v) {
     auto cidr = Cidr::parse(v.at("ip") + "/" + v.at("prefixlen"));
     if (!cidr) return http::text_response(400, fmt::format("unable to parse ip addr: {}/{}", v.at("ip"), v.at("prefixlen")));
-    if (opts_.get("datapath-backend") == "none") {
+    if (cfg_.datapath.backend == Backend::none) {
       return http::text_response(500, "unable to expose: there is no bridge (--datapath-backend none)");
     }
     datapath::host::HostSetup setup(log_.child("bridge"));
-    auto r = setup.expose(opts_.get("weave-bridge"), *cidr);
+    auto r = setup.expose(cfg_.datapath.bridge, *cidr);
     if (!r) return http::text_response(500, fmt::format("unable to expose: {}", r.error().message));
     auto skip = req.form_value("skipNAT");
     bool skip_nat = skip == "true" || skip == "1" || skip == "t" || skip == "TRUE" || skip == "True" || skip == "T";

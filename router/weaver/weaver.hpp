@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "flags.hpp"
 #include "host_rules.hpp"
 #include "ipam_service.hpp"
+#include "weaver_config.hpp"
 #include "weft/base/logger.hpp"
 #include "weft/base/random.hpp"
 #include "weft/http/router.hpp"
@@ -36,7 +36,8 @@ inline constexpr std::string_view kExposedNoNatKey = "weft:exposedWithoutNAT";
 
 class Weaver {
  public:
-  Weaver(boost::asio::io_context& io, Options opts, Logger log);
+  /// `cfg` comes from parse_config(): every flag is already checked.
+  Weaver(boost::asio::io_context& io, WeaverConfig cfg, Logger log);
   /// Everything that can fail at startup: state file, name, listeners. One-line errors.
   Result<void> start();
   void stop();
@@ -50,6 +51,10 @@ class Weaver {
   const std::string& report_json();
   const nlohmann::ordered_json& report_tree();
   http::Router api_router(bool full);
+  /// An HTTP listener on `addr` ("" = none): the control API, the status API or metrics only.
+  Result<void> add_server(const std::string& addr, bool full, bool metrics_only);
+  /// --password, WEAVE_PASSWORD or the file WEAVE_PASSWORD_FILE names.
+  Result<void> load_password();
   Result<void> setup_identity();
   Result<void> setup_datapath();
   /// The kernel fast path (weaver_fastdp.cpp): load() decides before the mesh starts whether
@@ -57,13 +62,17 @@ class Weaver {
   Result<void> load_fastdp(mesh_net::NodeConfig& cfg);
   Result<void> start_fastdp();
   void add_fastdp_counters(router::RouterStatus& r) const;
+  /// /status's live connections: overlay (fastdp, sleeve or none), attributes and traffic.
+  void add_connections(router::RouterStatus& r);
   /// The iptables rules of spec §11.8 for the bridge (host_rules.hpp).
   Result<void> setup_host_rules(const std::vector<Cidr>& bridge_addresses);
-  /// --datapath-backend with "auto" resolved.
-  std::string resolved_backend() const;
+  /// --mtu / WEAVE_MTU, else the underlay's MTU minus the overhead of the path in use.
+  Result<void> choose_mtu();
   Result<void> setup_dns();
   /// Docker: the event watcher (IPAM/DNS release on die/destroy), the API proxy (--proxy).
   Result<void> setup_docker();
+  void start_plugin();
+  proxy_net::ProxyConfig proxy_config() const;
   void on_container_event(const proxy_net::ContainerEvent& ev);
   /// The plugin's watcher (spec §9): on a start, the weaveDNS names of the container's endpoints
   /// on our networks. Runs on the events thread (it asks Docker), then posts to io_.
@@ -76,7 +85,7 @@ class Weaver {
   void persist_direct_peers();
 
   boost::asio::io_context& io_;
-  Options opts_;
+  const WeaverConfig cfg_;
   Logger log_;
   StreamRandom rng_;  // seeded once from libsodium: no getrandom per draw
   std::optional<router::KvStore> store_;

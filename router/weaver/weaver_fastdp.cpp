@@ -7,11 +7,9 @@
 namespace weft::weaver {
 
 Result<void> Weaver::load_fastdp(mesh_net::NodeConfig& cfg) {
-  const auto backend = opts_.get("datapath-backend");
-  if (backend != "auto" && backend != "kernel") return {};
-  const bool insist = backend == "kernel";
-  if (opts_.flag("no-fastdp")) {
-    if (insist) return make_error("--datapath-backend kernel and --no-fastdp contradict each other");
+  if (!cfg_.fastdp.wanted) return {};
+  const bool insist = cfg_.fastdp.insist;
+  if (cfg_.fastdp.disabled) {  // not with kernel: parse_config refuses that
     log_.info("Fast datapath off (--no-fastdp): frames go through weaver (afpacket) on the sleeve");
     return {};
   }
@@ -22,7 +20,7 @@ Result<void> Weaver::load_fastdp(mesh_net::NodeConfig& cfg) {
     log_.info("Fast datapath not offered: the connections are encrypted (no kernel ESP for fastdp); using afpacket");
     return {};
   }
-  auto k = datapath::KernelFastdp::load(opts_.flag("fastdp-refuse"), log_.child("fastdp"));
+  auto k = datapath::KernelFastdp::load(cfg_.fastdp.refuse, log_.child("fastdp"));
   if (!k) {
     if (insist) return make_error("--datapath-backend kernel: {}", k.error().message);
     log_.warn("Fast datapath unavailable: {}; falling back to the userspace datapath (afpacket)", k.error().message);
@@ -49,7 +47,7 @@ Result<void> Weaver::start_fastdp() {
                           });
   if (!r) {
     fastdp_.reset();  // detaches whatever was attached
-    if (opts_.get("datapath-backend") == "kernel") return make_error("--datapath-backend kernel: {}", r.error().message);
+    if (cfg_.fastdp.insist) return make_error("--datapath-backend kernel: {}", r.error().message);
     log_.warn("Fast datapath unavailable: {}; falling back to the userspace datapath (afpacket)", r.error().message);
     return {};
   }

@@ -61,9 +61,20 @@ int underlay_mtu(const std::string& bridge) {
 
 namespace {
 
+using Forwarders = std::map<mesh::ConnId, router::Sleeve::ForwarderStatus>;
+
+/// A time as Weave's status shows it ("2006-01-02 15:04:05 +0000 UTC").
+std::string wall_time(TimePoint t) {
+  auto sys = std::chrono::system_clock::now() + (t - Clock::now());
+  auto tt = std::chrono::system_clock::to_time_t(sys);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  return fmt::format("{:04}-{:02}-{:02} {:02}:{:02}:{:02} +0000 UTC", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                     tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
 /// Targets whose last dial failed (issue 19), from the connection maker's state and the dial log.
-void add_target_failures(router::RouterStatus& r, mesh_net::MeshNode& node,
-                         const std::function<std::string(TimePoint)>& wall) {
+void add_target_failures(router::RouterStatus& r, mesh_net::MeshNode& node) {
   std::map<std::string, std::string> direct;  // host:port -> the direct peer as given
   for (auto& t : r.targets) {
     if (auto a = mesh::PeerAddress::parse(t)) direct[a->with_port(node.config().port)] = t;
@@ -79,9 +90,163 @@ void add_target_failures(router::RouterStatus& r, mesh_net::MeshNode& node,
     auto l = log.find(addr);
     f.failures = l != log.end() ? std::max<std::uint64_t>(l->second.failures, 1) : 1;
     f.error = *t.last_error;
-    if (t.state == S::waiting) f.retry = wall(t.try_after);
+    if (t.state == S::waiting) f.retry = wall_time(t.try_after);
     r.target_failures.push_back(std::move(f));
   }
+}
+
+/// Every peer of the topology with its connections, ourself first.
+void add_peers(router::RouterStatus& r, const mesh::Topology& topology, PeerName self) {
+  auto nick_of = [&](PeerName n) {
+    auto* e = topology.find(n);
+    return e ? e->nickname : std::string{};
+  };
+  auto add_peer = [&](const mesh::PeerEntry& p) {
+    router::PeerStatus ps{p.name, p.nickname, p.uid, p.short_id, p.version, {}};
+    for (auto& [name, c] : p.connections) {
+      ps.connections.push_back({name, nick_of(name), c.remote_tcp_addr, c.outbound, c.established});
+    }
+    r.peers.push_back(std::move(ps));
+  };
+  add_peer(topology.self());
+  for (auto& [name, p] : topology.peers()) {
+    if (name != self) add_peer(p);
+  }
+}
+
+void add_routes(router::RouterStatus& r, mesh::MeshCore& core, PeerName self) {
+  auto& routes = core.routes();
+  std::map<PeerName, PeerName> uni(routes.unicast_table().begin(), routes.unicast_table().end());
+  for (auto& [dst, via] : uni) {
+    if (dst != self) r.unicast_routes.push_back({dst, via});
+  }
+  // Bounded (issue 18, item 2): each broadcast route is a walk of the topology, so a gossip of
+  // thousands of fake peers made /status take seconds. Only the first kMaxStatusBroadcastRoutes.
+  constexpr std::size_t kMaxStatusBroadcastRoutes = 512;
+  for (auto& [name, p] : core.topology().peers()) {
+    (void)p;
+    if (r.broadcast_routes.size() >= kMaxStatusBroadcastRoutes) break;
+    r.broadcast_routes.push_back({name, routes.broadcast(name)});
+  }
+}
+
+/// The sleeve, forwarding, capture and underlay counters, in /report's order.
+void add_overlay_counters(router::RouterStatus& r, const router_net::OverlayShell& overlay) {
+  auto& ss = overlay.sleeve().stats();
+  auto& fs = overlay.forwarder().stats();
+  auto ds = overlay.datapath().stats();
+  auto us = overlay.underlay().stats();
+  r.datapath_counters = {{"sleeve_rx_datagrams", ss.rx_datagrams},
+                         {"sleeve_rx_frames", ss.rx_frames},
+                         {"sleeve_tx_datagrams", ss.tx_datagrams},
+                         {"sleeve_tx_frames", ss.tx_frames},
+                         {"sleeve_rx_unknown_sender", ss.rx_unknown_sender},
+                         {"sleeve_rx_decrypt_errors", ss.rx_decrypt_errors},
+                         {"sleeve_rx_replayed", ss.rx_replayed},
+                         {"sleeve_rx_malformed", ss.rx_malformed},
+                         {"sleeve_tx_dropped", ss.tx_dropped},
+                         {"sleeve_tx_icmp_frag_needed", ss.tx_icmp_frag_needed},
+                         {"sleeve_tx_fragmented", ss.tx_fragmented},
+                         {"forward_local_unicast", fs.local_unicast},
+                         {"forward_local_flooded", fs.local_flooded},
+                         {"forward_relayed", fs.relayed},
+                         {"forward_injected", fs.injected},
+                         {"forward_dropped_mac_conflict", fs.dropped_mac_conflict},
+                         {"forward_dropped_no_route", fs.dropped_no_route},
+                         {"forward_dropped_other", fs.dropped_other},
+                         {"forward_dropped_loop", fs.dropped_loop},
+                         {"forward_dropped_duplicate", fs.dropped_duplicate},
+                         {"capture_rx_frames", ds.rx_frames},
+                         {"capture_rx_dropped", ds.rx_dropped},
+                         {"capture_tx_frames", ds.tx_frames},
+                         {"capture_tx_dropped", ds.tx_dropped},
+                         {"underlay_tx_errors", us.tx_errors},
+                         {"sleeve_tx_ext_frames", ss.tx_ext_frames},
+                         {"sleeve_tx_ext_datagrams", ss.tx_ext_datagrams},
+                         {"sleeve_rx_ext_frames", ss.rx_ext_frames},
+                         {"sleeve_rx_ext_incomplete", ss.rx_ext_incomplete}};
+}
+
+/// A connection on the kernel fast path: its attributes and the kernel's traffic counters for
+/// this neighbour (by ShortID), plus what the sleeve carried.
+void fastdp_row(router::RouterStatus& r, router::LocalConnStatus& lc, const router_net::FastdpShell& fastdp,
+                PeerName remote, const router::Sleeve::ForwarderStatus* sleeve) {
+  lc.attrs.emplace_back("mtu", std::to_string(fastdp.mtu()));
+  lc.attrs.emplace_back("name", "fastdp");
+  auto sid = fastdp.short_id_of(remote);
+  if (!sid) return;
+  auto t = fastdp.kernel().traffic(*sid);
+  if (sleeve) {
+    t.tx_frames += sleeve->tx_frames;
+    t.tx_bytes += sleeve->tx_bytes;
+    t.rx_frames += sleeve->rx_frames;
+    t.rx_bytes += sleeve->rx_bytes;
+  }
+  r.peer_traffic.push_back({remote, t.tx_frames, t.tx_bytes, t.rx_frames, t.rx_bytes});
+}
+
+/// A connection on the sleeve: its attributes and traffic.
+void sleeve_row(router::RouterStatus& r, router::LocalConnStatus& lc, PeerName remote,
+                const router::Sleeve::ForwarderStatus& f) {
+  if (f.encrypted) lc.attrs.emplace_back("encrypted", "true");
+  lc.attrs.emplace_back("mtu", std::to_string(f.mtu));
+  lc.attrs.emplace_back("name", "sleeve");
+  // weft's extended overlay on this connection: its AEAD, or "plain" when unencrypted.
+  if (auto x = f.extended) {
+    lc.attrs.emplace_back("weftx", *x == router::Aead::none ? "plain" : std::string(router::aead_name(*x)));
+  }
+  r.peer_traffic.push_back({remote, f.tx_frames, f.tx_bytes, f.rx_frames, f.rx_bytes});
+}
+
+/// Targets the connection maker has not connected yet (waiting, failed, retrying, connecting).
+void add_pending_targets(router::RouterStatus& r, mesh_net::MeshNode& node) {
+  std::set<std::string> live;
+  for (auto& [id, c] : node.core().connections()) live.insert(c.info.remote_tcp_addr);
+  for (auto& [addr, t] : node.connection_maker().targets()) {
+    using S = mesh::ConnectionMaker::State;
+    if (t.state == S::connected || t.state == S::suspended || live.count(addr)) continue;
+    router::LocalConnStatus lc;
+    lc.address = addr;
+    lc.outbound = true;
+    if (t.state == S::waiting) {
+      lc.state = t.last_error ? "failed" : "waiting";
+      lc.info = t.last_error ? fmt::format("{}, retry: {}", *t.last_error, wall_time(t.try_after))
+                             : fmt::format("until: {}", wall_time(t.try_after));
+    } else {
+      lc.state = t.last_error ? "retrying" : "connecting";
+      lc.info = t.last_error.value_or("");
+    }
+    r.connections.push_back(std::move(lc));
+  }
+}
+
+router::IpamSummary ipam_summary(const ipam::IpamStatus& st) {
+  router::IpamSummary i;
+  i.status = ipam::status_line(st);
+  i.range = st.range.str();
+  i.range_num_ips = st.range_num_ips;
+  i.active_ips = st.active_ips;
+  i.default_subnet = st.default_subnet.str();
+  if (st.paxos) i.paxos = std::make_tuple(st.paxos->elector, st.paxos->known_nodes, st.paxos->quorum);
+  for (auto& e : st.entries) i.entries.push_back({e.token.str(), e.size, e.peer, e.nickname, e.is_known_peer, e.version});
+  for (auto& c : st.pending_claims) i.pending_claims.emplace_back(c.ident, c.cidr.str());
+  i.pending_allocates = st.pending_allocates;
+  for (auto& u : st.unreachable) i.unreachable_ips += u.size;
+  return i;
+}
+
+router::DnsStatus dns_summary(const dns::Nameserver& ns, dns_net::DnsServer& server) {
+  router::DnsStatus d;
+  d.domain = ns.domain();
+  d.upstream = server.upstreams();
+  d.address = server.address();
+  d.ttl = server.responder_config().ttl;
+  d.live_entries = ns.live_count();
+  d.own_live_entries = ns.own_live_count();
+  for (auto& e : ns.entries()) {
+    d.entries.push_back({e.hostname, e.origin, e.container_id, e.addr.str(), e.version, e.tombstone});
+  }
+  return d;
 }
 
 }  // namespace
@@ -103,186 +268,61 @@ router::WeaveStatus Weaver::build_status() {
   router::WeaveStatus ws;
   ws.version = std::string(kVersion);
   auto& r = ws.router;
-  auto& core = node_->core();
   r.version = ws.version;
   r.protocol_min = 2;
   r.protocol_max = 2;
   r.encryption = password_.has_value();
   r.overlays = node_->config().overlays;
-  r.peer_discovery = !opts_.flag("no-discovery");
+  r.peer_discovery = cfg_.mesh.discovery;
   r.name = self_.name;
   r.nickname = self_.nickname;
   r.port = node_->bound_port();
-  auto nick_of = [&](PeerName n) {
-    auto* e = core.topology().find(n);
-    return e ? e->nickname : std::string{};
-  };
-  auto add_peer = [&](const mesh::PeerEntry& p) {
-    router::PeerStatus ps{p.name, p.nickname, p.uid, p.short_id, p.version, {}};
-    for (auto& [name, c] : p.connections) {
-      ps.connections.push_back({name, nick_of(name), c.remote_tcp_addr, c.outbound, c.established});
-    }
-    r.peers.push_back(std::move(ps));
-  };
-  add_peer(core.topology().self());
-  for (auto& [name, p] : core.topology().peers()) {
-    if (name != self_.name) add_peer(p);
-  }
-  auto& routes = core.routes();
-  std::map<PeerName, PeerName> uni(routes.unicast_table().begin(), routes.unicast_table().end());
-  for (auto& [dst, via] : uni) {
-    if (dst != self_.name) r.unicast_routes.push_back({dst, via});
-  }
-  // Bounded (issue 18, item 2): each broadcast route is a walk of the topology, so a gossip of
-  // thousands of fake peers made /status take seconds. Only the first kMaxStatusBroadcastRoutes.
-  constexpr std::size_t kMaxStatusBroadcastRoutes = 512;
-  for (auto& [name, p] : core.topology().peers()) {
-    (void)p;
-    if (r.broadcast_routes.size() >= kMaxStatusBroadcastRoutes) break;
-    r.broadcast_routes.push_back({name, routes.broadcast(name)});
-  }
-  std::map<mesh::ConnId, router::Sleeve::ForwarderStatus> fwd;
+  add_peers(r, node_->core().topology(), self_.name);
+  add_routes(r, node_->core(), self_.name);
   if (overlay_) {
-    for (auto& f : overlay_->sleeve().status()) fwd.emplace(f.conn, f);
     r.interface = overlay_->datapath().describe();
-    auto& ss = overlay_->sleeve().stats();
-    auto& fs = overlay_->forwarder().stats();
-    auto ds = overlay_->datapath().stats();
-    auto us = overlay_->underlay().stats();
-    r.datapath_counters = {{"sleeve_rx_datagrams", ss.rx_datagrams},
-                           {"sleeve_rx_frames", ss.rx_frames},
-                           {"sleeve_tx_datagrams", ss.tx_datagrams},
-                           {"sleeve_tx_frames", ss.tx_frames},
-                           {"sleeve_rx_unknown_sender", ss.rx_unknown_sender},
-                           {"sleeve_rx_decrypt_errors", ss.rx_decrypt_errors},
-                           {"sleeve_rx_replayed", ss.rx_replayed},
-                           {"sleeve_rx_malformed", ss.rx_malformed},
-                           {"sleeve_tx_dropped", ss.tx_dropped},
-                           {"sleeve_tx_icmp_frag_needed", ss.tx_icmp_frag_needed},
-                           {"sleeve_tx_fragmented", ss.tx_fragmented},
-                           {"forward_local_unicast", fs.local_unicast},
-                           {"forward_local_flooded", fs.local_flooded},
-                           {"forward_relayed", fs.relayed},
-                           {"forward_injected", fs.injected},
-                           {"forward_dropped_mac_conflict", fs.dropped_mac_conflict},
-                           {"forward_dropped_no_route", fs.dropped_no_route},
-                           {"forward_dropped_other", fs.dropped_other},
-                           {"forward_dropped_loop", fs.dropped_loop},
-                           {"forward_dropped_duplicate", fs.dropped_duplicate},
-                           {"capture_rx_frames", ds.rx_frames},
-                           {"capture_rx_dropped", ds.rx_dropped},
-                           {"capture_tx_frames", ds.tx_frames},
-                           {"capture_tx_dropped", ds.tx_dropped},
-                           {"underlay_tx_errors", us.tx_errors},
-                           {"sleeve_tx_ext_frames", ss.tx_ext_frames},
-                           {"sleeve_tx_ext_datagrams", ss.tx_ext_datagrams},
-                           {"sleeve_rx_ext_frames", ss.rx_ext_frames},
-                           {"sleeve_rx_ext_incomplete", ss.rx_ext_incomplete}};
+    add_overlay_counters(r, *overlay_);
     if (fastdp_) add_fastdp_counters(r);
   }
-  for (auto& [id, c] : core.connections()) {
+  add_connections(r);
+  add_pending_targets(r, *node_);
+  r.termination_count = node_->core().termination_count();
+  r.targets = node_->connection_maker().direct_peers();
+  add_target_failures(r, *node_);
+  for (auto& c : node_->config().trusted_subnets) r.trusted_subnets.push_back(c.str());
+  r.gossip_bytes_sent = node_->gossip_bytes_sent();
+  if (ipam_) ws.ipam = ipam_summary(ipam_->status());
+  if (nameserver_) ws.dns = dns_summary(*nameserver_, *dns_server_);
+  r.gossip_bytes_received = node_->gossip_bytes_received();
+  return ws;
+}
+
+void Weaver::add_connections(router::RouterStatus& r) {
+  Forwarders fwd;
+  if (overlay_) {
+    for (auto& f : overlay_->sleeve().status()) fwd.emplace(f.conn, f);
+  }
+  for (auto& [id, c] : node_->core().connections()) {
     router::LocalConnStatus lc;
     lc.address = c.info.remote_tcp_addr;
     lc.outbound = c.info.outbound;
     lc.state = c.established ? "established" : "pending";
-    auto who = router::peer_label(c.info.remote.name, c.info.remote.nickname);
     auto it = fwd.find(id);
+    const auto* sleeve = it != fwd.end() ? &it->second : nullptr;
     // The overlay switch's choice (spec §5.3): fastdp while its forwarder is established and healthy.
     std::optional<router::FastdpForwarders::Status> fst;
     if (fastdp_) fst = fastdp_->forwarders().status_of(id);
     const bool fast = fst && fst->established && fst->healthy;
-    lc.info = fmt::format("{:<6} {}", fast ? "fastdp" : it != fwd.end() ? "sleeve" : "none", who);
+    auto who = router::peer_label(c.info.remote.name, c.info.remote.nickname);
+    lc.info = fmt::format("{:<6} {}", fast ? "fastdp" : sleeve ? "sleeve" : "none", who);
     if (password_) lc.info = fmt::format("{:<11}{}", c.info.encrypted ? "encrypted" : "unencrypted", lc.info);
     if (fast) {
-      lc.attrs.emplace_back("mtu", std::to_string(fastdp_->mtu()));
-      lc.attrs.emplace_back("name", "fastdp");
-      if (auto sid = fastdp_->short_id_of(c.info.remote.name)) {
-        // The kernel's counters for this neighbour (by ShortID), plus what the sleeve carried.
-        auto t = fastdp_->kernel().traffic(*sid);
-        if (it != fwd.end()) {
-          t.tx_frames += it->second.tx_frames;
-          t.tx_bytes += it->second.tx_bytes;
-          t.rx_frames += it->second.rx_frames;
-          t.rx_bytes += it->second.rx_bytes;
-        }
-        r.peer_traffic.push_back({c.info.remote.name, t.tx_frames, t.tx_bytes, t.rx_frames, t.rx_bytes});
-      }
-    } else if (it != fwd.end()) {
-      if (it->second.encrypted) lc.attrs.emplace_back("encrypted", "true");
-      lc.attrs.emplace_back("mtu", std::to_string(it->second.mtu));
-      lc.attrs.emplace_back("name", "sleeve");
-      // weft's extended overlay on this connection: its AEAD, or "plain" when unencrypted.
-      if (auto x = it->second.extended) {
-        lc.attrs.emplace_back("weftx", *x == router::Aead::none ? "plain" : std::string(router::aead_name(*x)));
-      }
-      r.peer_traffic.push_back({c.info.remote.name, it->second.tx_frames, it->second.tx_bytes, it->second.rx_frames,
-                                it->second.rx_bytes});
+      fastdp_row(r, lc, *fastdp_, c.info.remote.name, sleeve);
+    } else if (sleeve) {
+      sleeve_row(r, lc, c.info.remote.name, *sleeve);
     }
     r.connections.push_back(std::move(lc));
   }
-  std::set<std::string> live;
-  for (auto& [id, c] : core.connections()) live.insert(c.info.remote_tcp_addr);
-  auto wall = [](TimePoint t) {
-    auto sys = std::chrono::system_clock::now() + (t - Clock::now());
-    auto tt = std::chrono::system_clock::to_time_t(sys);
-    std::tm tm{};
-    gmtime_r(&tt, &tm);
-    return fmt::format("{:04}-{:02}-{:02} {:02}:{:02}:{:02} +0000 UTC", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                       tm.tm_hour, tm.tm_min, tm.tm_sec);
-  };
-  for (auto& [addr, t] : node_->connection_maker().targets()) {
-    using S = mesh::ConnectionMaker::State;
-    if (t.state == S::connected || t.state == S::suspended || live.count(addr)) continue;
-    router::LocalConnStatus lc;
-    lc.address = addr;
-    lc.outbound = true;
-    if (t.state == S::waiting) {
-      lc.state = t.last_error ? "failed" : "waiting";
-      lc.info = t.last_error ? fmt::format("{}, retry: {}", *t.last_error, wall(t.try_after))
-                             : fmt::format("until: {}", wall(t.try_after));
-    } else {
-      lc.state = t.last_error ? "retrying" : "connecting";
-      lc.info = t.last_error.value_or("");
-    }
-    r.connections.push_back(std::move(lc));
-  }
-  r.termination_count = core.termination_count();
-  r.targets = node_->connection_maker().direct_peers();
-  add_target_failures(r, *node_, wall);
-  for (auto& c : node_->config().trusted_subnets) r.trusted_subnets.push_back(c.str());
-  r.gossip_bytes_sent = node_->gossip_bytes_sent();
-  if (ipam_) {
-    auto st = ipam_->status();
-    router::IpamSummary i;
-    i.status = ipam::status_line(st);
-    i.range = st.range.str();
-    i.range_num_ips = st.range_num_ips;
-    i.active_ips = st.active_ips;
-    i.default_subnet = st.default_subnet.str();
-    if (st.paxos) i.paxos = std::make_tuple(st.paxos->elector, st.paxos->known_nodes, st.paxos->quorum);
-    for (auto& e : st.entries) {
-      i.entries.push_back({e.token.str(), e.size, e.peer, e.nickname, e.is_known_peer, e.version});
-    }
-    for (auto& c : st.pending_claims) i.pending_claims.emplace_back(c.ident, c.cidr.str());
-    i.pending_allocates = st.pending_allocates;
-    for (auto& u : st.unreachable) i.unreachable_ips += u.size;
-    ws.ipam = std::move(i);
-  }
-  if (nameserver_) {
-    router::DnsStatus d;
-    d.domain = nameserver_->domain();
-    d.upstream = dns_server_->upstreams();
-    d.address = dns_server_->address();
-    d.ttl = dns_server_->responder_config().ttl;
-    d.live_entries = nameserver_->live_count();
-    d.own_live_entries = nameserver_->own_live_count();
-    for (auto& e : nameserver_->entries()) {
-      d.entries.push_back({e.hostname, e.origin, e.container_id, e.addr.str(), e.version, e.tombstone});
-    }
-    ws.dns = std::move(d);
-  }
-  r.gossip_bytes_received = node_->gossip_bytes_received();
-  return ws;
 }
 
 void Weaver::add_fastdp_counters(router::RouterStatus& r) const {

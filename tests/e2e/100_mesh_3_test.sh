@@ -38,17 +38,20 @@ e2e_wait_for 30 route_via_b || e2e_fail "A has no route to C via B: $(e2e_weave 
 status=$(e2e_weave a status)
 [[ $status == *"Service: router"* && $status == *"Peers: 3"* ]] || e2e_fail "weave status: $status"
 [[ $status == *"Encryption: disabled"* ]] || e2e_fail "encryption should be disabled: $status"
-[[ $(e2e_weave b status targets) == "" ]] || e2e_fail "b has targets: $(e2e_weave b status targets)"
-[[ $(e2e_weave a status targets) == "$(e2e_ip b)" ]] || e2e_fail "a's targets: $(e2e_weave a status targets)"
+# The direct targets, one address per line as Weave prints them. weft appends why a target is
+# not connected and lists failing discovered targets after them (here: C, which A cannot reach).
+direct_targets() { e2e_weave "$1" status targets | awk '!/\(discovered\)/ {print $1}'; }
+[[ $(direct_targets b) == "" ]] || e2e_fail "b has targets: $(e2e_weave b status targets)"
+[[ $(direct_targets a) == "$(e2e_ip b)" ]] || e2e_fail "a's targets: $(e2e_weave a status targets)"
 [[ $(e2e_weave a status connections) == *established* ]] || e2e_fail "no established connection on a"
 metrics=$(e2e_run a curl -s http://127.0.0.1:6782/metrics)
 [[ $metrics == *'weave_connections{'* ]] || e2e_fail "metrics: $metrics"
 
 # forget + connect through the API.
 e2e_weave a forget "$(e2e_ip b)" || e2e_fail "forget"
-[[ $(e2e_weave a status targets) == "" ]] || e2e_fail "forget left a target"
+[[ $(direct_targets a) == "" ]] || e2e_fail "forget left a target: $(e2e_weave a status targets)"
 e2e_weave a connect "$(e2e_ip b)" || e2e_fail "connect"
-[[ $(e2e_weave a status targets) == "$(e2e_ip b)" ]] || e2e_fail "connect did not add the target"
+[[ $(direct_targets a) == "$(e2e_ip b)" ]] || e2e_fail "connect did not add the target"
 out=$(e2e_weave a connect 'x:y:z:0' 2>&1) && e2e_fail "bad peer accepted"
 [[ $out == *"too many colons"* ]] || e2e_fail "bad peer message: $out"
 

@@ -47,6 +47,9 @@ unknown_--datapath-backend --datapath-backend bogus
 invalid_log_level --log-level loud
 invalid_peer_name --name nonsense
 invalid_peer_address 10.0.0.1:99999
+invalid_port --port 0
+invalid_--conn-limit --conn-limit -1
+contradict_each_other --datapath-backend kernel --no-fastdp
 EOF_FLAGS
 
 # Port in use: a first weaver holds 6783.

@@ -50,10 +50,10 @@ class IpamServiceTest : public ::testing::Test {
     auto store = router::KvStore::open((dir / fmt::format("{:x}.db", name)).string());
     EXPECT_TRUE(store.ok());
     p.store.emplace(std::move(*store));
-    auto opts = parse_flags({"--ipalloc-range", "10.32.0.0/12", "--ipalloc-init", "seed=" + seed});
-    EXPECT_TRUE(opts.ok());
+    auto flags = parse_config({"--ipalloc-range", "10.32.0.0/12", "--ipalloc-init", "seed=" + seed});
+    EXPECT_TRUE(flags.ok());
     p.ipam = std::make_unique<IpamService>(io, *p.mesh, *p.store, rng, null_logger());
-    auto r = p.ipam->start(*opts, cfg.self);
+    auto r = p.ipam->start(flags->ipam, cfg.self);
     EXPECT_TRUE(r.ok()) << r.error().message;
     p.ipam->add_routes(p.api);
     p.mesh->start();

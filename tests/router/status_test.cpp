@@ -1,6 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "weft/router/status.hpp"
 
@@ -91,6 +94,87 @@ TEST(Status, ReportJsonShape) {
   EXPECT_EQ(j["Router"]["Connections"][0]["Attrs"]["encrypted"], true);
   EXPECT_TRUE(j["Ready"].get<bool>());
   EXPECT_NE(format_report_json(sample()).find("\n    \"Version\""), std::string::npos);  // 4-space indent
+}
+
+// Issue 17: the renderers were split into small functions with byte-identical output. The golden
+// files (tests/fixtures/status/) were written by the renderers before the split (main 1c696c0);
+// WEFT_UPDATE_GOLDEN=1 rewrites them, for a deliberate format change only.
+WeaveStatus rich() {
+  auto s = sample();
+  s.ready = false;
+  auto& r = s.router;
+  PeerName b = *PeerName::parse("aa:bb:cc:dd:ee:02");
+  PeerName c = *PeerName::parse("aa:bb:cc:dd:ee:03");
+  r.port = 6783;
+  r.peer_discovery = false;
+  r.overlays = {"fastdp", "sleeve"};
+  r.interface = "vethwe-pcap (via afpacket) + fastdp (eBPF, VXLAN)";
+  r.termination_count = 7;
+  r.trusted_subnets = {"10.0.0.0/8", "192.168.0.0/16"};
+  r.peers.push_back({c, "hostC", 3, 0xfff, 9, {}});
+  r.connections.push_back({"192.168.77.3:6783", false, "pending", "fastdp aa:bb:cc:dd:ee:03(hostC)",
+                           {{"mtu", "1376"}, {"name", "fastdp"}, {"weftx", "aes256gcm"}, {"odd", "12ab"}, {"flag", "false"}}});
+  r.connections.push_back({"192.168.77.4:6783", true, "retrying", "dial tcp: timeout", {}});
+  r.connections.push_back({"192.168.77.5:6783", true, "connecting", "", {}});
+  r.connections.push_back({"192.168.77.6:6783", true, "waiting", "until: x", {}});
+  r.unicast_routes.push_back({c, b});
+  r.broadcast_routes.push_back({c, {b, c}});
+  r.target_failures.push_back({"192.168.77.9", true, 2, "dial tcp: refused", "x"});
+  r.peer_traffic = {{b, 1, 2, 3, 4}, {c, 5, 6, 7, 8}};
+  r.datapath_counters = {{"sleeve_rx_frames", 10}, {"fastdp_tx_frames", 3}};
+  r.gossip_bytes_sent = 1234;
+  r.gossip_bytes_received = 5678;
+  IpamSummary i;
+  i.status = "ready";
+  i.range = "10.32.0.0/12";
+  i.range_num_ips = 1048576;
+  i.active_ips = 3;
+  i.default_subnet = "10.32.0.0/12";
+  i.paxos = std::make_tuple(true, std::size_t{2}, std::uint32_t{2});
+  i.entries = {{"10.32.0.0", 524288, r.name, "hostA", true, 3}, {"10.40.0.0", 524288, c, "hostC", false, 1}};
+  i.pending_claims = {{"abc123", "10.32.0.5/12"}};
+  i.pending_allocates = {"def456"};
+  i.unreachable_ips = 524288;
+  s.ipam = i;
+  DnsStatus d;
+  d.domain = "weave.local.";
+  d.upstream = {"8.8.8.8", "1.1.1.1"};
+  d.address = "172.17.0.1:53";
+  d.ttl = 1;
+  d.live_entries = 2;
+  d.own_live_entries = 1;
+  d.entries = {{"web.weave.local.", r.name, "c0ffee", "10.32.0.1", 1, 0}, {"db.weave.local.", b, "beef", "10.32.0.2", 2, 1700000000}};
+  s.dns = d;
+  return s;
+}
+
+std::string golden(const std::string& name, const std::string& actual) {
+  auto path = std::string(WEFT_SOURCE_DIR) + "/tests/fixtures/status/" + name;
+  if (std::getenv("WEFT_UPDATE_GOLDEN")) std::ofstream(path, std::ios::binary) << actual;
+  std::ifstream in(path, std::ios::binary);
+  EXPECT_TRUE(in.good()) << "missing golden file " << path;
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+TEST(Status, GoldenRenderings) {
+  const std::vector<std::pair<std::string, WeaveStatus>> cases = {{"empty", WeaveStatus{}}, {"sample", sample()}, {"rich", rich()}};
+  for (const auto& [name, s] : cases) {
+    EXPECT_EQ(format_status(s), golden(name + ".status.txt", format_status(s))) << name;
+    EXPECT_EQ(format_report_json(s), golden(name + ".report.json", format_report_json(s))) << name;
+    EXPECT_EQ(format_metrics(s), golden(name + ".metrics.txt", format_metrics(s))) << name;
+    EXPECT_EQ(format_status_connections(s.router), golden(name + ".connections.txt", format_status_connections(s.router)));
+    EXPECT_EQ(format_status_targets(s.router), golden(name + ".targets.txt", format_status_targets(s.router)));
+  }
+}
+
+// A numeric-looking attribute too big for 64 bits stays a string (it used to throw from stoull).
+TEST(Status, ReportHugeNumericAttributeIsAString) {
+  auto s = sample();
+  s.router.connections[0].attrs = {{"mtu", "123456789012345678901234567890"}};
+  auto j = nlohmann::json::parse(format_report_json(s));
+  EXPECT_EQ(j["Router"]["Connections"][0]["Attrs"]["mtu"], "123456789012345678901234567890");
 }
 
 TEST(Status, Metrics) {

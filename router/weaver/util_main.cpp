@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "weft/attach/linux_host.hpp"
 #include "weft/datapath/kernel_fastdp.hpp"
 #include "weft/base/ipv4.hpp"
 #include "weft/base/logger.hpp"
@@ -161,14 +162,16 @@ Result<void> destroy_bridge(const Args& a) {
   return host::HostSetup(log).destroy_bridge(cfg.bridge);
 }
 
+/// `weave attach`'s link steps (IPAM was the script's): through the one attach plan.
 Result<void> attach_container(const Args& a) {
-  host::AttachSpec spec;
+  attach::Request rq;
+  rq.veth = attach::VethStep{};
   Args pos;
   for (const auto& s : a) {
     if (s == "--no-multicast-route") {
-      spec.multicast_route = false;
+      rq.multicast_route = false;
     } else if (s == "--keep-tx-on") {
-      spec.keep_tx_on = true;
+      rq.veth->keep_tx_on = true;
     } else if (s.rfind("--", 0) == 0) {
       return usage_error(fmt::format("unknown flag {}", s));
     } else {
@@ -178,13 +181,13 @@ Result<void> attach_container(const Args& a) {
   if (pos.size() < 3) return usage_error("attach-container needs NETNS BRIDGE CIDR...");
   std::string path = netns_path(pos[0]);
   WEFT_TRY(ns, host::Netns::open(path));
-  spec.bridge = pos[1];
+  rq.veth->bridge = pos[1];
   WEFT_TRY(cidrs, parse_cidrs(pos, 2));
-  spec.cidrs = std::move(cidrs);
-  spec.veth_id = host::veth_id_for(path, ns.inode());
-  auto log = make_logger();
-  WEFT_TRY(iface, host::attach_container(ns, spec, log));
-  (void)iface;
+  rq.addresses = std::move(cidrs);
+  rq.veth->veth_id = host::veth_id_for(path, ns.inode());
+  attach::LinuxAttachHost h({.netns = &ns, .log = make_logger()});
+  auto out = attach::execute(attach::plan(std::move(rq)), h);
+  if (out.failure) return Error{out.failure->message};
   return {};
 }
 

@@ -1,6 +1,5 @@
 #include "weaver.hpp"
 
-#include "weft/datapath/linux/container_attach.hpp"
 #ifdef WEFT_HAVE_DPDK
 #include "weft/datapath/dpdk_datapath.hpp"
 #endif
@@ -437,11 +436,24 @@ Result<void> Weaver::setup_docker() {
   const auto& ep = *cfg_.docker.endpoint;
   // One subscription to Docker's events serves the router (IPAM/DNS release), the plugin's
   // watcher and the proxy (attach on start). It starts once the proxy is up.
+  if (plugin_ && nameserver_) {
+    // The plugin's watcher (plugin/net): names go to our own nameserver, on io_.
+    plugin_watcher_ = std::make_unique<plugin::PluginWatcher>(
+        ep, cfg_.dns.domain,
+        [this](const std::string& id, std::vector<attach::DnsName> names) {
+          boost::asio::post(io_, [this, id, names = std::move(names)] {
+            with_sender(std::string(dns::kChannelName), [&](TimePoint now, mesh::GossipSender& out) {
+              for (const auto& n : names) nameserver_->add_entry_fqdn(now, n.fqdn, id, n.ip, &out);
+            });
+          });
+        },
+        log_);
+  }
   docker_events_ = std::make_unique<proxy_net::DockerEvents>(
       ep, log_.child("docker"),
-      [this, ep](const proxy_net::ContainerEvent& ev) {
+      [this](const proxy_net::ContainerEvent& ev) {
         if (proxy_) proxy_->container_event(ev);
-        if (plugin_ && nameserver_ && ev.action == "start") plugin_watch_start(ep, ev.id);
+        if (plugin_watcher_ && ev.action == "start") plugin_watcher_->container_started(ev.id);
         boost::asio::post(io_, [this, ev] { on_container_event(ev); });
       },
       [this] {
@@ -454,59 +466,6 @@ Result<void> Weaver::setup_docker() {
   docker_events_->start();
   log_.info("Watching Docker at {} for container events", ep.str());
   return {};
-}
-
-void Weaver::plugin_watch_start(const http::Endpoint& docker, const std::string& id) {
-  auto r = http::request(docker, {.method = "GET", .target = fmt::format("/v1.24/containers/{}/json", id)});
-  if (!r || r->status != 200) return;
-  auto c = nlohmann::json::parse(r->body, nullptr, false);
-  if (c.is_discarded() || !c.is_object()) return;
-  auto str = [](const nlohmann::json& j, const char* k) {
-    auto it = j.find(k);
-    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-  };
-  auto cfg = c.value("Config", nlohmann::json::object());
-  auto nets = c.value("NetworkSettings", nlohmann::json::object()).value("Networks", nlohmann::json::object());
-  std::string domain = cfg_.dns.domain;
-  if (!domain.empty() && domain.back() == '.') domain.pop_back();
-  std::string name = str(c, "Name");
-  if (!name.empty() && name[0] == '/') name.erase(0, 1);
-  std::vector<std::pair<std::string, Ipv4>> names;
-  if (!nets.is_object()) return;
-  for (auto& [net_name, n] : nets.items()) {
-    if (!n.is_object()) continue;
-    auto ip = Ipv4::parse(str(n, "IPAddress"));
-    if (!ip) continue;
-    auto nr = http::request(docker, {.method = "GET", .target = fmt::format("/v1.24/networks/{}", str(n, "NetworkID"))});
-    if (!nr || nr->status != 200) continue;
-    auto nj = nlohmann::json::parse(nr->body, nullptr, false);
-    if (nj.is_discarded() || !nj.is_object()) continue;
-    std::string driver = str(nj, "Driver");
-    if (driver != "weavemesh" && driver != "weave") continue;
-    std::string host = str(cfg, "Hostname"), dom = str(cfg, "Domainname");
-    if (!host.empty() && !dom.empty()) names.emplace_back(host + "." + dom, *ip);
-    if (!name.empty()) names.emplace_back(name + "." + domain, *ip);
-    if (auto al = n.find("Aliases"); al != n.end() && al->is_array()) {
-      for (auto& a : *al) {
-        if (a.is_string()) names.emplace_back(a.get<std::string>(), *ip);
-      }
-    }
-  }
-  // ARP: fast neighbour timeouts and a gratuitous ARP per address, so peers that cached an
-  // earlier holder of a reused address switch to this container's MAC at once.
-  if (int pid = c.value("State", nlohmann::json::object()).value("Pid", 0); pid > 0 && !names.empty()) {
-    if (auto ns = datapath::host::Netns::open(fmt::format("/proc/{}/ns/net", pid))) {
-      if (auto a = datapath::host::announce_links(*ns, "ethwe"); !a) {
-        log_.warn("plugin watcher: ARP setup of {}: {}", id.substr(0, 12), a.error().message);
-      }
-    }
-  }
-  if (names.empty()) return;
-  boost::asio::post(io_, [this, id, names] {
-    with_sender(std::string(dns::kChannelName), [&](TimePoint now, mesh::GossipSender& out) {
-      for (const auto& [fqdn, ip] : names) nameserver_->add_entry_fqdn(now, fqdn, id, ip, &out);
-    });
-  });
 }
 
 void Weaver::on_container_event(const proxy_net::ContainerEvent& ev) {

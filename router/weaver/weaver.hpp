@@ -26,6 +26,7 @@
 #include "weft/proxy_net/docker_events.hpp"
 #include "weft/proxy_net/proxy.hpp"
 #include "weft/plugin/plugin_service.hpp"
+#include "weft/plugin/plugin_watcher.hpp"
 
 namespace weft::weaver {
 
@@ -74,9 +75,6 @@ class Weaver {
   void start_plugin();
   proxy_net::ProxyConfig proxy_config() const;
   void on_container_event(const proxy_net::ContainerEvent& ev);
-  /// The plugin's watcher (spec §9): on a start, the weaveDNS names of the container's endpoints
-  /// on our networks. Runs on the events thread (it asks Docker), then posts to io_.
-  void plugin_watch_start(const http::Endpoint& docker, const std::string& id);
   /// Spec §10 readiness: proxy listening and plugin started (when enabled).
   bool ready() const;
   void add_dns_routes(http::Router& r);
@@ -103,6 +101,7 @@ class Weaver {
   std::unique_ptr<proxy_net::DockerEvents> docker_events_;
   std::unique_ptr<proxy_net::Proxy> proxy_;
   std::unique_ptr<plugin::PluginService> plugin_;
+  std::unique_ptr<plugin::PluginWatcher> plugin_watcher_;  ///< spec §9 watcher, with --plugin and DNS
   mesh::PeerIdentity self_;
   std::optional<Bytes> password_;
   router::RenderThrottle<router::WeaveStatus> status_throttle_;

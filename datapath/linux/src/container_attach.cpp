@@ -118,7 +118,7 @@ Result<ContainerInterface> attach_container(const Netns& container, const Attach
   // j. Up.
   WEFT_TRY_VOID(guest.set_up(spec.ifname, true));
   // k. One gratuitous ARP per new address, 1 ms apart.
-  if (!added.empty()) {
+  if (spec.gratuitous_arp && !added.empty()) {
     WEFT_TRY_VOID(in_netns(container, [&]() -> Result<void> {
       for (std::size_t i = 0; i < added.size(); ++i) {
         if (i > 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));

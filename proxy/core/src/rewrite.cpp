@@ -350,32 +350,36 @@ std::optional<std::string> rewrite_exec(std::string_view body, const Json& conta
   return encode(j);
 }
 
-std::string hosts_file(const std::string& hostname, const std::string& domainname, const std::vector<Ipv4>& ips,
-                       const std::vector<std::string>& extra_hosts) {
-  std::string out = "# created by Weave - BEGIN\n# container hostname\n";
-  std::string domain = trim_dot(domainname);
-  for (const auto& ip : ips) {
-    if (domain.empty()) out += fmt::format("{:<15} {}\n", ip.str(), hostname);
-    else out += fmt::format("{:<15} {}.{} {}\n", ip.str(), hostname, domain, hostname);
-  }
-  if (!extra_hosts.empty()) {
-    out += "\n# static names added with --add-host\n";
-    for (const auto& e : extra_hosts) {
-      auto colon = e.find(':');
-      if (colon == std::string::npos) continue;
-      out += fmt::format("{:<15} {}\n", e.substr(colon + 1), e.substr(0, colon));
+Result<std::optional<attach::Request>> attach_request(const Json& c, const std::string& fallback_id, int pid,
+                                                      const RewriteConfig& cfg, const AttachOptions& opt) {
+  const Json* st = field(c, "State");
+  bool running = st && st->is_object() && st->value("Running", false);
+  if (!has_weavewait(c) || !running) return std::optional<attach::Request>();
+  WEFT_TRY(specs, qualifying_specs(c, cfg.no_default_ipalloc));
+  if (!specs) return std::optional<attach::Request>();
+  attach::Request rq;
+  rq.ident = string_field(c, "Id");
+  if (rq.ident.empty()) rq.ident = fallback_id;
+  rq.specs = std::move(*specs);
+  rq.check_alive = true;
+  rq.veth = attach::VethStep{.bridge = opt.bridge, .veth_id = std::to_string(pid)};
+  rq.multicast_route = !cfg.no_multicast_route;
+  const Json* config = field(c, "Config");
+  std::string hostname = config ? string_field(*config, "Hostname") : "";
+  std::string domainname = config ? string_field(*config, "Domainname") : "";
+  if (!opt.no_rewrite_hosts) {
+    attach::Request::Hosts h{hostname, domainname, {}};
+    if (const Json* hc = field(c, "HostConfig")) {
+      if (const Json* eh = field(*hc, "ExtraHosts"); eh && eh->is_array()) {
+        for (const auto& e : *eh) {
+          if (e.is_string()) h.extra_hosts.push_back(e.get<std::string>());
+        }
+      }
     }
+    rq.hosts = std::move(h);
   }
-  out +=
-      "\n# default localhost entries\n"
-      "127.0.0.1       localhost\n"
-      "::1             ip6-localhost ip6-loopback\n"
-      "fe00::0         ip6-localnet\n"
-      "ff00::0         ip6-mcastprefix\n"
-      "ff02::1         ip6-allnodes\n"
-      "ff02::2         ip6-allrouters\n"
-      "# created by Weave - END";
-  return out;
+  if (!cfg.without_dns && !domainname.empty()) rq.fqdn = hostname + "." + domainname;
+  return std::optional<attach::Request>(std::move(rq));
 }
 
 void set_network_settings(Json& container, const std::string& mac, const Cidr& cidr) {

@@ -15,8 +15,8 @@
 
 #include <filesystem>
 #include <limits>
-#include <fstream>
 
+#include "weft/attach/linux_host.hpp"
 #include "weft/datapath/linux/container_attach.hpp"
 #include "weft/datapath/linux/netns.hpp"
 #include "weft/http/url.hpp"
@@ -687,27 +687,7 @@ void Proxy::serve(http::StreamSocket sock) {
 
 // ---- attaching containers --------------------------------------------------------------------
 
-namespace {
-
-Result<std::string> router_call(const http::Endpoint& api, const std::string& method, const std::string& target,
-                                std::string body) {
-  http::ClientOptions opt;
-  opt.timeout = std::nullopt;  // allocations wait for space, as Weave's do
-  auto r = http::request(api,
-                         {.method = method, .target = target, .body = std::move(body),
-                          .content_type = "application/x-www-form-urlencoded"},
-                         opt);
-  if (!r) return Error{r.error().message};
-  std::string b = r->body;
-  while (!b.empty() && (b.back() == '\n' || b.back() == '\r')) b.pop_back();
-  if (r->status / 100 != 2) return Error{b.empty() ? fmt::format("status {}", r->status) : b};
-  return b;
-}
-
-}  // namespace
-
 std::string Proxy::attach(const std::string& id) {
-  const auto& rw = cfg_.rewrite;
   Json c;
   int pid = 0;
   for (int tries = 0;; ++tries) {
@@ -724,73 +704,24 @@ std::string Proxy::attach(const std::string& id) {
     if (tries > 150 || stopping_) return fmt::format("container {} has no pid", id);
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
-  if (!proxy::has_weavewait(c) || !c["State"].value("Running", false)) return "";
-  auto specs = proxy::qualifying_specs(c, rw.no_default_ipalloc);
-  if (!specs) return specs.error().message;
-  if (!specs->has_value()) return "";
-  std::string full = c.value("Id", id);
-  std::vector<Cidr> cidrs;
-  for (const auto& s : **specs) {
-    Result<std::string> got = Error{""};
-    std::string body = http::form_body({{"check-alive", "true"}});
-    switch (s.kind) {
-      case proxy::AddrSpec::Kind::net_default:
-        got = router_call(cfg_.router_api, "POST", "/ip/" + full, body);
-        break;
-      case proxy::AddrSpec::Kind::net:
-        got = router_call(cfg_.router_api, "POST", fmt::format("/ip/{}/{}", full, s.cidr.str()), body);
-        break;
-      case proxy::AddrSpec::Kind::ip:
-        got = router_call(cfg_.router_api, "PUT", fmt::format("/ip/{}/{}", full, s.cidr.str()), body);
-        if (got) got = s.cidr.str();
-        break;
-    }
-    if (!got) return fmt::format("for \"{}\": {}", s.text, got.error().message);
-    if (*got == "cancelled") return fmt::format("for \"{}\": allocation cancelled", s.text);
-    std::istringstream words(*got);
-    std::string w;
-    while (words >> w) {
-      auto cidr = Cidr::parse(w);
-      if (!cidr) return fmt::format("for \"{}\": unexpected answer {}", s.text, *got);
-      cidrs.push_back(*cidr);
-    }
+  auto rq = proxy::attach_request(c, id, pid, cfg_.rewrite, {.no_rewrite_hosts = cfg_.no_rewrite_hosts, .bridge = cfg_.bridge});
+  if (!rq) return rq.error().message;
+  if (!rq->has_value()) return "";
+  std::string full = (*rq)->ident;
+  attach::LinuxAttachHost host({.netns_path = fmt::format("/proc/{}/ns/net", pid),
+                                .root_path = fmt::format("/proc/{}/root", pid),
+                                .router = cfg_.router_api,
+                                .log = log_});
+  auto out = attach::execute(attach::plan(std::move(**rq)), host);
+  for (const auto& w : out.warnings) {
+    if (w.step == attach::Step::hosts) log_.warn("proxy: could not rewrite /etc/hosts of {}", id);
+    else log_.warn("proxy: {}", w.message);
   }
-  const Json& config = c["Config"];
-  std::string hostname = config.value("Hostname", ""), domainname = config.value("Domainname", "");
-  if (!cfg_.no_rewrite_hosts) {
-    std::vector<Ipv4> ips;
-    for (const auto& x : cidrs) ips.push_back(x.addr());
-    std::vector<std::string> extra;
-    if (auto hc = c.find("HostConfig"); hc != c.end() && hc->is_object()) {
-      if (auto eh = hc->find("ExtraHosts"); eh != hc->end() && eh->is_array()) {
-        for (const auto& e : *eh) {
-          if (e.is_string()) extra.push_back(e.get<std::string>());
-        }
-      }
-    }
-    std::string text = proxy::hosts_file(hostname, domainname, ips, extra) + "\n";
-    std::ofstream f(fmt::format("/proc/{}/root/etc/hosts", pid), std::ios::trunc);
-    if (f) f << text;
-    if (!f) log_.warn("proxy: could not rewrite /etc/hosts of {}", id);
+  if (out.failure) {
+    if (out.failure->step == attach::Step::ipam) return fmt::format("for \"{}\": {}", out.failure->label, out.failure->message);
+    return out.failure->message;
   }
-  auto ns = datapath::host::Netns::open(fmt::format("/proc/{}/ns/net", pid));
-  if (!ns) return ns.error().message;
-  datapath::host::AttachSpec spec;
-  spec.bridge = cfg_.bridge;
-  spec.veth_id = std::to_string(pid);
-  spec.cidrs = cidrs;
-  spec.multicast_route = !rw.no_multicast_route;
-  auto iface = datapath::host::attach_container(*ns, spec, log_);
-  if (!iface) return iface.error().message;
-  if (!rw.without_dns && !domainname.empty()) {
-    std::string fqdn = hostname + "." + domainname;
-    for (const auto& x : cidrs) {
-      auto r = router_call(cfg_.router_api, "PUT", fmt::format("/name/{}/{}", full, x.addr().str()),
-                           http::form_body({{"fqdn", fqdn}}));
-      if (!r) log_.warn("proxy: registering {} in weaveDNS: {}", fqdn, r.error().message);
-    }
-  }
-  log_.info("proxy: attached container {} ({})", full.substr(0, 12), cidrs.empty() ? "" : cidrs.front().str());
+  log_.info("proxy: attached container {} ({})", full.substr(0, 12), out.allocated.empty() ? "" : out.allocated.front().str());
   return "";
 }
 

@@ -20,6 +20,8 @@
 #include <random>
 #include <sstream>
 
+#include "weft/attach/executor.hpp"
+#include "weft/attach/linux_host.hpp"
 #include "weft/cni/result.hpp"
 #include "weft/datapath/linux/container_attach.hpp"
 #include "weft/datapath/linux/iptables.hpp"
@@ -37,7 +39,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const Cidr kDefault(Ipv4(0), 0);
 constexpr std::string_view kExposeId = "weave:expose";
 
 /// Everything one invocation needs while it runs.
@@ -266,19 +267,6 @@ std::variant<Ipv4, CniError> find_gateway(Ctx& c, const NetConf& conf, std::stri
   return cidr.addr();
 }
 
-/// Weave's two multicast rules in the pod's filter INPUT (kube spec §1.4 step 6): the ACCEPT from
-/// the pod's own subnet at position 1, the DROP appended; applied with the router's own iptables
-/// applier on a thread inside the pod's netns. A missing iptables is logged, not fatal: the rules
-/// only shape multicast.
-void pod_multicast_rules(Ctx& c, const host::Netns& ns, const std::string& ifname, const Cidr& addr) {
-  host::RulePlan plan;
-  plan.top.push_back({"filter", "INPUT",
-                      fmt::format("-i {} -s {} -d 224.0.0.0/4 -j ACCEPT", ifname, addr.network())});
-  plan.append.push_back({"filter", "INPUT", fmt::format("-i {} -d 224.0.0.0/4 -j DROP", ifname)});
-  auto r = host::in_netns(ns, [&] { return host::Iptables().apply(plan); });
-  if (!r) c.log(fmt::format("pod multicast rules not set: {}", r.error().message));
-}
-
 std::variant<host::Netns, CniError> open_pod_netns(const std::string& path) {
   auto ns = host::Netns::open(path);
   if (!ns) {
@@ -341,49 +329,42 @@ Outcome cmd_add(Ctx& c, const NetConf& conf, std::string_view stdin_bytes) {
     ip.gateway = gw;
   }
 
-  host::AttachSpec spec;
-  spec.bridge = conf.bridge;
-  spec.veth_id = veth_id(c.env.container_id);
-  spec.cidrs = {ip.address};
-  spec.ifname = c.env.ifname;
-  spec.mtu = conf.mtu;
-  spec.hairpin = conf.hairpin;
-  spec.multicast_route = false;
-  Logger quiet = null_logger();
-  auto att = host::attach_container(ns, spec, quiet);
-  if (!att) return undo({kPluginError, "error setting up interface: " + att.error().message, ""});
-  pod_multicast_rules(c, ns, c.env.ifname, ip.address);
-
-  // Routes (kube spec §1.4 step 7).
+  // The interface, its address and routes (kube spec §1.4 steps 6-7): the one attach plan.
+  std::optional<std::vector<attach::RouteStep>> ipam_routes;
+  if (ipam.routes) {
+    ipam_routes.emplace();
+    for (const auto& rt : *ipam.routes) ipam_routes->push_back({rt.dst, rt.gw, false});
+  }
+  std::vector<attach::RouteStep> routes = attach::cni_routes(ip.address, gw, ipam_routes);
+  std::string vid = veth_id(c.env.container_id);
+  attach::Request rq;
+  rq.ident = c.env.container_id;
+  rq.addresses = {ip.address};
+  rq.veth = attach::VethStep{.bridge = conf.bridge, .veth_id = vid, .ifname = c.env.ifname, .mtu = conf.mtu,
+                             .hairpin = conf.hairpin};
+  rq.multicast_route = false;
+  rq.pod_multicast_rules = true;
+  rq.routes = routes;
+  attach::LinuxAttachHost h({.netns = &ns});
+  auto done = attach::execute(attach::plan(std::move(rq)), h);
+  for (const auto& w : done.warnings) {
+    if (w.step == attach::Step::pod_rules) c.log(fmt::format("pod multicast rules not set: {}", w.message));
+  }
+  if (done.failure) {
+    const auto& f = *done.failure;
+    if (f.step == attach::Step::link) return undo({kPluginError, "error setting up interface: " + f.message, ""});
+    return undo({kPluginError, fmt::format("error setting up routes: failed to add route '{}': {}", f.label, f.message), ""});
+  }
   std::vector<Route> installed;
-  auto add_route = [&](const Cidr& dst, std::optional<Ipv4> via, host::RouteScope scope) -> std::optional<CniError> {
-    auto r = guest->add_route(dst.network(), c.env.ifname, scope, /*exist_ok=*/true, via);
-    if (!r) {
-      return CniError{kPluginError, fmt::format("error setting up routes: failed to add route '{} via {} dev {}': {}",
-                                                dst.network(), via ? fmt::format("{}", *via) : "<nil>",
-                                                c.env.ifname, r.error().message), ""};
-    }
-    return std::nullopt;
-  };
-  if (!ipam.routes) {
-    if (!ip.address.contains(gw)) {
-      if (auto e = add_route(Cidr(gw, 32), std::nullopt, host::RouteScope::link)) return undo(*e);
-    }
-    if (auto e = add_route(kDefault, gw, host::RouteScope::universe)) return undo(*e);
-    installed.push_back({kDefault, gw});
-  } else {
-    for (const auto& rt : *ipam.routes) {
-      std::optional<Ipv4> via = rt.gw ? rt.gw : (gw.value() != 0 ? std::optional<Ipv4>(gw) : std::nullopt);
-      if (auto e = add_route(rt.dst, via, host::RouteScope::universe)) return undo(*e);
-      installed.push_back({rt.dst.network(), via});
-    }
+  for (const auto& rt : routes) {
+    if (!rt.link_scope) installed.push_back({rt.dst, rt.via});
   }
 
   AddResult out;
-  std::string host_end = std::string(host::kHostVethPrefix) + spec.veth_id;
+  std::string host_end = std::string(host::kHostVethPrefix) + vid;
   auto hl = nl->find_link(host_end);
   out.interfaces.push_back({host_end, hl && *hl ? std::optional<Mac>((*hl)->mac) : std::nullopt, ""});
-  out.interfaces.push_back({c.env.ifname, att->mac, c.env.netns});
+  out.interfaces.push_back({c.env.ifname, done.link->mac, c.env.netns});
   ip.interface = 1;
   out.ips = {ip};
   out.routes = installed;

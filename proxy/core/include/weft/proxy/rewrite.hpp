@@ -11,6 +11,7 @@
 #include <variant>
 #include <vector>
 
+#include "weft/attach/plan.hpp"
 #include "weft/base/ipv4.hpp"
 #include "weft/base/result.hpp"
 
@@ -38,13 +39,8 @@ Route classify(std::string_view path);
 /// The {id} of /containers/{id}/... or /exec/{id}/json ("" if none).
 std::string path_id(std::string_view path);
 
-struct AddrSpec {
-  enum class Kind { net_default, net, ip };
-  Kind kind = Kind::net_default;
-  Cidr cidr;  ///< net: masked to its network; ip: as given
-  std::string text;  ///< the spec as written, for error messages
-  bool operator==(const AddrSpec&) const = default;
-};
+/// A WEAVE_CIDR spec: the attach plan's (attach/core), which turns each into an IPAM request.
+using AddrSpec = attach::AddrSpec;
 
 /// §8.3. nullopt: leave the container alone (NetworkMode, WEAVE_CIDR=none, --no-default-ipalloc).
 /// An empty WEAVE_CIDR value means [net:default]. A malformed spec is an error.
@@ -90,9 +86,22 @@ std::optional<std::string> rewrite_exec(std::string_view body, const Json& conta
 /// True if the container inspect shows the proxy's wrapper: Config.Entrypoint[0] == "/w/w".
 bool has_weavewait(const Json& container);
 
-/// §8.6 /etc/hosts text (without echo's extra newline).
-std::string hosts_file(const std::string& hostname, const std::string& domainname,
-                       const std::vector<Ipv4>& ips, const std::vector<std::string>& extra_hosts);
+/// §8.6 /etc/hosts text (without echo's extra newline); the attach plan writes it.
+using attach::hosts_file;
+
+/// Proxy settings the attach step depends on, beyond RewriteConfig.
+struct AttachOptions {
+  bool no_rewrite_hosts = false;
+  std::string bridge = "weave";
+};
+
+/// §8.5 step 4: what the attach plan should do for a started container (its inspect, with the
+/// State.Pid the shell waited for; FALLBACK_ID when it has no "Id"). nullopt: not the proxy's to
+/// attach (no /w/w entrypoint, not running, or it does not qualify); a malformed WEAVE_CIDR is an
+/// error. IPAM per spec with check-alive, ethwe as vethwepl<pid> on the bridge, /etc/hosts unless
+/// --no-rewrite-hosts, the weaveDNS name hostname.domainname unless --without-dns.
+Result<std::optional<attach::Request>> attach_request(const Json& container, const std::string& fallback_id, int pid,
+                                                      const RewriteConfig& cfg, const AttachOptions& opt);
 
 /// Inspect rewrite (§8.8) of a container JSON: NetworkSettings.{MacAddress,IPAddress,IPPrefixLen}.
 void set_network_settings(Json& container, const std::string& mac, const Cidr& cidr);

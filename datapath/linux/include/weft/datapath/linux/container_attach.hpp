@@ -39,6 +39,7 @@ struct AttachSpec {
   std::uint32_t mtu = 0;
   bool hairpin = true;          ///< hairpin mode on the bridge port (the host end)
   bool multicast_route = true;  ///< add 224.0.0.0/4 dev <ifname> scope link (last)
+  bool gratuitous_arp = true;   ///< one gratuitous ARP per address added (step k)
   /// Leave TX checksum offload on in the container (Weave's awsvpc mode). weft's datapath is
   /// userspace, so offloads are otherwise always turned off on the container end.
   bool keep_tx_on = false;

@@ -544,15 +544,16 @@ http::Router Weaver::api_router(bool full) {
   if (nameserver_) {
     r.handle("GET", "/status/dns", [this, text](auto&, auto&) { return text(nameserver_->format_status_dns()); });
   }
-  r.handle("GET", "/report", [this](auto&, auto&) { return http::json_response(router::format_report_json(status())); })
+  r.handle("GET", "/report", [this](auto&, auto&) { return http::json_response(report_json()); })
       .header("Accept", "application/json");
   r.handle("GET", "/report", [this](const http::HttpRequest& req, auto&) {
     auto it = req.query.find("format");
     if (it == req.query.end() || it->second.size() != 1) {
       return http::text_response(400, "error: must supply one format parameter");
     }
-    auto json = nlohmann::ordered_json::parse(router::format_report_json(status()));
-    auto out = router::render_report_template(it->second[0], json);
+    // A malformed template is refused before the report (O(peers)) is built.
+    if (auto ok = router::check_report_template(it->second[0]); !ok) return http::text_response(400, ok.error().message);
+    auto out = router::render_report_template(it->second[0], report_tree());
     if (!out) return http::text_response(400, out.error().message);
     return http::text_response(200, *out);
   });

@@ -2,6 +2,7 @@
 // The weaver daemon's composition root: it owns the io_context, the mesh node, the HTTP servers
 // and the state file, and wires them together. Policy lives in the cores; this file only wires.
 #include <boost/asio.hpp>
+#include <nlohmann/json.hpp>
 #include <memory>
 #include <optional>
 #include <string>
@@ -20,6 +21,7 @@
 #include "weft/dns_net/dns_server.hpp"
 #include "weft/dns_net/nameserver_ticker.hpp"
 #include "weft/router/kv_store.hpp"
+#include "weft/router/render_throttle.hpp"
 #include "weft/router/status.hpp"
 #include "weft/proxy_net/docker_events.hpp"
 #include "weft/proxy_net/proxy.hpp"
@@ -41,9 +43,14 @@ class Weaver {
   Result<void> start();
   void stop();
 
-  router::WeaveStatus status();
+  /// The status snapshot, rebuilt at most as often as RenderThrottle allows (it costs O(peers)).
+  const router::WeaveStatus& status();
 
  private:
+  router::WeaveStatus build_status();
+  /// /report's JSON (and its parsed tree for templates), throttled like status().
+  const std::string& report_json();
+  const nlohmann::ordered_json& report_tree();
   http::Router api_router(bool full);
   /// An HTTP listener on `addr` ("" = none): the control API, the status API or metrics only.
   Result<void> add_server(const std::string& addr, bool full, bool metrics_only);
@@ -97,6 +104,9 @@ class Weaver {
   std::unique_ptr<plugin::PluginWatcher> plugin_watcher_;  ///< spec §9 watcher, with --plugin and DNS
   mesh::PeerIdentity self_;
   std::optional<Bytes> password_;
+  router::RenderThrottle<router::WeaveStatus> status_throttle_;
+  router::RenderThrottle<std::string> report_throttle_;
+  router::RenderThrottle<nlohmann::ordered_json> report_tree_throttle_;
 };
 
 /// The peer name weave would derive for this machine (spec §2.1; machine IDs read under

@@ -251,7 +251,20 @@ router::DnsStatus dns_summary(const dns::Nameserver& ns, dns_net::DnsServer& ser
 
 }  // namespace
 
-router::WeaveStatus Weaver::status() {
+const router::WeaveStatus& Weaver::status() {
+  return status_throttle_.get([] { return Clock::now(); }, [this] { return build_status(); });
+}
+
+const std::string& Weaver::report_json() {
+  return report_throttle_.get([] { return Clock::now(); }, [this] { return router::format_report_json(status()); });
+}
+
+const nlohmann::ordered_json& Weaver::report_tree() {
+  return report_tree_throttle_.get([] { return Clock::now(); },
+                                   [this] { return nlohmann::ordered_json::parse(report_json()); });
+}
+
+router::WeaveStatus Weaver::build_status() {
   router::WeaveStatus ws;
   ws.version = std::string(kVersion);
   auto& r = ws.router;

@@ -72,6 +72,27 @@ Result<Action> parse_action(std::string_view s, const TemplateLimits& limits) {
 
 }  // namespace
 
+Result<void> check_report_template(std::string_view tmpl, const TemplateLimits& limits) {
+  if (tmpl.size() > limits.max_template) {
+    return make_error("template: report: template of {} bytes is longer than the limit of {}", tmpl.size(),
+                      limits.max_template);
+  }
+  std::size_t pos = 0;
+  std::size_t actions = 0;
+  while (pos < tmpl.size()) {
+    auto open = tmpl.find("{{", pos);
+    if (open == std::string_view::npos) break;
+    auto close = tmpl.find("}}", open + 2);
+    if (close == std::string_view::npos) return make_error("template: report:1: unclosed action");
+    if (++actions > limits.max_actions) {
+      return make_error("template: report: more than {} actions", limits.max_actions);
+    }
+    WEFT_TRY_VOID(parse_action(tmpl.substr(open + 2, close - open - 2), limits));
+    pos = close + 2;
+  }
+  return ok_result();
+}
+
 Result<std::string> render_report_template(std::string_view tmpl, const nlohmann::ordered_json& root,
                                            const TemplateLimits& limits) {
   if (tmpl.size() > limits.max_template) {

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "weft/router/render_throttle.hpp"
+
 namespace weft::router {
 namespace {
 
@@ -70,6 +72,64 @@ TEST(ReportTemplate, BoundsDepthActionsAndOutput) {
   std::string big;
   for (int i = 0; i < 20; ++i) big += "{{.}}";
   EXPECT_FALSE(render_report_template(big, j, small).ok());
+}
+
+// Issue 18: the report costs O(peers), so a hostile template is refused before it is built:
+// check_report_template() needs no data and agrees with the renderer on every syntax error.
+TEST(ReportTemplate, CheckRefusesWhatTheRendererRefusesWithoutData) {
+  auto j = report();
+  for (const std::string& t : std::vector<std::string>{"{{.Router.Name", "{{range .Router.Peers}}", "{{json.Router}}",
+                                                       "{{.Router-Name}}", "{{." + std::string(60000, 'A') + "}}",
+                                                       std::string(9000, 'x')}) {
+    EXPECT_FALSE(check_report_template(t).ok()) << t.substr(0, 40);
+    EXPECT_FALSE(render_report_template(t, j).ok()) << t.substr(0, 40);
+  }
+  std::string many;
+  for (int i = 0; i < 300; ++i) many += "{{.Router.Enc}}";
+  EXPECT_FALSE(check_report_template(many).ok());
+  for (const std::string& t :
+       std::vector<std::string>{"{{.Router.Name}}", "a {{ .IPAM.Range }} b", "{{json .Router.Name}}", "{{.}}", "plain"}) {
+    EXPECT_TRUE(check_report_template(t).ok()) << t;
+  }
+  // Syntax only: a missing field is found when rendering.
+  EXPECT_TRUE(check_report_template("{{.Router.Missing}}").ok());
+}
+
+// RenderThrottle: a rendering that cost C is reused for 9 C, so renderings take at most a tenth
+// of the time however often they are asked for; a cheap one is never reused noticeably.
+TEST(RenderThrottle, ReusesAnExpensiveRenderingForNineTimesItsCost) {
+  TimePoint t{std::chrono::hours(1)};
+  RenderThrottle<int> th;
+  int made = 0;
+  auto render_costing = [&](Duration cost) {
+    return [&, cost] {
+      t += cost;
+      return ++made;
+    };
+  };
+  auto now = [&] { return t; };
+  EXPECT_EQ(th.get(now, render_costing(std::chrono::milliseconds(300))), 1);
+  // 1,000 requests, one every 10 ms for 10 s: the loop spends at most ~10% rendering.
+  Duration busy = std::chrono::milliseconds(300);
+  for (int i = 0; i < 1000; ++i) {
+    t += std::chrono::milliseconds(10);
+    auto before = t;
+    th.get(now, render_costing(std::chrono::milliseconds(300)));
+    busy += t - before;
+  }
+  EXPECT_LT(th.renders(), 6u);
+  EXPECT_GT(th.reused(), 990u);
+  EXPECT_LT(busy, std::chrono::milliseconds(1800));  // <= 1/10 of 13 s of loop time, plus one
+  // A cheap rendering (a small mesh) is fresh for the next request.
+  RenderThrottle<int> cheap;
+  made = 0;
+  EXPECT_EQ(cheap.get(now, render_costing(std::chrono::microseconds(50))), 1);
+  t += std::chrono::milliseconds(1);
+  EXPECT_EQ(cheap.get(now, render_costing(std::chrono::microseconds(50))), 2);
+  // invalidate() forces the next one.
+  EXPECT_EQ(cheap.get(now, render_costing(std::chrono::microseconds(50))), 2);
+  cheap.invalidate();
+  EXPECT_EQ(cheap.get(now, render_costing(std::chrono::microseconds(50))), 3);
 }
 
 }  // namespace

@@ -20,6 +20,10 @@ struct TemplateLimits {
   std::size_t max_output = 4 << 20;  ///< bytes of rendered output
 };
 
+/// Checks a template's syntax and limits without any data: a malformed template is refused before
+/// weaver builds the report it would render (a report costs O(peers); issue 18).
+Result<void> check_report_template(std::string_view tmpl, const TemplateLimits& limits = {});
+
 Result<std::string> render_report_template(std::string_view tmpl, const nlohmann::ordered_json& root,
                                            const TemplateLimits& limits = {});
 

@@ -3,9 +3,9 @@
 #include <cstdio>
 
 #include "flags.hpp"
+#include "weaver.hpp"
 #include "weaver_config.hpp"
 #include "weft/cni/plugin.hpp"
-#include "weaver.hpp"
 
 namespace weft::weaver {
 /// `weaver util ...`: host plumbing for scripts/weave (util_main.cpp). argv[0] is "util".

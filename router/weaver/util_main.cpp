@@ -15,17 +15,17 @@
 #include <vector>
 
 #include "weft/attach/linux_host.hpp"
-#include "weft/datapath/kernel_fastdp.hpp"
 #include "weft/base/ipv4.hpp"
 #include "weft/base/logger.hpp"
 #include "weft/base/mac.hpp"
 #include "weft/base/result.hpp"
+#include "weft/datapath/kernel_fastdp.hpp"
 #include "weft/datapath/linux/container_attach.hpp"
+#include "weft/datapath/linux/host_setup.hpp"
 #include "weft/datapath/linux/iptables.hpp"
 #include "weft/datapath/linux/iptables_plan.hpp"
-#include "weft/datapath/linux/rtnl.hpp"
-#include "weft/datapath/linux/host_setup.hpp"
 #include "weft/datapath/linux/netns.hpp"
+#include "weft/datapath/linux/rtnl.hpp"
 
 namespace weft::weaver {
 namespace {

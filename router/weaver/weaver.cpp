@@ -159,7 +159,10 @@ Result<void> Weaver::add_server(const std::string& addr, bool full, bool metrics
   limits.refuse_browser_writes = true;  // see origin_guard.hpp
   auto srv = std::make_unique<http::HttpServer>(io_, std::move(r), log_.child("http"), limits);
   WEFT_TRY_VOID(srv->listen(addr));
-  log_.info("Listening for {} on {}", full ? "HTTP control messages" : metrics_only ? "metrics requests" : "status requests",
+  log_.info("Listening for {} on {}",
+            full           ? "HTTP control messages"
+            : metrics_only ? "metrics requests"
+                           : "status requests",
             srv->address());
   servers_.push_back(std::move(srv));
   return {};
@@ -544,15 +547,17 @@ http::Router Weaver::api_router(bool full) {
   if (nameserver_) {
     r.handle("GET", "/status/dns", [this, text](auto&, auto&) { return text(nameserver_->format_status_dns()); });
   }
-  r.handle("GET", "/report", [this](auto&, auto&) { return http::json_response(report_json()); })
-      .header("Accept", "application/json");
+  r.handle("GET", "/report", [this](auto&, auto&) {
+     return http::json_response(report_json());
+   }).header("Accept", "application/json");
   r.handle("GET", "/report", [this](const http::HttpRequest& req, auto&) {
     auto it = req.query.find("format");
     if (it == req.query.end() || it->second.size() != 1) {
       return http::text_response(400, "error: must supply one format parameter");
     }
     // A malformed template is refused before the report (O(peers)) is built.
-    if (auto ok = router::check_report_template(it->second[0]); !ok) return http::text_response(400, ok.error().message);
+    if (auto ok = router::check_report_template(it->second[0]); !ok)
+      return http::text_response(400, ok.error().message);
     auto out = router::render_report_template(it->second[0], report_tree());
     if (!out) return http::text_response(400, out.error().message);
     return http::text_response(200, *out);

@@ -2,8 +2,8 @@
 // The weaver daemon's composition root: it owns the io_context, the mesh node, the HTTP servers
 // and the state file, and wires them together. Policy lives in the cores; this file only wires.
 #include <boost/asio.hpp>
-#include <nlohmann/json.hpp>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -13,20 +13,20 @@
 #include "weaver_config.hpp"
 #include "weft/base/logger.hpp"
 #include "weft/base/random.hpp"
-#include "weft/http/router.hpp"
-#include "weft/http/server.hpp"
-#include "weft/mesh_net/mesh_node.hpp"
-#include "weft/router_net/overlay_shell.hpp"
 #include "weft/dns/nameserver.hpp"
 #include "weft/dns_net/dns_server.hpp"
 #include "weft/dns_net/nameserver_ticker.hpp"
+#include "weft/http/router.hpp"
+#include "weft/http/server.hpp"
+#include "weft/mesh_net/mesh_node.hpp"
+#include "weft/plugin/plugin_service.hpp"
+#include "weft/plugin/plugin_watcher.hpp"
+#include "weft/proxy_net/docker_events.hpp"
+#include "weft/proxy_net/proxy.hpp"
 #include "weft/router/kv_store.hpp"
 #include "weft/router/render_throttle.hpp"
 #include "weft/router/status.hpp"
-#include "weft/proxy_net/docker_events.hpp"
-#include "weft/proxy_net/proxy.hpp"
-#include "weft/plugin/plugin_service.hpp"
-#include "weft/plugin/plugin_watcher.hpp"
+#include "weft/router_net/overlay_shell.hpp"
 
 namespace weft::weaver {
 

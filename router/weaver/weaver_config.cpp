@@ -14,8 +14,8 @@ namespace weft::weaver {
 namespace {
 
 constexpr std::pair<std::string_view, Backend> kBackends[] = {
-    {"auto", Backend::automatic}, {"kernel", Backend::kernel}, {"pcap", Backend::pcap},
-    {"afpacket", Backend::afpacket}, {"dpdk", Backend::dpdk}, {"none", Backend::none}};
+    {"auto", Backend::automatic},    {"kernel", Backend::kernel}, {"pcap", Backend::pcap},
+    {"afpacket", Backend::afpacket}, {"dpdk", Backend::dpdk},     {"none", Backend::none}};
 
 Result<void> check_listen(const std::string& flag, const std::string& v) {
   if (v.empty()) return {};
@@ -104,7 +104,8 @@ Result<DatapathSection> datapath_section(const Options& o, const EnvLookup& env)
   WEFT_TRY(backend, parse_backend(o.get("datapath-backend")));
 #ifndef WEFT_HAVE_DPDK
   if (backend == Backend::dpdk) {
-    return make_error("--datapath-backend dpdk: this weaver was built without DPDK (libdpdk-dev missing at build time)");
+    return make_error(
+        "--datapath-backend dpdk: this weaver was built without DPDK (libdpdk-dev missing at build time)");
   }
 #endif
   d.backend = backend;
@@ -129,7 +130,8 @@ Result<FastdpSection> fastdp_section(const Options& o, Backend backend) {
   return f;
 }
 
-Result<datapath::host::RouterRulesConfig> rules_section(const Options& o, std::uint16_t port, const std::string& bridge) {
+Result<datapath::host::RouterRulesConfig> rules_section(const Options& o, std::uint16_t port,
+                                                        const std::string& bridge) {
   datapath::host::RouterRulesConfig cfg;
   cfg.bridge = bridge;
   cfg.docker_bridge = o.get("docker-bridge");
@@ -230,7 +232,8 @@ Result<ProxySection> proxy_section(const Options& o, const HttpSection& web) {
   if (auto it = o.lists.find("H"); it != o.lists.end()) p.listen = it->second;
   proxy_rewrites(o, p);
   if (!p.enabled) return p;
-  if (web.control_addr.empty()) return make_error("--proxy needs --http-addr (the proxy allocates addresses through it)");
+  if (web.control_addr.empty())
+    return make_error("--proxy needs --http-addr (the proxy allocates addresses through it)");
   if (p.listen.empty()) return make_error("--proxy needs at least one -H address");
   WEFT_TRY(test, proxy::replace_hostname("x", p.hostname_match, p.hostname_replacement));
   (void)test;

@@ -39,7 +39,7 @@ struct MeshSection {
   std::string password_file;  ///< WEAVE_PASSWORD_FILE when neither is set (read at start)
   int min_protocol_version = 1;
   std::size_t conn_limit = 200;
-  bool discovery = true;  ///< not --no-discovery
+  bool discovery = true;    ///< not --no-discovery
   bool weft_gossip = true;  ///< --weft-gossip: offer weft peers topology digests
   std::vector<Cidr> trusted_subnets;
   bool resume = false;
@@ -64,8 +64,8 @@ struct DatapathSection {
 
 /// The kernel fast path (spec §5).
 struct FastdpSection {
-  bool wanted = false;   ///< --datapath-backend auto or kernel
-  bool insist = false;   ///< kernel: an error instead of a fallback when it cannot run
+  bool wanted = false;    ///< --datapath-backend auto or kernel
+  bool insist = false;    ///< kernel: an error instead of a fallback when it cannot run
   bool disabled = false;  ///< --no-fastdp
   bool refuse = false;    ///< --fastdp-refuse (tests)
 };
@@ -134,7 +134,8 @@ struct WeaverConfig {
   MeshSection mesh;
   DatapathSection datapath;
   FastdpSection fastdp;
-  datapath::host::RouterRulesConfig rules;  ///< iptables (spec §11.8); the docker bridge's address is looked up at start
+  datapath::host::RouterRulesConfig
+      rules;  ///< iptables (spec §11.8); the docker bridge's address is looked up at start
   HttpSection http;
   IpamSection ipam;
   DnsSection dns;

@@ -228,7 +228,8 @@ router::IpamSummary ipam_summary(const ipam::IpamStatus& st) {
   i.active_ips = st.active_ips;
   i.default_subnet = st.default_subnet.str();
   if (st.paxos) i.paxos = std::make_tuple(st.paxos->elector, st.paxos->known_nodes, st.paxos->quorum);
-  for (auto& e : st.entries) i.entries.push_back({e.token.str(), e.size, e.peer, e.nickname, e.is_known_peer, e.version});
+  for (auto& e : st.entries)
+    i.entries.push_back({e.token.str(), e.size, e.peer, e.nickname, e.is_known_peer, e.version});
   for (auto& c : st.pending_claims) i.pending_claims.emplace_back(c.ident, c.cidr.str());
   i.pending_allocates = st.pending_allocates;
   for (auto& u : st.unreachable) i.unreachable_ips += u.size;

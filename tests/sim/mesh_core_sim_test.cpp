@@ -138,7 +138,8 @@ void scenario(std::uint64_t seed, Digests mode) {
   }
   std::size_t sync_to_weave = 0;  // sync messages delivered to a peer that did not offer digests
   sim.on_deliver = [&](std::size_t, std::size_t to, const ProtocolMessage& m) {
-    auto head = std::string_view(reinterpret_cast<const char*>(m.payload.data()), std::min<std::size_t>(m.payload.size(), 32));
+    auto head =
+        std::string_view(reinterpret_cast<const char*>(m.payload.data()), std::min<std::size_t>(m.payload.size(), 32));
     if (!weft[to] && head.find(kTopologySyncChannel) != std::string_view::npos) ++sync_to_weave;
   };
   // A random connected graph: a spanning tree plus extra edges.

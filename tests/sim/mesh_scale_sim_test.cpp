@@ -511,12 +511,13 @@ TEST(MeshScaleSim, ConvergesWithBoundedGossipAndMemory) {
     }
   }
   std::printf(
-      "SCALE gossip=%s peers=%zu links_per_peer=%.1f converge_join_s=%.0f converge_churn_s=%.0f converge_partition_s=%.0f "
+      "SCALE gossip=%s peers=%zu links_per_peer=%.1f converge_join_s=%.0f converge_churn_s=%.0f "
+      "converge_partition_s=%.0f "
       "converge_heal_s=%.0f gossip_topology_B_per_peer_min=%.0f gossip_ipam_B_per_peer_min=%.0f "
       "gossip_total_B_per_peer_min=%.0f mem_B_per_peer=%.0f allocations=%zu waiting=%zu messages=%llu "
       "full_states=%llu digests=%llu digests_matched=%llu version_lists=%llu unchanged_skipped=%llu\n",
-      gossip_name(mode), n, links_per_peer, secs(*t_join), secs(*t_churn), secs(*t_part), secs(*t_heal), rate[0], rate[1],
-      rate[0] + rate[1] + rate[2], mem_per_peer, s.requests(), waiting,
+      gossip_name(mode), n, links_per_peer, secs(*t_join), secs(*t_churn), secs(*t_part), secs(*t_heal), rate[0],
+      rate[1], rate[0] + rate[1] + rate[2], mem_per_peer, s.requests(), waiting,
       static_cast<unsigned long long>(sim.delivered()), static_cast<unsigned long long>(st.full_sent),
       static_cast<unsigned long long>(st.digests_sent), static_cast<unsigned long long>(st.digests_matched),
       static_cast<unsigned long long>(st.versions_sent), static_cast<unsigned long long>(st.unchanged_skipped));

@@ -12,8 +12,11 @@ std::string trim_dot(std::string s) {
 }
 
 IpamRequest ipam_for(const std::string& ident, const AddrSpec& s, bool check_alive) {
-  IpamRequest r{.kind = IpamRequest::Kind::allocate, .ident = ident, .cidr = std::nullopt,
-                .check_alive = check_alive, .label = s.text};
+  IpamRequest r{.kind = IpamRequest::Kind::allocate,
+                .ident = ident,
+                .cidr = std::nullopt,
+                .check_alive = check_alive,
+                .label = s.text};
   switch (s.kind) {
     case AddrSpec::Kind::net_default: break;
     case AddrSpec::Kind::net: r.cidr = s.cidr; break;
@@ -62,8 +65,10 @@ std::string hosts_file(const std::string& hostname, const std::string& domainnam
   std::string out = "# created by Weave - BEGIN\n# container hostname\n";
   std::string domain = trim_dot(domainname);
   for (const auto& ip : ips) {
-    if (domain.empty()) out += fmt::format("{:<15} {}\n", ip.str(), hostname);
-    else out += fmt::format("{:<15} {}.{} {}\n", ip.str(), hostname, domain, hostname);
+    if (domain.empty())
+      out += fmt::format("{:<15} {}\n", ip.str(), hostname);
+    else
+      out += fmt::format("{:<15} {}.{} {}\n", ip.str(), hostname, domain, hostname);
   }
   if (!extra_hosts.empty()) {
     out += "\n# static names added with --add-host\n";

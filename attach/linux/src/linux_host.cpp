@@ -22,7 +22,9 @@ Result<std::string> router_call(const http::Endpoint& api, const std::string& me
   http::ClientOptions opt;
   opt.timeout = std::nullopt;
   auto r = http::request(api,
-                         {.method = method, .target = target, .body = std::move(body),
+                         {.method = method,
+                          .target = target,
+                          .body = std::move(body),
                           .content_type = "application/x-www-form-urlencoded"},
                          opt);
   if (!r) return Error{r.error().message};
@@ -124,7 +126,8 @@ Result<void> LinuxAttachHost::register_names(const std::string& ident, std::span
   for (const auto& n : names) {
     auto r = router_call(*cfg_.router, "PUT", fmt::format("/name/{}/{}", ident, n.ip.str()),
                          http::form_body({{"fqdn", n.fqdn}}));
-    if (!r) errors += fmt::format("{}registering {} in weaveDNS: {}", errors.empty() ? "" : "; ", n.fqdn, r.error().message);
+    if (!r)
+      errors += fmt::format("{}registering {} in weaveDNS: {}", errors.empty() ? "" : "; ", n.fqdn, r.error().message);
   }
   if (!errors.empty()) return Error{errors};
   return {};

@@ -109,7 +109,7 @@ static __always_inline int encap(struct __sk_buff *skb, __u32 vni, __u32 ip_be) 
  * the next tunnel key is set (a clone_redirect transmits synchronously). Never a copy back to
  * `from_ip`, the neighbour it came from (0 on egress): when two routers' views disagree, each may
  * think the other is its child in the source's tree, and the frame would bounce for ever. */
-static __always_inline int flood(struct __sk_buff *skb, const struct fdp_config *cfg, const struct fdp_flood *fl,
+static __always_inline int flood(struct __sk_buff* skb, const struct fdp_config* cfg, const struct fdp_flood* fl,
                                  __u32 src, __u32 stat, __u32 from_ip) {
   __u32 n = fl->n;
   for (int i = 0; i < FDP_MAX_FLOOD; i++) {

@@ -31,7 +31,8 @@ void StderrSink::write(LogLevel level, std::string_view component, std::string_v
 }
 
 void check_failed(const char* file, int line, const char* cond, std::string_view msg) {
-  StderrSink().write(LogLevel::error, "check", fmt::format("FATAL: {}:{}: check failed: {}: {}", file, line, cond, msg));
+  StderrSink().write(LogLevel::error, "check",
+                     fmt::format("FATAL: {}:{}: check failed: {}: {}", file, line, cond, msg));
   std::abort();
 }
 

@@ -347,7 +347,8 @@ void MeshCore::periodic_topology_gossip(TimePoint now, Effects& fx) {
     if (uses_digests(*c)) {
       msg = &digest;
       if (!digest) {
-        GossipEnvelope e{std::string(kTopologySyncChannel), self_name(), {}, encode_topology_sync(topology_digest(topology_))};
+        GossipEnvelope e{
+            std::string(kTopologySyncChannel), self_name(), {}, encode_topology_sync(topology_digest(topology_))};
         digest = encode_gossip_envelope(e, false);
       }
       ++sync_stats_.digests_sent;

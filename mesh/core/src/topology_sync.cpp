@@ -36,8 +36,8 @@ Result<std::uint32_t> list_count(ByteReader& r, std::size_t entry_bytes, const c
     return make_error("topology sync: {} {} entries exceed the limit of {}", *n, what, Topology::kMaxUpdatePeers);
   }
   if (r.remaining() != std::size_t{*n} * entry_bytes) {
-    return make_error("topology sync: {} entries of {} need {} bytes, got {}", *n, what,
-                      std::size_t{*n} * entry_bytes, r.remaining());
+    return make_error("topology sync: {} entries of {} need {} bytes, got {}", *n, what, std::size_t{*n} * entry_bytes,
+                      r.remaining());
   }
   return *n;
 }
@@ -81,7 +81,8 @@ SyncPlan plan_sync(const Topology& ours, const std::vector<PeerVersion>& theirs)
   std::vector<PeerVersion> sorted(theirs);
   std::sort(sorted.begin(), sorted.end(), [](const PeerVersion& a, const PeerVersion& b) { return a.name < b.name; });
   auto find = [&](PeerName n) -> const PeerVersion* {
-    auto it = std::lower_bound(sorted.begin(), sorted.end(), n, [](const PeerVersion& a, PeerName b) { return a.name < b; });
+    auto it =
+        std::lower_bound(sorted.begin(), sorted.end(), n, [](const PeerVersion& a, PeerName b) { return a.name < b; });
     return it != sorted.end() && it->name == n ? &*it : nullptr;
   };
   for (const auto& [name, p] : ours.peers()) {
@@ -143,7 +144,8 @@ Result<TopologySyncMessage> decode_topology_sync(ByteSpan in) {
         PeerVersion e{*get_name(r), *r.u64be(), *r.u64be()};  // NB: length checked above
         if (e.name.is_unknown()) return make_error("topology sync: version list names the unknown peer");
         if (e.uid == 0) return make_error("topology sync: version list has {} with uid 0", e.name);
-        if (e.version >= kVersionLimit) return make_error("topology sync: {} at version {} (>= 2^63)", e.name, e.version);
+        if (e.version >= kVersionLimit)
+          return make_error("topology sync: {} at version {} (>= 2^63)", e.name, e.version);
         out.push_back(e);
         names.push_back(e.name);
       }

@@ -704,7 +704,8 @@ std::string Proxy::attach(const std::string& id) {
     if (tries > 150 || stopping_) return fmt::format("container {} has no pid", id);
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
-  auto rq = proxy::attach_request(c, id, pid, cfg_.rewrite, {.no_rewrite_hosts = cfg_.no_rewrite_hosts, .bridge = cfg_.bridge});
+  auto rq = proxy::attach_request(c, id, pid, cfg_.rewrite,
+                                  {.no_rewrite_hosts = cfg_.no_rewrite_hosts, .bridge = cfg_.bridge});
   if (!rq) return rq.error().message;
   if (!rq->has_value()) return "";
   std::string full = (*rq)->ident;
@@ -714,14 +715,18 @@ std::string Proxy::attach(const std::string& id) {
                                 .log = log_});
   auto out = attach::execute(attach::plan(std::move(**rq)), host);
   for (const auto& w : out.warnings) {
-    if (w.step == attach::Step::hosts) log_.warn("proxy: could not rewrite /etc/hosts of {}", id);
-    else log_.warn("proxy: {}", w.message);
+    if (w.step == attach::Step::hosts)
+      log_.warn("proxy: could not rewrite /etc/hosts of {}", id);
+    else
+      log_.warn("proxy: {}", w.message);
   }
   if (out.failure) {
-    if (out.failure->step == attach::Step::ipam) return fmt::format("for \"{}\": {}", out.failure->label, out.failure->message);
+    if (out.failure->step == attach::Step::ipam)
+      return fmt::format("for \"{}\": {}", out.failure->label, out.failure->message);
     return out.failure->message;
   }
-  log_.info("proxy: attached container {} ({})", full.substr(0, 12), out.allocated.empty() ? "" : out.allocated.front().str());
+  log_.info("proxy: attached container {} ({})", full.substr(0, 12),
+            out.allocated.empty() ? "" : out.allocated.front().str());
   return "";
 }
 

@@ -345,8 +345,8 @@ void Sleeve::superframe(Fwd& f, PeerName src, PeerName dst, std::span<const std:
   // Fragments as big as the largest DF sleeve datagram for this path MTU.
   const std::size_t dgram =
       std::min(static_cast<std::size_t>(f.mtu) + overhead_df(f.enc.has_value()) - 28, kMaxUdpPayload);
-  if (!build_extended_fragments(d.data, d.train, self_, src, dst, f.ext_next_id, vnet, frame, dgram,
-                                f.ext_sealer.get(), seal_scratch_)) {
+  if (!build_extended_fragments(d.data, d.train, self_, src, dst, f.ext_next_id, vnet, frame, dgram, f.ext_sealer.get(),
+                                seal_scratch_)) {
     stats_.tx_dropped++;
     d.data.clear();
     d.train.clear();

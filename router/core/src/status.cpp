@@ -4,8 +4,8 @@
 
 #include <charconv>
 #include <map>
-#include <set>
 #include <nlohmann/json.hpp>
+#include <set>
 
 namespace weft::router {
 namespace {
@@ -56,8 +56,9 @@ std::string peers_summary(const RouterStatus& r) {
 
 void router_lines(std::string& out, const RouterStatus& r) {
   line(out, "Service", "router");
-  line(out, "Protocol", r.protocol_min == r.protocol_max ? fmt::format("weave {}", r.protocol_max)
-                                                         : fmt::format("weave {}..{}", r.protocol_min, r.protocol_max));
+  line(out, "Protocol",
+       r.protocol_min == r.protocol_max ? fmt::format("weave {}", r.protocol_max)
+                                        : fmt::format("weave {}..{}", r.protocol_min, r.protocol_max));
   line(out, "Name", peer_label(r.name, r.nickname));
   line(out, "Encryption", r.encryption ? "enabled" : "disabled");
   if (!r.interface.empty()) line(out, "Datapath", r.interface);  // weft: the capture backend
@@ -192,11 +193,8 @@ ojson connections_json(const std::vector<LocalConnStatus>& connections) {
   for (auto& c : connections) {
     ojson attrs = c.attrs.empty() ? ojson(nullptr) : ojson::object();
     for (auto& [k, v] : c.attrs) attrs[k] = attr_json(v);
-    out.push_back({{"Address", c.address},
-                   {"Outbound", c.outbound},
-                   {"State", c.state},
-                   {"Info", c.info},
-                   {"Attrs", attrs}});
+    out.push_back(
+        {{"Address", c.address}, {"Outbound", c.outbound}, {"State", c.state}, {"Info", c.info}, {"Attrs", attrs}});
   }
   return out;
 }
@@ -256,7 +254,8 @@ ojson ipam_json(const IpamSummary& i) {
   for (auto& [ident, cidr] : i.pending_claims) claims.push_back({{"Ident", ident}, {"CIDR", cidr}});
   ojson paxos = nullptr;
   if (i.paxos) {
-    paxos = {{"Elector", std::get<0>(*i.paxos)}, {"KnownNodes", std::get<1>(*i.paxos)}, {"Quorum", std::get<2>(*i.paxos)}};
+    paxos = {
+        {"Elector", std::get<0>(*i.paxos)}, {"KnownNodes", std::get<1>(*i.paxos)}, {"Quorum", std::get<2>(*i.paxos)}};
   }
   return {{"Paxos", paxos},
           {"Range", i.range},
@@ -290,7 +289,8 @@ ojson dns_json(const DnsStatus& d) {
 std::string format_report_json(const WeaveStatus& s) {
   ojson top = {{"Ready", s.ready},
                {"Version", s.version},
-               {"VersionCheck", {{"Enabled", false}, {"Success", false}, {"NewVersion", ""}, {"NextCheckAt", "0001-01-01T00:00:00Z"}}},
+               {"VersionCheck",
+                {{"Enabled", false}, {"Success", false}, {"NewVersion", ""}, {"NextCheckAt", "0001-01-01T00:00:00Z"}}},
                {"Router", router_json(s.router)}};
   if (s.ipam) top["IPAM"] = ipam_json(*s.ipam);
   if (s.dns) top["DNS"] = dns_json(*s.dns);
@@ -304,17 +304,21 @@ void ipam_metrics(std::string& out, const IpamSummary& i) {
   out += fmt::format("weave_ips{{state=\"local-used\"}} {}\n", i.active_ips);
   out += "# HELP weave_max_ips Size of IP address space used by allocator.\n# TYPE weave_max_ips gauge\n";
   out += fmt::format("weave_max_ips {}\n", i.range_num_ips);
-  out += "# HELP weave_ipam_unreachable_count Number of unreachable peers.\n# TYPE weave_ipam_unreachable_count gauge\n";
+  out +=
+      "# HELP weave_ipam_unreachable_count Number of unreachable peers.\n# TYPE weave_ipam_unreachable_count gauge\n";
   std::set<PeerName> unreachable;
   for (auto& e : i.entries) {
     if (!e.is_known_peer) unreachable.insert(e.peer);
   }
   out += fmt::format("weave_ipam_unreachable_count {}\n", unreachable.size());
-  out += "# HELP weave_ipam_unreachable_percentage Percentage of IP addresses owned by unreachable peers.\n"
-         "# TYPE weave_ipam_unreachable_percentage gauge\n";
-  out += fmt::format("weave_ipam_unreachable_percentage {}\n",
-                     i.range_num_ips ? 100.0 * static_cast<double>(i.unreachable_ips) / static_cast<double>(i.range_num_ips) : 0.0);
-  out += "# HELP weave_ipam_pending_allocates Number of pending allocates.\n# TYPE weave_ipam_pending_allocates gauge\n";
+  out +=
+      "# HELP weave_ipam_unreachable_percentage Percentage of IP addresses owned by unreachable peers.\n"
+      "# TYPE weave_ipam_unreachable_percentage gauge\n";
+  out += fmt::format(
+      "weave_ipam_unreachable_percentage {}\n",
+      i.range_num_ips ? 100.0 * static_cast<double>(i.unreachable_ips) / static_cast<double>(i.range_num_ips) : 0.0);
+  out +=
+      "# HELP weave_ipam_pending_allocates Number of pending allocates.\n# TYPE weave_ipam_pending_allocates gauge\n";
   out += fmt::format("weave_ipam_pending_allocates {}\n", i.pending_allocates.size());
   out += "# HELP weave_ipam_pending_claims Number of pending claims.\n# TYPE weave_ipam_pending_claims gauge\n";
   out += fmt::format("weave_ipam_pending_claims {}\n", i.pending_claims.size());
@@ -322,20 +326,23 @@ void ipam_metrics(std::string& out, const IpamSummary& i) {
 
 /// weft's own series: sleeve traffic per neighbour, data-plane events, gossip bytes.
 void weft_metrics(std::string& out, const RouterStatus& r) {
-  out += "# HELP weft_sleeve_frames_total Frames carried by the sleeve overlay, per neighbour and direction.\n"
-         "# TYPE weft_sleeve_frames_total counter\n";
+  out +=
+      "# HELP weft_sleeve_frames_total Frames carried by the sleeve overlay, per neighbour and direction.\n"
+      "# TYPE weft_sleeve_frames_total counter\n";
   for (auto& t : r.peer_traffic) {
     out += fmt::format("weft_sleeve_frames_total{{peer=\"{}\",direction=\"tx\"}} {}\n", t.peer, t.tx_frames);
     out += fmt::format("weft_sleeve_frames_total{{peer=\"{}\",direction=\"rx\"}} {}\n", t.peer, t.rx_frames);
   }
-  out += "# HELP weft_sleeve_bytes_total Datagram bytes of the sleeve overlay, per neighbour and direction.\n"
-         "# TYPE weft_sleeve_bytes_total counter\n";
+  out +=
+      "# HELP weft_sleeve_bytes_total Datagram bytes of the sleeve overlay, per neighbour and direction.\n"
+      "# TYPE weft_sleeve_bytes_total counter\n";
   for (auto& t : r.peer_traffic) {
     out += fmt::format("weft_sleeve_bytes_total{{peer=\"{}\",direction=\"tx\"}} {}\n", t.peer, t.tx_bytes);
     out += fmt::format("weft_sleeve_bytes_total{{peer=\"{}\",direction=\"rx\"}} {}\n", t.peer, t.rx_bytes);
   }
-  out += "# HELP weft_datapath_events_total Data-plane events: frames, drops by reason, replays.\n"
-         "# TYPE weft_datapath_events_total counter\n";
+  out +=
+      "# HELP weft_datapath_events_total Data-plane events: frames, drops by reason, replays.\n"
+      "# TYPE weft_datapath_events_total counter\n";
   for (auto& [k, v] : r.datapath_counters) out += fmt::format("weft_datapath_events_total{{event=\"{}\"}} {}\n", k, v);
   out += "# HELP weft_gossip_bytes_total Gossip message bytes by direction.\n# TYPE weft_gossip_bytes_total counter\n";
   out += fmt::format("weft_gossip_bytes_total{{direction=\"sent\"}} {}\n", r.gossip_bytes_sent);

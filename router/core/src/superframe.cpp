@@ -167,10 +167,9 @@ bool ExtSealer::open(std::span<std::uint8_t> buf, std::span<const std::uint8_t> 
 
 // ---- fragmenting
 
-bool build_extended_fragments(Bytes& out, std::vector<std::size_t>& sizes, PeerName sender, PeerName src,
-                              PeerName dst, std::uint64_t id, const datapath::VnetHeader& vnet,
-                              std::span<const std::uint8_t> frame, std::size_t datagram_size,
-                              const ExtSealer* sealer, Bytes& scratch) {
+bool build_extended_fragments(Bytes& out, std::vector<std::size_t>& sizes, PeerName sender, PeerName src, PeerName dst,
+                              std::uint64_t id, const datapath::VnetHeader& vnet, std::span<const std::uint8_t> frame,
+                              std::size_t datagram_size, const ExtSealer* sealer, Bytes& scratch) {
   out.clear();
   sizes.clear();
   if (datagram_size <= kExtHeaderLen) return false;
@@ -218,10 +217,9 @@ bool build_extended_fragments(Bytes& out, std::vector<std::size_t>& sizes, PeerN
   return true;
 }
 
-bool build_extended_fragments(Bytes& out, std::vector<std::size_t>& sizes, PeerName sender, PeerName src,
-                              PeerName dst, std::uint64_t id, const datapath::VnetHeader& vnet,
-                              std::span<const std::uint8_t> frame, std::size_t datagram_size,
-                              const ExtSealer* sealer) {
+bool build_extended_fragments(Bytes& out, std::vector<std::size_t>& sizes, PeerName sender, PeerName src, PeerName dst,
+                              std::uint64_t id, const datapath::VnetHeader& vnet, std::span<const std::uint8_t> frame,
+                              std::size_t datagram_size, const ExtSealer* sealer) {
   Bytes scratch;
   return build_extended_fragments(out, sizes, sender, src, dst, id, vnet, frame, datagram_size, sealer, scratch);
 }

@@ -179,7 +179,7 @@ void OverlayShell::drain_datapath() {
     // The frame views die at the next receive(): build the datagrams now.
     sleeve_.flush(fx);
     apply(fx);
-    sleeve_.recycle(fx);  // buffers and capacity kept for the next burst
+    sleeve_.recycle(fx);                              // buffers and capacity kept for the next burst
     if (fastdp_ != nullptr) fastdp_->tables_dirty();  // local MACs learned: let the kernel take them
   }
 }

@@ -29,8 +29,10 @@ TEST(AttachPlan, OneIpamRequestPerSpecInOrder) {
   auto p = plan(proxy_like());
   ASSERT_EQ(p.ipam.size(), 3u);
   EXPECT_EQ(p.ipam[0], (IpamRequest{IpamRequest::Kind::allocate, "c0ffee", std::nullopt, true, "net:default"}));
-  EXPECT_EQ(p.ipam[1], (IpamRequest{IpamRequest::Kind::allocate, "c0ffee", cidr("10.40.0.0/16"), true, "net:10.40.0.0/16"}));
-  EXPECT_EQ(p.ipam[2], (IpamRequest{IpamRequest::Kind::claim, "c0ffee", cidr("10.32.9.9/12"), true, "ip:10.32.9.9/12"}));
+  EXPECT_EQ(p.ipam[1],
+            (IpamRequest{IpamRequest::Kind::allocate, "c0ffee", cidr("10.40.0.0/16"), true, "net:10.40.0.0/16"}));
+  EXPECT_EQ(p.ipam[2],
+            (IpamRequest{IpamRequest::Kind::claim, "c0ffee", cidr("10.32.9.9/12"), true, "ip:10.32.9.9/12"}));
   Request no_check = proxy_like();
   no_check.check_alive = false;
   EXPECT_FALSE(plan(no_check).ipam[0].check_alive);
@@ -86,11 +88,14 @@ TEST(AttachPlan, CniRoutes) {
   EXPECT_EQ(cni_routes(cidr("10.32.0.5/12"), ip("10.32.0.1"), std::nullopt),
             (std::vector<RouteStep>{{cidr("0.0.0.0/0"), ip("10.32.0.1"), false}}));
   EXPECT_EQ(cni_routes(cidr("10.32.0.5/24"), ip("10.40.0.1"), std::nullopt),
-            (std::vector<RouteStep>{{cidr("10.40.0.1/32"), std::nullopt, true}, {cidr("0.0.0.0/0"), ip("10.40.0.1"), false}}));
+            (std::vector<RouteStep>{{cidr("10.40.0.1/32"), std::nullopt, true},
+                                    {cidr("0.0.0.0/0"), ip("10.40.0.1"), false}}));
   // IPAM routes: each via its own gateway, else the pod's, else none (gateway 0.0.0.0).
-  std::vector<RouteStep> given{{cidr("10.9.1.7/16"), std::nullopt, false}, {cidr("192.168.0.0/16"), ip("10.32.0.9"), false}};
+  std::vector<RouteStep> given{{cidr("10.9.1.7/16"), std::nullopt, false},
+                               {cidr("192.168.0.0/16"), ip("10.32.0.9"), false}};
   EXPECT_EQ(cni_routes(cidr("10.32.0.5/12"), ip("10.32.0.1"), given),
-            (std::vector<RouteStep>{{cidr("10.9.0.0/16"), ip("10.32.0.1"), false}, {cidr("192.168.0.0/16"), ip("10.32.0.9"), false}}));
+            (std::vector<RouteStep>{{cidr("10.9.0.0/16"), ip("10.32.0.1"), false},
+                                    {cidr("192.168.0.0/16"), ip("10.32.0.9"), false}}));
   EXPECT_EQ(cni_routes(cidr("10.32.0.5/12"), Ipv4(0), given)[0].via, std::nullopt);
 }
 
@@ -102,17 +107,18 @@ TEST(AttachExecute, RunsEveryStepInOrder) {
   rq.pod_multicast_rules = true;
   auto out = execute(plan(rq), h);
   ASSERT_TRUE(out.ok()) << out.failure->message;
-  EXPECT_EQ(h.calls, (std::vector<std::string>{
-                         "ipam POST /ip/c0ffee check-alive",
-                         "ipam POST /ip/c0ffee/10.40.0.0/16 check-alive",
-                         "ipam PUT /ip/c0ffee/10.32.9.9/12 check-alive",
-                         "hosts",
-                         "link ethwe vethwepl4242 br=weave mtu=0 hairpin 10.32.0.1/12 10.32.0.2/12 10.32.9.9/12 garp mcast",
-                         "pod-rules ethwe 10.32.0.0/12",
-                         "route 10.9.0.0/16 via 10.32.0.1 dev ethwe",
-                         "announce ethwe",
-                         "dns c0ffee db.weave.local=10.32.0.1 db.weave.local=10.32.0.2 db.weave.local=10.32.9.9",
-                     }));
+  EXPECT_EQ(h.calls,
+            (std::vector<std::string>{
+                "ipam POST /ip/c0ffee check-alive",
+                "ipam POST /ip/c0ffee/10.40.0.0/16 check-alive",
+                "ipam PUT /ip/c0ffee/10.32.9.9/12 check-alive",
+                "hosts",
+                "link ethwe vethwepl4242 br=weave mtu=0 hairpin 10.32.0.1/12 10.32.0.2/12 10.32.9.9/12 garp mcast",
+                "pod-rules ethwe 10.32.0.0/12",
+                "route 10.9.0.0/16 via 10.32.0.1 dev ethwe",
+                "announce ethwe",
+                "dns c0ffee db.weave.local=10.32.0.1 db.weave.local=10.32.0.2 db.weave.local=10.32.9.9",
+            }));
   EXPECT_EQ(out.allocated.size(), 3u);
   ASSERT_TRUE(out.link);
   EXPECT_EQ(out.link->cidrs.size(), 3u);

@@ -18,9 +18,9 @@ class FakeAttachHost final : public AttachHost {
  public:
   std::vector<std::string> calls;
   std::deque<std::vector<Cidr>> ipam_answers;  ///< one per ipam call; empty queue: 10.32.0.N/12
-  std::map<Step, std::string> fail;             ///< steps that answer this error
-  std::string hosts;                            ///< the last hosts text written
-  std::vector<DnsName> names;                   ///< every name registered
+  std::map<Step, std::string> fail;            ///< steps that answer this error
+  std::string hosts;                           ///< the last hosts text written
+  std::vector<DnsName> names;                  ///< every name registered
   int next_ip = 1;
 
   Result<std::vector<Cidr>> ipam(const IpamRequest& r) override {

@@ -60,8 +60,8 @@ TEST_F(LinuxAttachHostTest, CniLikePlanMakesTheInterfaceAndRoutes) {
   // A gateway outside the pod's subnet: an on-link route to it, then the default route.
   rq.routes = cni_routes(cidr("10.98.1.5/24"), ip("10.98.2.1"), std::nullopt);
   std::vector<DnsName> seen;
-  LinuxAttachHost h({.netns = &container_,
-                     .dns_sink = [&](const std::string&, std::vector<DnsName> n) { seen = std::move(n); }});
+  LinuxAttachHost h(
+      {.netns = &container_, .dns_sink = [&](const std::string&, std::vector<DnsName> n) { seen = std::move(n); }});
   rq.names = {{"pod1.weave.local", ip("10.98.1.5")}};
   auto out = run(plan(rq), h);
   ASSERT_TRUE(out.ok()) << out.failure->message;
@@ -113,8 +113,8 @@ TEST_F(LinuxAttachHostTest, ProxyLikePlanWritesHostsAndAnnounces) {
   EXPECT_NE(text.str().find("10.98.3.7       web.weave.local web\n"), std::string::npos) << text.str();
   auto cnl = must(host::Rtnl::open(&container_));
   auto routes = must(cnl.routes());
-  EXPECT_TRUE(std::any_of(routes.begin(), routes.end(),
-                          [](const host::RouteInfo& r) { return r.dst == cidr("224.0.0.0/4"); }));
+  EXPECT_TRUE(
+      std::any_of(routes.begin(), routes.end(), [](const host::RouteInfo& r) { return r.dst == cidr("224.0.0.0/4"); }));
   std::filesystem::remove_all(root);
 }
 

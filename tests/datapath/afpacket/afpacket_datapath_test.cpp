@@ -27,8 +27,7 @@ TEST(AfPacketDatapath, OpenFailsCleanlyForMissingInterface) {
 
 TEST(AfPacketDatapath, VnetHdrSuperframesSegmentedAcrossReceives) {
   WEFT_RUN_IN_NETNS([]() -> std::string {
-    (void)test::sh(
-        "sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1");
+    (void)test::sh("sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1");
     NS_TRY(test::sh("ip link add wefta0 type veth peer name wefta1"));
     NS_TRY(test::sh("ip link set wefta0 up && ip link set wefta1 up"));
     AfPacketOptions seg;

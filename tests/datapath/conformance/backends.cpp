@@ -103,26 +103,25 @@ std::vector<BackendCase> all_backends() {
   std::vector<BackendCase> v;
   v.push_back({.name = "fake", .needs_link = false, .open = open_fake});
 #ifdef WEFT_CONFORMANCE_PCAP
-  v.push_back({.name = "pcap",
-               .max_batch = PcapDatapath::kMaxBatch,
-               .open = [](const OpenSpec& spec) -> Result<Opened> {
-                 // NB: with offloads on (veth has them) libpcap sizes each ring slot for the full
-                 // snaplen: 16 MiB hold ~256 frames of any size, 1 MiB ~16.
-                 WEFT_TRY(dp, PcapDatapath::open(kBackendIf, spec.small_ring ? 1 : 16));
-                 WEFT_TRY(far, far_socket(kFarIf, false));
-                 return Opened{std::move(dp), std::move(far), nullptr};
-               }});
+  v.push_back(
+      {.name = "pcap", .max_batch = PcapDatapath::kMaxBatch, .open = [](const OpenSpec& spec) -> Result<Opened> {
+         // NB: with offloads on (veth has them) libpcap sizes each ring slot for the full
+         // snaplen: 16 MiB hold ~256 frames of any size, 1 MiB ~16.
+         WEFT_TRY(dp, PcapDatapath::open(kBackendIf, spec.small_ring ? 1 : 16));
+         WEFT_TRY(far, far_socket(kFarIf, false));
+         return Opened{std::move(dp), std::move(far), nullptr};
+       }});
 #endif
-  v.push_back({.name = "afpacket_v2",
-               .max_batch = AfPacketDatapath::kMaxBatch,
-               .open = [](const OpenSpec& s) { return open_afpacket(Ring::v2, false, s); }});
-  v.push_back({.name = "afpacket_v3",
-               .max_batch = AfPacketDatapath::kMaxBatch,
-               .open = [](const OpenSpec& s) { return open_afpacket(Ring::v3, false, s); }});
-  v.push_back({.name = "afpacket_vnet",
-               .vnet = true,
-               .max_batch = AfPacketDatapath::kMaxBatch,
-               .open = [](const OpenSpec& s) { return open_afpacket(Ring::v2, true, s); }});
+  v.push_back({.name = "afpacket_v2", .max_batch = AfPacketDatapath::kMaxBatch, .open = [](const OpenSpec& s) {
+                 return open_afpacket(Ring::v2, false, s);
+               }});
+  v.push_back({.name = "afpacket_v3", .max_batch = AfPacketDatapath::kMaxBatch, .open = [](const OpenSpec& s) {
+                 return open_afpacket(Ring::v3, false, s);
+               }});
+  v.push_back(
+      {.name = "afpacket_vnet", .vnet = true, .max_batch = AfPacketDatapath::kMaxBatch, .open = [](const OpenSpec& s) {
+         return open_afpacket(Ring::v2, true, s);
+       }});
 #ifdef WEFT_HAVE_EBPF
   // The kernel fast path is not a Datapath (it has no capture or inject of its own): it sits on
   // TC egress of the bridge's port and leaves every frame it cannot forward in the kernel to the
@@ -150,8 +149,7 @@ std::vector<BackendCase> all_backends() {
 #ifdef WEFT_HAVE_DPDK
   // DPDK: the EAL (-l 0 --no-pci --no-shconf -m 256 [--no-huge]) starts in each test's forked
   // child. Rx is polled on a timer (50 us busy, 1 ms idle), so wait_fd() is not exact.
-  const auto dpdk = [](std::string name, double wake_us, std::function<std::string(const OpenSpec&)> vdev,
-                       bool veth) {
+  const auto dpdk = [](std::string name, double wake_us, std::function<std::string(const OpenSpec&)> vdev, bool veth) {
     return BackendCase{.name = std::move(name),
                        .veth = veth,
                        .exact_wakeups = false,
@@ -170,12 +168,16 @@ std::vector<BackendCase> all_backends() {
   };
   // net_af_packet (weaver's default): an AF_PACKET "doorbell" on the same veth wakes the poller
   // on the first frame after a quiet spell, well inside one idle timer period.
-  v.push_back(dpdk("dpdk_af_packet", 700, [](const OpenSpec& s) {
-    return s.small_ring ? fmt::format("net_af_packet0,iface={},qpairs=1,framecnt=16,framesz=2048,"
-                                      "blocksz=4096,qdisc_bypass=1",
-                                      kBackendIf)
-                        : std::string();
-  }, true));
+  v.push_back(dpdk(
+      "dpdk_af_packet", 700,
+      [](const OpenSpec& s) {
+        return s.small_ring ? fmt::format(
+                                  "net_af_packet0,iface={},qpairs=1,framecnt=16,framesz=2048,"
+                                  "blocksz=4096,qdisc_bypass=1",
+                                  kBackendIf)
+                            : std::string();
+      },
+      true));
 #endif
   return v;
 }

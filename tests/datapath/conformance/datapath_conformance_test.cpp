@@ -103,8 +103,7 @@ struct Drained {
 /// Calls receive(out) whenever wait_fd() polls readable, handing each frame to `on`, until
 /// `done()` or no frame came for `idle_ms`. Checks every batch against `ceiling`.
 Drained drain(Datapath& dp, std::span<FrameView> out, std::size_t ceiling, int idle_ms,
-              const std::function<std::string(std::span<const std::uint8_t>)>& on,
-              const std::function<bool()>& done) {
+              const std::function<std::string(std::span<const std::uint8_t>)>& on, const std::function<bool()>& done) {
   Drained d;
   auto last = Clock::now();
   const std::size_t limit = ceiling == 0 ? out.size() : std::min(out.size(), ceiling);
@@ -147,8 +146,8 @@ struct InOrder {
     }
     const Bytes want = seq_frame(kTypeIn, next, len(next));
     if (!std::equal(f.begin(), f.end(), want.begin(), want.end())) {
-      return fmt::format("frame {} differs (got {} bytes, seq {}; want {} bytes)", next, f.size(),
-                         seq_of(f), want.size());
+      return fmt::format("frame {} differs (got {} bytes, seq {}; want {} bytes)", next, f.size(), seq_of(f),
+                         want.size());
     }
     ++next;
     return "";
@@ -176,8 +175,8 @@ TEST_P(DatapathConformance, CapturesEveryFrameIntactAndInOrder) {
     NS_TRY(d.error);
     if (order.next != kIn) {
       const auto st = dp.stats();
-      return fmt::format("captured {} of {} (other {}, rx_frames {}, rx_dropped {}, max batch {})",
-                         order.next, kIn, order.other, st.rx_frames, st.rx_dropped, d.max_batch);
+      return fmt::format("captured {} of {} (other {}, rx_frames {}, rx_dropped {}, max batch {})", order.next, kIn,
+                         order.other, st.rx_frames, st.rx_dropped, d.max_batch);
     }
     NS_CHECK(d.max_batch > 1);  // all were queued before the first receive(): batches form
     const DatapathStats s = dp.stats();
@@ -217,10 +216,13 @@ TEST_P(DatapathConformance, InjectsIntactRefusesOversizeNeverCapturesItsOwn) {
     // What this backend injected is never captured back.
     std::array<FrameView, 16> out{};
     std::size_t looped = 0;
-    const Drained d = drain(dp, out, c.max_batch, 300, [&](std::span<const std::uint8_t> f) {
-      looped += ethertype_of(f) == kTypeOut ? 1 : 0;
-      return std::string();
-    }, [] { return false; });
+    const Drained d = drain(
+        dp, out, c.max_batch, 300,
+        [&](std::span<const std::uint8_t> f) {
+          looped += ethertype_of(f) == kTypeOut ? 1 : 0;
+          return std::string();
+        },
+        [] { return false; });
     NS_TRY(d.error);
     NS_CHECK_EQ(looped, 0u);
     const DatapathStats s = dp.stats();
@@ -248,8 +250,7 @@ TEST_P(DatapathConformance, BatchesNeverExceedTheirLimitsAndLoseNothing) {
     NS_CHECK(wait_readable(dp.wait_fd(), 2000));
     NS_CHECK_EQ(dp.receive(std::span<FrameView>()), 0u);
     // One at a time for a while ...
-    Drained d = drain(dp, std::span(out).first(1), c.max_batch, 2000, std::ref(order),
-                      [&] { return order.next >= 5; });
+    Drained d = drain(dp, std::span(out).first(1), c.max_batch, 2000, std::ref(order), [&] { return order.next >= 5; });
     NS_TRY(d.error);
     NS_CHECK_EQ(order.next, 5u);
     // ... then as many as the backend gives.
@@ -290,28 +291,30 @@ TEST_P(DatapathConformance, RingOverflowCountsExactlyTheLostFrames) {
     std::array<FrameView, 64> out{};
     std::uint64_t got = 0;
     std::int64_t last_seq = -1;
-    const Drained d = drain(dp, out, c.max_batch, 300, [&](std::span<const std::uint8_t> f) {
-      if (ethertype_of(f) != kTypeIn) {
-        return std::string();
-      }
-      // What survives is intact and in order, with gaps where frames were lost.
-      const std::uint32_t seq = seq_of(f);
-      const Bytes want = seq_frame(kTypeIn, seq, 1000);
-      if (static_cast<std::int64_t>(seq) <= last_seq || seq >= kN ||
-          !std::equal(f.begin(), f.end(), want.begin(), want.end())) {
-        return fmt::format("frame with seq {} after {} is out of order or damaged", seq, last_seq);
-      }
-      last_seq = seq;
-      ++got;
-      return std::string();
-    }, [] { return false; });
+    const Drained d = drain(
+        dp, out, c.max_batch, 300,
+        [&](std::span<const std::uint8_t> f) {
+          if (ethertype_of(f) != kTypeIn) {
+            return std::string();
+          }
+          // What survives is intact and in order, with gaps where frames were lost.
+          const std::uint32_t seq = seq_of(f);
+          const Bytes want = seq_frame(kTypeIn, seq, 1000);
+          if (static_cast<std::int64_t>(seq) <= last_seq || seq >= kN ||
+              !std::equal(f.begin(), f.end(), want.begin(), want.end())) {
+            return fmt::format("frame with seq {} after {} is out of order or damaged", seq, last_seq);
+          }
+          last_seq = seq;
+          ++got;
+          return std::string();
+        },
+        [] { return false; });
     NS_TRY(d.error);
     const DatapathStats s = dp.stats();
     NS_CHECK(got < kN);  // the ring did overflow
     if (!c.ring_drops_counted) {
-      std::fprintf(stderr, "[ gap ] %s: %llu of %u frames lost in the ring, rx_dropped %llu\n",
-                   c.name.c_str(), static_cast<unsigned long long>(kN - got), kN,
-                   static_cast<unsigned long long>(s.rx_dropped));
+      std::fprintf(stderr, "[ gap ] %s: %llu of %u frames lost in the ring, rx_dropped %llu\n", c.name.c_str(),
+                   static_cast<unsigned long long>(kN - got), kN, static_cast<unsigned long long>(s.rx_dropped));
       NS_CHECK(got > 0);
       return "";
     }

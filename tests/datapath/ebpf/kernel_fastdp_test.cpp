@@ -33,7 +33,7 @@ namespace {
 using test::kTypeIn;
 using test::seq_frame;
 
-constexpr const char* kPort = "weftk0";  // the bridge's end (vethwe-bridge in weaver)
+constexpr const char* kPort = "weftk0";     // the bridge's end (vethwe-bridge in weaver)
 constexpr const char* kCapture = "weftk1";  // the capture end (vethwe-pcap)
 constexpr std::uint16_t kVxlanPort = 6784;
 
@@ -97,8 +97,14 @@ TEST(KernelFastdp, EgressLeavesUndecidedFramesToTheCapture) {
 
 /// A VXLAN datagram (flags I, VNI) carrying `frame`, to 127.0.0.1:kVxlanPort.
 bool send_vxlan(int fd, std::uint32_t vni, const Bytes& frame) {
-  Bytes d = {0x08, 0, 0, 0, static_cast<std::uint8_t>(vni >> 16), static_cast<std::uint8_t>(vni >> 8),
-             static_cast<std::uint8_t>(vni), 0};
+  Bytes d = {0x08,
+             0,
+             0,
+             0,
+             static_cast<std::uint8_t>(vni >> 16),
+             static_cast<std::uint8_t>(vni >> 8),
+             static_cast<std::uint8_t>(vni),
+             0};
   d.insert(d.end(), frame.begin(), frame.end());
   sockaddr_in to{};
   to.sin_family = AF_INET;

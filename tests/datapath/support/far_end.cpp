@@ -32,8 +32,7 @@ std::uint32_t seq_of(std::span<const std::uint8_t> f) {
   if (f.size() < 18) {
     return 0;
   }
-  return (std::uint32_t{f[14]} << 24) | (std::uint32_t{f[15]} << 16) |
-         (std::uint32_t{f[16]} << 8) | f[17];
+  return (std::uint32_t{f[14]} << 24) | (std::uint32_t{f[15]} << 16) | (std::uint32_t{f[16]} << 8) | f[17];
 }
 
 std::uint16_t ethertype_of(std::span<const std::uint8_t> f) {
@@ -78,8 +77,7 @@ bool PacketSocketEnd::send(std::span<const std::uint8_t> f, const VnetHeader* vh
   }
   std::array<std::uint8_t, kVnetHeaderLen> hb{};
   (void)write_vnet_header(vh != nullptr ? *vh : VnetHeader{}, hb);
-  std::array<iovec, 2> iov{iovec{hb.data(), hb.size()},
-                           iovec{const_cast<std::uint8_t*>(f.data()), f.size()}};
+  std::array<iovec, 2> iov{iovec{hb.data(), hb.size()}, iovec{const_cast<std::uint8_t*>(f.data()), f.size()}};
   msghdr m{};
   m.msg_name = &addr_;
   m.msg_namelen = sizeof addr_;
@@ -96,8 +94,7 @@ std::vector<Bytes> PacketSocketEnd::receive(std::uint16_t type, std::size_t want
     for (;;) {
       sockaddr_ll from{};
       socklen_t len = sizeof from;
-      const ssize_t n =
-          ::recvfrom(fd_, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&from), &len);
+      const ssize_t n = ::recvfrom(fd_, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&from), &len);
       if (n < 0) {
         break;
       }

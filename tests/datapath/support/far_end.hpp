@@ -3,11 +3,11 @@
 // the test sends *into* the backend's capture, and frames the backend injected, as they arrive.
 // For a real backend it is an AF_PACKET socket on the other end of a veth pair (optionally with
 // PACKET_VNET_HDR, so TSO superframes travel whole); the fake's far end is the fake itself.
+#include <sys/socket.h>
 #include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string>
-#include <sys/socket.h>
 #include <vector>
 
 #include <linux/if_packet.h>

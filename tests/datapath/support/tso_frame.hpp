@@ -27,8 +27,8 @@ inline Bytes tcp_superframe(const Bytes& payload, std::uint32_t seq) {
   l4.insert(l4.end(), payload.begin(), payload.end());
   const Ipv4 src = ip("10.32.0.1");
   const Ipv4 dst = ip("10.32.0.2");
-  std::uint32_t s = (src.value() >> 16) + (src.value() & 0xffff) + (dst.value() >> 16) +
-                    (dst.value() & 0xffff) + 6 + static_cast<std::uint32_t>(l4.size());
+  std::uint32_t s = (src.value() >> 16) + (src.value() & 0xffff) + (dst.value() >> 16) + (dst.value() & 0xffff) + 6 +
+                    static_cast<std::uint32_t>(l4.size());
   while ((s >> 16) != 0) {
     s = (s & 0xffff) + (s >> 16);
   }

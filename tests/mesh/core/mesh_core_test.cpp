@@ -276,8 +276,9 @@ TEST(MeshCore, TopologySyncOnlyBetweenPeersThatNegotiatedItAndBadSyncClosesTheCo
   ASSERT_TRUE(sim.connect(a, c));
   sim.run(std::chrono::seconds(2));
   auto sync = [&](PeerName src, Bytes payload) {
-    return ProtocolMessage{ProtocolTag::gossip,
-                           encode_gossip_envelope(GossipEnvelope{std::string(kTopologySyncChannel), src, {}, std::move(payload)}, false)};
+    return ProtocolMessage{
+        ProtocolTag::gossip,
+        encode_gossip_envelope(GossipEnvelope{std::string(kTopologySyncChannel), src, {}, std::move(payload)}, false)};
   };
   EXPECT_TRUE(sim.core(a).uses_digests(*conn_of(sim.core(a), P(2))));
   EXPECT_FALSE(sim.core(a).uses_digests(*conn_of(sim.core(a), P(3))));
@@ -317,7 +318,8 @@ TEST(MeshCore, ARepeatOfAnUpdateThatChangedNothingIsSkippedUntilTheTableChanges)
   ASSERT_EQ(sim.core(1).topology().peers().size(), kLine);
   auto full = encode_peer_updates(sim.core(0).topology().all_summaries());
   ASSERT_GE(full.size(), kNoopCacheMinBytes);
-  auto msg = ProtocolMessage{ProtocolTag::gossip, encode_gossip_envelope(GossipEnvelope{"topology", P(1), {}, full}, false)};
+  auto msg =
+      ProtocolMessage{ProtocolTag::gossip, encode_gossip_envelope(GossipEnvelope{"topology", P(1), {}, full}, false)};
   auto id = *conn_of(sim.core(1), P(1));
   auto feed = [&] {
     Effects fx;

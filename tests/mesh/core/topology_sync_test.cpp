@@ -64,9 +64,9 @@ TEST(TopologySyncCodec, RefusesBadInput) {
       "02000000010a0b0c0d0e0f00000000000000000000000000000009",  // uid 0 (a placeholder)
       "02000000010a0b0c0d0e0f00000000000000078000000000000000",  // version >= 2^63
       "02000000020a0b0c0d0e0f000000000000000700000000000000090a0b0c0d0e0f00000000000000080000000000000001",  // twice
-      "03000000010a0b0c0d0e",                                    // want entry short
-      "0300000001000000000000",                                  // want names the unknown peer
-      "03000000020a0b0c0d0e0f0a0b0c0d0e0f",                      // want names a peer twice
+      "03000000010a0b0c0d0e",                // want entry short
+      "0300000001000000000000",              // want names the unknown peer
+      "03000000020a0b0c0d0e0f0a0b0c0d0e0f",  // want names a peer twice
   };
   for (const char* h : bad) {
     auto r = decode_topology_sync(hex(h));

@@ -28,8 +28,8 @@ TEST(PluginWatcher, NamesOnWeaveNetworksOnlyAndTheAnnounce) {
   auto rq = watch_request(container(), "c1full", {{"nb", "bridge"}, {"nw", "weavemesh"}}, "weave.local.");
   ASSERT_TRUE(rq);
   auto ip = *Ipv4::parse("10.32.0.5");
-  EXPECT_EQ(rq->names, (std::vector<attach::DnsName>{
-                           {"h.example.com", ip}, {"web.weave.local", ip}, {"db", ip}, {"x1", ip}}));
+  EXPECT_EQ(rq->names,
+            (std::vector<attach::DnsName>{{"h.example.com", ip}, {"web.weave.local", ip}, {"db", ip}, {"x1", ip}}));
   EXPECT_EQ(rq->announce_prefix, "ethwe");
   EXPECT_FALSE(rq->veth);
   EXPECT_TRUE(rq->specs.empty());

@@ -9,7 +9,8 @@ namespace {
 
 Json started(std::string env = R"(["WEAVE_CIDR=net:default ip:10.32.9.9/12"])") {
   return Json::parse(R"({"Id":"c0ffee","State":{"Running":true,"Pid":4242},
-    "Config":{"Entrypoint":["/w/w","nginx"],"Hostname":"web","Domainname":"weave.local","Env":)" + env + R"(},
+    "Config":{"Entrypoint":["/w/w","nginx"],"Hostname":"web","Domainname":"weave.local","Env":)" +
+                     env + R"(},
     "HostConfig":{"NetworkMode":"default","ExtraHosts":["foo:1.2.3.4",7]}})");
 }
 

@@ -223,9 +223,9 @@ TEST(Forwarder, DisagreeingViewsDoNotBounceABroadcast) {
     }
     EXPECT_LT(steps, 5) << (split_horizon ? "split horizon" : "duplicate filter");
     EXPECT_EQ(injected, 2);  // each bridge once
-    EXPECT_EQ(f2.stats().dropped_loop + f3.stats().dropped_loop + f2.stats().dropped_duplicate +
-                  f3.stats().dropped_duplicate,
-              1u);
+    EXPECT_EQ(
+        f2.stats().dropped_loop + f3.stats().dropped_loop + f2.stats().dropped_duplicate + f3.stats().dropped_duplicate,
+        1u);
   }
 }
 
@@ -247,8 +247,7 @@ TEST(Forwarder, FloodedFrameSeenAgainWithinTheWindowIsDropped) {
   // The same bytes from another source, or after the window, are a new frame.
   f.on_overlay_frame(T0 + std::chrono::milliseconds(60), P(3), P(2), fr, rt2, inject, out);
   EXPECT_TRUE(inject);
-  f.on_overlay_frame(T0 + Forwarder::kDuplicateWindow + std::chrono::milliseconds(1), P(1), P(2), fr, rt2, inject,
-                     out);
+  f.on_overlay_frame(T0 + Forwarder::kDuplicateWindow + std::chrono::milliseconds(1), P(1), P(2), fr, rt2, inject, out);
   EXPECT_TRUE(inject);
   EXPECT_EQ(f.stats().dropped_duplicate, 1u);
   // Unicast for a local MAC is never filtered (TCP retransmits are identical).

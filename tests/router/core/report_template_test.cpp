@@ -78,17 +78,17 @@ TEST(ReportTemplate, BoundsDepthActionsAndOutput) {
 // check_report_template() needs no data and agrees with the renderer on every syntax error.
 TEST(ReportTemplate, CheckRefusesWhatTheRendererRefusesWithoutData) {
   auto j = report();
-  for (const std::string& t : std::vector<std::string>{"{{.Router.Name", "{{range .Router.Peers}}", "{{json.Router}}",
-                                                       "{{.Router-Name}}", "{{." + std::string(60000, 'A') + "}}",
-                                                       std::string(9000, 'x')}) {
+  for (const std::string& t :
+       std::vector<std::string>{"{{.Router.Name", "{{range .Router.Peers}}", "{{json.Router}}", "{{.Router-Name}}",
+                                "{{." + std::string(60000, 'A') + "}}", std::string(9000, 'x')}) {
     EXPECT_FALSE(check_report_template(t).ok()) << t.substr(0, 40);
     EXPECT_FALSE(render_report_template(t, j).ok()) << t.substr(0, 40);
   }
   std::string many;
   for (int i = 0; i < 300; ++i) many += "{{.Router.Enc}}";
   EXPECT_FALSE(check_report_template(many).ok());
-  for (const std::string& t :
-       std::vector<std::string>{"{{.Router.Name}}", "a {{ .IPAM.Range }} b", "{{json .Router.Name}}", "{{.}}", "plain"}) {
+  for (const std::string& t : std::vector<std::string>{"{{.Router.Name}}", "a {{ .IPAM.Range }} b",
+                                                       "{{json .Router.Name}}", "{{.}}", "plain"}) {
     EXPECT_TRUE(check_report_template(t).ok()) << t;
   }
   // Syntax only: a missing field is found when rendering.

@@ -112,8 +112,12 @@ WeaveStatus rich() {
   r.termination_count = 7;
   r.trusted_subnets = {"10.0.0.0/8", "192.168.0.0/16"};
   r.peers.push_back({c, "hostC", 3, 0xfff, 9, {}});
-  r.connections.push_back({"192.168.77.3:6783", false, "pending", "fastdp aa:bb:cc:dd:ee:03(hostC)",
-                           {{"mtu", "1376"}, {"name", "fastdp"}, {"weftx", "aes256gcm"}, {"odd", "12ab"}, {"flag", "false"}}});
+  r.connections.push_back(
+      {"192.168.77.3:6783",
+       false,
+       "pending",
+       "fastdp aa:bb:cc:dd:ee:03(hostC)",
+       {{"mtu", "1376"}, {"name", "fastdp"}, {"weftx", "aes256gcm"}, {"odd", "12ab"}, {"flag", "false"}}});
   r.connections.push_back({"192.168.77.4:6783", true, "retrying", "dial tcp: timeout", {}});
   r.connections.push_back({"192.168.77.5:6783", true, "connecting", "", {}});
   r.connections.push_back({"192.168.77.6:6783", true, "waiting", "until: x", {}});
@@ -143,7 +147,8 @@ WeaveStatus rich() {
   d.ttl = 1;
   d.live_entries = 2;
   d.own_live_entries = 1;
-  d.entries = {{"web.weave.local.", r.name, "c0ffee", "10.32.0.1", 1, 0}, {"db.weave.local.", b, "beef", "10.32.0.2", 2, 1700000000}};
+  d.entries = {{"web.weave.local.", r.name, "c0ffee", "10.32.0.1", 1, 0},
+               {"db.weave.local.", b, "beef", "10.32.0.2", 2, 1700000000}};
   s.dns = d;
   return s;
 }
@@ -159,12 +164,14 @@ std::string golden(const std::string& name, const std::string& actual) {
 }
 
 TEST(Status, GoldenRenderings) {
-  const std::vector<std::pair<std::string, WeaveStatus>> cases = {{"empty", WeaveStatus{}}, {"sample", sample()}, {"rich", rich()}};
+  const std::vector<std::pair<std::string, WeaveStatus>> cases = {
+      {"empty", WeaveStatus{}}, {"sample", sample()}, {"rich", rich()}};
   for (const auto& [name, s] : cases) {
     EXPECT_EQ(format_status(s), golden(name + ".status.txt", format_status(s))) << name;
     EXPECT_EQ(format_report_json(s), golden(name + ".report.json", format_report_json(s))) << name;
     EXPECT_EQ(format_metrics(s), golden(name + ".metrics.txt", format_metrics(s))) << name;
-    EXPECT_EQ(format_status_connections(s.router), golden(name + ".connections.txt", format_status_connections(s.router)));
+    EXPECT_EQ(format_status_connections(s.router),
+              golden(name + ".connections.txt", format_status_connections(s.router)));
     EXPECT_EQ(format_status_targets(s.router), golden(name + ".targets.txt", format_status_targets(s.router)));
   }
 }

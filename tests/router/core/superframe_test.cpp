@@ -474,7 +474,7 @@ TEST(SleeveSend, DecidesSleeveSuperframeOrSegments) {
   p.start(true, true, std::nullopt);
   SleeveEffects fx;
   p.a.send(T0, kB, kA, kB, test::pattern(60, 1), nullptr, fx);  // complete: the sleeve's batch
-  p.a.send(T0, kB, kA, kB, small, &csum, fx);  // one MTU, partial checksum: completed, batched
+  p.a.send(T0, kB, kA, kB, small, &csum, fx);                   // one MTU, partial checksum: completed, batched
   EXPECT_TRUE(fx.datagrams.empty());
   p.a.flush(fx);
   ASSERT_EQ(fx.datagrams.size(), 2u);  // the DF and the non-DF batch

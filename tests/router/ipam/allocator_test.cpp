@@ -211,7 +211,7 @@ TEST(Allocator, ADonorPersistsItsRingBeforeTheUpdateLeaves) {
   EXPECT_FALSE(net.at(a).dirty().before_sends);  // asking for space gives nothing away
   net.deliver();
   ASSERT_EQ(net.at(a).ring().owner(ip("10.40.128.0")), kA);  // the update arrived
-  net.kill(b);                                              // before B's group commit
+  net.kill(b);                                               // before B's group commit
   net.restart(b);
   EXPECT_EQ(net.at(b).ring().owner(ip("10.40.128.0")), kA);
   EXPECT_EQ(net.at(b).ring().owner(ip("10.40.127.255")), kB);

@@ -9,8 +9,8 @@ namespace weft::weaver {
 namespace {
 
 TEST(WeaverFlags, GoStyleForms) {
-  auto o = parse_flags({"--port", "7000", "-name=aa:bb:cc:dd:ee:ff", "--no-discovery", "10.0.0.1", "--conn-limit=5",
-                        "10.0.0.2:6783"});
+  auto o = parse_flags(
+      {"--port", "7000", "-name=aa:bb:cc:dd:ee:ff", "--no-discovery", "10.0.0.1", "--conn-limit=5", "10.0.0.2:6783"});
   ASSERT_TRUE(o.ok()) << o.error().message;
   EXPECT_EQ(o->get("port"), "7000");
   EXPECT_EQ(o->get("name"), "aa:bb:cc:dd:ee:ff");
@@ -46,8 +46,8 @@ TEST(WeaverFlags, NotYetBuiltCapabilitiesAreAcceptedAndNamed) {
   EXPECT_TRUE(has("--no-bridged-fastdp"));
   EXPECT_FALSE(has("--no-fastdp"));  // the kernel fast path is built
   EXPECT_TRUE(has("--awsvpc (obsolete)"));
-  EXPECT_FALSE(has("--H"));       // the proxy is built
-  EXPECT_FALSE(has("--plugin"));  // so is the plugin
+  EXPECT_FALSE(has("--H"));              // the proxy is built
+  EXPECT_FALSE(has("--plugin"));         // so is the plugin
   EXPECT_FALSE(has("--ipalloc-range"));  // built: not reported
   EXPECT_NE(usage().find("--ipalloc-range"), std::string::npos);
 }
@@ -110,15 +110,61 @@ TEST(WeaverConfig, DefaultsAreTheFlagTable) {
 }
 
 TEST(WeaverConfig, EverySectionIsTyped) {
-  auto c = config({"--name=aa:bb:cc:dd:ee:ff", "--nickname", "n1", "--host", "10.0.0.9", "--port=7000",
-                   "--conn-limit", "5", "--no-discovery", "--trusted-subnets", "10.0.0.0/8,192.168.0.0/16", "--resume",
-                   "--log-level", "debug", "--mtu", "+1400", "--bufsz", "8", "--datapath-backend", "kernel",
-                   "--dpdk-eal-args", " -a  0000:03:00.0 ", "--extended-overlay=false", "--weft-gossip=false", "--udp-offload=0",
-                   "--fastdp-refuse", "--docker-bridge", "docker0", "--expect-npc", "--no-masq-local",
-                   "--http-addr", "0.0.0.0:6784", "--status-addr", "127.0.0.1:6782", "--ipalloc-range", "10.32.1.0/12",
-                   "--ipalloc-default-subnet", "10.32.0.0/16", "--ipalloc-init", "consensus=3", "--dns-ttl", "30",
-                   "--dns-fallback-timeout", "250", "--proxy", "-H", "unix:///a.sock", "-H", "tcp://127.0.0.1:12375",
-                   "--tlsverify", "--tlscert", "/c.pem", "--plugin", "10.0.0.1", "10.0.0.2:6783"},
+  auto c = config({"--name=aa:bb:cc:dd:ee:ff",
+                   "--nickname",
+                   "n1",
+                   "--host",
+                   "10.0.0.9",
+                   "--port=7000",
+                   "--conn-limit",
+                   "5",
+                   "--no-discovery",
+                   "--trusted-subnets",
+                   "10.0.0.0/8,192.168.0.0/16",
+                   "--resume",
+                   "--log-level",
+                   "debug",
+                   "--mtu",
+                   "+1400",
+                   "--bufsz",
+                   "8",
+                   "--datapath-backend",
+                   "kernel",
+                   "--dpdk-eal-args",
+                   " -a  0000:03:00.0 ",
+                   "--extended-overlay=false",
+                   "--weft-gossip=false",
+                   "--udp-offload=0",
+                   "--fastdp-refuse",
+                   "--docker-bridge",
+                   "docker0",
+                   "--expect-npc",
+                   "--no-masq-local",
+                   "--http-addr",
+                   "0.0.0.0:6784",
+                   "--status-addr",
+                   "127.0.0.1:6782",
+                   "--ipalloc-range",
+                   "10.32.1.0/12",
+                   "--ipalloc-default-subnet",
+                   "10.32.0.0/16",
+                   "--ipalloc-init",
+                   "consensus=3",
+                   "--dns-ttl",
+                   "30",
+                   "--dns-fallback-timeout",
+                   "250",
+                   "--proxy",
+                   "-H",
+                   "unix:///a.sock",
+                   "-H",
+                   "tcp://127.0.0.1:12375",
+                   "--tlsverify",
+                   "--tlscert",
+                   "/c.pem",
+                   "--plugin",
+                   "10.0.0.1",
+                   "10.0.0.2:6783"},
                   {{"DOCKER_HOST", "unix:///d.sock"}, {"WEAVE_MTU", "9000"}});
   ASSERT_TRUE(c.ok()) << c.error().message;
   EXPECT_EQ(c->log_level, LogLevel::debug);

@@ -340,8 +340,8 @@ Outcome cmd_add(Ctx& c, const NetConf& conf, std::string_view stdin_bytes) {
   attach::Request rq;
   rq.ident = c.env.container_id;
   rq.addresses = {ip.address};
-  rq.veth = attach::VethStep{.bridge = conf.bridge, .veth_id = vid, .ifname = c.env.ifname, .mtu = conf.mtu,
-                             .hairpin = conf.hairpin};
+  rq.veth = attach::VethStep{
+      .bridge = conf.bridge, .veth_id = vid, .ifname = c.env.ifname, .mtu = conf.mtu, .hairpin = conf.hairpin};
   rq.multicast_route = false;
   rq.pod_multicast_rules = true;
   rq.routes = routes;
@@ -353,7 +353,8 @@ Outcome cmd_add(Ctx& c, const NetConf& conf, std::string_view stdin_bytes) {
   if (done.failure) {
     const auto& f = *done.failure;
     if (f.step == attach::Step::link) return undo({kPluginError, "error setting up interface: " + f.message, ""});
-    return undo({kPluginError, fmt::format("error setting up routes: failed to add route '{}': {}", f.label, f.message), ""});
+    return undo(
+        {kPluginError, fmt::format("error setting up routes: failed to add route '{}': {}", f.label, f.message), ""});
   }
   std::vector<Route> installed;
   for (const auto& rt : routes) {

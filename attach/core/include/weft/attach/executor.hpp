@@ -57,9 +57,9 @@ struct Failure {
 };
 
 struct Outcome {
-  std::vector<Cidr> allocated;       ///< IPAM's answers (also on failure, for the caller to give back)
-  std::optional<LinkState> link;     ///< set when the link step ran
-  std::optional<Failure> failure;    ///< nullopt: every step ran
+  std::vector<Cidr> allocated;     ///< IPAM's answers (also on failure, for the caller to give back)
+  std::optional<LinkState> link;   ///< set when the link step ran
+  std::optional<Failure> failure;  ///< nullopt: every step ran
   /// Steps that failed without stopping the attach (hosts, pod rules, announce, DNS).
   std::vector<Failure> warnings;
   bool ok() const { return !failure.has_value(); }

@@ -125,8 +125,8 @@ Plan plan(Request request);
 Steps complete(const Plan& plan, const std::vector<Cidr>& allocated);
 
 /// §8.6 /etc/hosts text (without echo's extra newline).
-std::string hosts_file(const std::string& hostname, const std::string& domainname,
-                       const std::vector<Ipv4>& ips, const std::vector<std::string>& extra_hosts);
+std::string hosts_file(const std::string& hostname, const std::string& domainname, const std::vector<Ipv4>& ips,
+                       const std::vector<std::string>& extra_hosts);
 
 /// The CNI routes (kube spec §1.4 step 7): without IPAM routes, a default route via GW (and an
 /// on-link route to GW when it is outside ADDRESS); with them, each route via its own gateway or

@@ -13,7 +13,7 @@ namespace weft {
 
 }  // namespace weft
 
-#define WEFT_CHECK(cond, ...)                                                      \
-  do {                                                                             \
+#define WEFT_CHECK(cond, ...)                                                               \
+  do {                                                                                      \
     if (!(cond)) ::weft::check_failed(__FILE__, __LINE__, #cond, fmt::format(__VA_ARGS__)); \
   } while (0)

@@ -87,12 +87,12 @@ struct MeshConfig {
 /// Periodic topology gossip by kind, and the digest exchanges (for tests, the scale simulation
 /// and status).
 struct TopologySyncStats {
-  std::uint64_t full_sent = 0;         ///< periodic rounds' full-state messages (Weave's way)
-  std::uint64_t digests_sent = 0;      ///< periodic rounds' digests (weft neighbours)
-  std::uint64_t digests_matched = 0;   ///< digests received that matched ours
-  std::uint64_t versions_sent = 0;     ///< version lists sent after a mismatch
-  std::uint64_t updates_pushed = 0;    ///< topology updates sent to a neighbour in a sync
-  std::uint64_t wants_sent = 0;        ///< want lists sent
+  std::uint64_t full_sent = 0;        ///< periodic rounds' full-state messages (Weave's way)
+  std::uint64_t digests_sent = 0;     ///< periodic rounds' digests (weft neighbours)
+  std::uint64_t digests_matched = 0;  ///< digests received that matched ours
+  std::uint64_t versions_sent = 0;    ///< version lists sent after a mismatch
+  std::uint64_t updates_pushed = 0;   ///< topology updates sent to a neighbour in a sync
+  std::uint64_t wants_sent = 0;       ///< want lists sent
   /// Received topology updates skipped unread: the same bytes as the last update that changed
   /// nothing, with the table unchanged since (in a converged Weave mesh every periodic full state
   /// is byte-identical).

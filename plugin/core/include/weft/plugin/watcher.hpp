@@ -24,7 +24,6 @@ std::vector<std::string> watched_networks(const nlohmann::json& container);
 /// a pid. DRIVERS maps NetworkID to its driver (networks Docker would not describe are absent).
 /// nullopt: nothing to do (no weave endpoint).
 std::optional<attach::Request> watch_request(const nlohmann::json& container, const std::string& id,
-                                             const std::map<std::string, std::string>& drivers,
-                                             std::string dns_domain);
+                                             const std::map<std::string, std::string>& drivers, std::string dns_domain);
 
 }  // namespace weft::plugin

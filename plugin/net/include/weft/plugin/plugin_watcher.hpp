@@ -18,7 +18,9 @@ class PluginWatcher {
  public:
   using DnsSink = std::function<void(const std::string& id, std::vector<attach::DnsName> names)>;
   PluginWatcher(http::Endpoint docker, std::string dns_domain, DnsSink dns_sink, Logger log)
-      : docker_(std::move(docker)), dns_domain_(std::move(dns_domain)), dns_sink_(std::move(dns_sink)),
+      : docker_(std::move(docker)),
+        dns_domain_(std::move(dns_domain)),
+        dns_sink_(std::move(dns_sink)),
         log_(std::move(log)) {}
 
   /// A container started (full ID). Errors talking to Docker leave it alone.

@@ -265,7 +265,7 @@ class Sleeve {
   Bytes seal_scratch_;                          ///< a sealed superframe before it is cut
   Bytes frag_arena_;                            ///< IPv4 fragments of one frame
   std::vector<std::span<const std::uint8_t>> frags_;
-  Bytes seg_arena_;                             ///< segments of one superframe (plain_frames)
+  Bytes seg_arena_;  ///< segments of one superframe (plain_frames)
   std::vector<std::span<const std::uint8_t>> segs_;
 };
 

@@ -127,10 +127,9 @@ std::array<std::uint8_t, 28> extended_ad(bool sealed, Aead aead, PeerName src, P
 /// `sizes`. `sealer` null = plain. False if the frame is too big for 255 fragments or
 /// kExtMaxTotal, or datagram_size leaves no room for a chunk. A sealed frame is sealed into
 /// `scratch` first (the AEAD writes contiguously; the caller keeps it, so it only grows).
-bool build_extended_fragments(Bytes& out, std::vector<std::size_t>& sizes, PeerName sender, PeerName src,
-                              PeerName dst, std::uint64_t id, const datapath::VnetHeader& vnet,
-                              std::span<const std::uint8_t> frame, std::size_t datagram_size,
-                              const ExtSealer* sealer, Bytes& scratch);
+bool build_extended_fragments(Bytes& out, std::vector<std::size_t>& sizes, PeerName sender, PeerName src, PeerName dst,
+                              std::uint64_t id, const datapath::VnetHeader& vnet, std::span<const std::uint8_t> frame,
+                              std::size_t datagram_size, const ExtSealer* sealer, Bytes& scratch);
 /// The same with a scratch buffer of its own (allocated per call when sealing: tests, one-offs).
 bool build_extended_fragments(Bytes& out, std::vector<std::size_t>& sizes, PeerName sender, PeerName src,
                               PeerName dst, std::uint64_t id, const datapath::VnetHeader& vnet,

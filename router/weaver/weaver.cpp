@@ -290,6 +290,14 @@ Result<void> Weaver::setup_datapath() {
       datapath::AfPacketOptions ao;  // TPACKET_V2 ring (a wakeup per frame: low latency), batched tx
       ao.vnet_hdr = true;
       ao.keep_superframes = true;  // the overlay segments only for peers without the extension
+      if (kernel_ && !password_) {
+        // The kernel fast path forwards the traffic; the capture sees only what it punts. Start
+        // with 2 of the 16 blocks (30 superframe slots, 2 MiB) and grow to 16 when a bulk flow
+        // through userspace (a sleeve peer, a fallback) fills half of it. Encrypted meshes need
+        // the userspace path from the start: they keep the 16.
+        ao.block_count = 2;
+        ao.grow_block_count = 16;
+      }
       WEFT_TRY(afp, datapath::AfPacketDatapath::open(ifname, ao));
       dp = std::move(afp);
     }

@@ -98,35 +98,10 @@ Result<void> AfPacketDatapath::setup(std::string ifname, AfPacketOptions opts) {
   }
   block_count_ = opts_.block_count != 0 ? opts_.block_count : ((opts_.vnet_hdr && !v3) ? 16 : 4);
   frames_per_block_ = block_size_ / frame_size_;
-  slot_count_ = v3 ? 0 : frames_per_block_ * block_count_;
-  int rc = 0;
-  if (v3) {
-    tpacket_req3 req{};
-    req.tp_block_size = static_cast<unsigned>(block_size_);
-    req.tp_block_nr = static_cast<unsigned>(block_count_);
-    req.tp_frame_size = static_cast<unsigned>(frame_size_);
-    req.tp_frame_nr = static_cast<unsigned>(frames_per_block_ * block_count_);
-    req.tp_retire_blk_tov = std::max<std::uint32_t>(1, opts_.block_timeout_ms);
-    rc = set_opt(rx_fd_, SOL_PACKET, PACKET_RX_RING, req);
-  } else {
-    tpacket_req req{};
-    req.tp_block_size = static_cast<unsigned>(block_size_);
-    req.tp_block_nr = static_cast<unsigned>(block_count_);
-    req.tp_frame_size = static_cast<unsigned>(frame_size_);
-    req.tp_frame_nr = static_cast<unsigned>(slot_count_);
-    rc = set_opt(rx_fd_, SOL_PACKET, PACKET_RX_RING, req);
+  if (v3 || opts_.grow_block_count <= block_count_) {
+    opts_.grow_block_count = 0;  // nothing to grow to (V3 hands out whole blocks: not supported)
   }
-  if (rc != 0) {
-    return make_error("af_packet {}: PACKET_RX_RING ({} blocks of {}, slot {}): {}", ifname_,
-                      block_count_, block_size_, frame_size_, errno_text());
-  }
-  ring_bytes_ = block_size_ * block_count_;
-  void* m =
-      ::mmap(nullptr, ring_bytes_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, rx_fd_, 0);
-  if (m == MAP_FAILED) {
-    return make_error("af_packet {}: mmap {} bytes: {}", ifname_, ring_bytes_, errno_text());
-  }
-  ring_ = static_cast<std::uint8_t*>(m);
+  WEFT_TRY_VOID(map_ring());
 
   sockaddr_ll sll{};
   sll.sll_family = AF_PACKET;
@@ -172,6 +147,72 @@ Result<void> AfPacketDatapath::setup(std::string ifname, AfPacketOptions opts) {
   return {};
 }
 
+Result<void> AfPacketDatapath::map_ring() {
+  const bool v3 = opts_.ring == AfPacketOptions::Ring::v3;
+  slot_count_ = v3 ? 0 : frames_per_block_ * block_count_;
+  int rc = 0;
+  if (v3) {
+    tpacket_req3 req{};
+    req.tp_block_size = static_cast<unsigned>(block_size_);
+    req.tp_block_nr = static_cast<unsigned>(block_count_);
+    req.tp_frame_size = static_cast<unsigned>(frame_size_);
+    req.tp_frame_nr = static_cast<unsigned>(frames_per_block_ * block_count_);
+    req.tp_retire_blk_tov = std::max<std::uint32_t>(1, opts_.block_timeout_ms);
+    rc = set_opt(rx_fd_, SOL_PACKET, PACKET_RX_RING, req);
+  } else {
+    tpacket_req req{};
+    req.tp_block_size = static_cast<unsigned>(block_size_);
+    req.tp_block_nr = static_cast<unsigned>(block_count_);
+    req.tp_frame_size = static_cast<unsigned>(frame_size_);
+    req.tp_frame_nr = static_cast<unsigned>(slot_count_);
+    rc = set_opt(rx_fd_, SOL_PACKET, PACKET_RX_RING, req);
+  }
+  if (rc != 0) {
+    return make_error("af_packet {}: PACKET_RX_RING ({} blocks of {}, slot {}): {}", ifname_, block_count_, block_size_,
+                      frame_size_, errno_text());
+  }
+  ring_bytes_ = block_size_ * block_count_;
+  void* m = ::mmap(nullptr, ring_bytes_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, rx_fd_, 0);
+  if (m == MAP_FAILED) {
+    auto e = make_error("af_packet {}: mmap {} bytes: {}", ifname_, ring_bytes_, errno_text());
+    tpacket_req none{};
+    (void)set_opt(rx_fd_, SOL_PACKET, PACKET_RX_RING, none);  // so that another size may be asked for
+    ring_bytes_ = 0;
+    return e;
+  }
+  ring_ = static_cast<std::uint8_t*>(m);
+  return {};
+}
+
+void AfPacketDatapath::grow_ring() {
+  grow_pending_ = false;
+  const std::size_t big = std::exchange(opts_.grow_block_count, 0);  // once, whatever happens
+  // NB: the kernel refuses a new ring while the old one is mapped or exists, so: unmap, free
+  // (PACKET_RX_RING with no blocks), ask for the bigger one, map it. Frames arriving in between
+  // take the socket's ordinary receive queue; they are read off and counted as dropped below.
+  ::munmap(ring_, ring_bytes_);
+  ring_ = nullptr;
+  ring_bytes_ = 0;
+  tpacket_req none{};
+  (void)set_opt(rx_fd_, SOL_PACKET, PACKET_RX_RING, none);
+  const std::size_t small = block_count_;
+  block_count_ = big;
+  if (!map_ring()) {
+    block_count_ = small;  // the memory the small ring had is free again
+    (void)map_ring();
+  }
+  next_slot_ = 0;
+  held_count_ = 0;
+  drain_queue();
+}
+
+void AfPacketDatapath::drain_queue() {
+  std::uint8_t byte = 0;
+  while (::recv(rx_fd_, &byte, 1, MSG_DONTWAIT | MSG_TRUNC) >= 0) {
+    ++refused_;
+  }
+}
+
 AfPacketDatapath::~AfPacketDatapath() {
   if (ring_ != nullptr) {
     ::munmap(ring_, ring_bytes_);
@@ -212,6 +253,18 @@ std::size_t AfPacketDatapath::receive(std::span<FrameView> out) {
   arena_used_ = 0;
   out_count_ = 0;
   vnet_out_count_ = 0;
+  if (grow_pending_ && held_count_ == 0 && ring_ != nullptr) {
+    // Only when no frame waits in the ring: none is lost by the swap.
+    const std::uint8_t* slot =
+        ring_ + (next_slot_ / frames_per_block_) * block_size_ + (next_slot_ % frames_per_block_) * frame_size_;
+    if ((load_status(&reinterpret_cast<const tpacket2_hdr*>(slot)->tp_status) & TP_STATUS_USER) == 0) {
+      grow_ring();
+    }
+  }
+  if (ring_ == nullptr) {
+    drain_queue();  // no ring could be mapped again: frames queue on the socket, and are lost
+    return 0;
+  }
   out = out.first(std::min(out.size(), kMaxBatch));
   out_ = out;
   if (out.empty()) {
@@ -247,6 +300,9 @@ std::size_t AfPacketDatapath::receive_v2(std::span<FrameView> out) {
     if (gso_frame_ != nullptr) {
       break;  // out or the arena filled up mid-superframe
     }
+  }
+  if (opts_.grow_block_count != 0 && 2 * held_count_ >= slot_count_) {
+    grow_pending_ = true;
   }
   return out_count_;
 }
@@ -456,6 +512,9 @@ DatapathStats AfPacketDatapath::stats() const {
       opts_.ring == AfPacketOptions::Ring::v3 ? sizeof(tpacket_stats_v3) : sizeof(tpacket_stats);
   if (::getsockopt(rx_fd_, SOL_PACKET, PACKET_STATISTICS, &ks, &len) == 0) {
     kernel_drops_ += ks.tp_drops;
+    if (ks.tp_drops != 0 && opts_.grow_block_count != 0) {
+      grow_pending_ = true;
+    }
   }
   DatapathStats s = stats_;
   s.rx_dropped += kernel_drops_ + refused_;

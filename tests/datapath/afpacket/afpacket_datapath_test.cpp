@@ -2,7 +2,8 @@
 // kept whole and wake-up (both ring versions) are the datapath contract, run for every backend by
 // tests/datapath/conformance (datapath_conformance_afpacket_*). Here: the open error, and what
 // only this backend does: cutting a TSO superframe received with PACKET_VNET_HDR into MTU-sized,
-// checksummed segments across receive() calls (a veth pair in a private network namespace; root).
+// checksummed segments across receive() calls, and the ring that grows under pressure (a veth pair
+// in a private network namespace; root).
 #include "weft/datapath/afpacket_datapath.hpp"
 
 #include <gtest/gtest.h>
@@ -76,6 +77,92 @@ TEST(AfPacketDatapath, VnetHdrSuperframesSegmentedAcrossReceives) {
     NS_CHECK_EQ(segs, 14u);
     NS_CHECK(joined == payload);
     NS_CHECK_EQ((*a)->stats().rx_dropped, 0u);
+    return "";
+  });
+}
+
+// Frames of a local experimental ethertype carrying a sequence number.
+Bytes seq_frame(std::uint32_t seq) {
+  Bytes f(200, 0);
+  const Mac dst = test::mac(2), src = test::mac(1);
+  std::copy(dst.bytes().begin(), dst.bytes().end(), f.begin());
+  std::copy(src.bytes().begin(), src.bytes().end(), f.begin() + 6);
+  f[12] = 0x88, f[13] = 0xb5;
+  f[14] = static_cast<std::uint8_t>(seq >> 8), f[15] = static_cast<std::uint8_t>(seq);
+  return f;
+}
+
+// Reads every frame of ethertype 0x88b5 until nothing came for 300 ms; returns their sequence numbers.
+std::vector<std::uint32_t> drain_seqs(AfPacketDatapath& d) {
+  std::vector<std::uint32_t> seqs;
+  std::array<FrameView, 64> out{};
+  while (test::wait_readable(d.wait_fd(), 300)) {
+    std::size_t n = 0;
+    do {
+      n = d.receive(out);
+      for (std::size_t i = 0; i < n; ++i) {
+        const auto f = out[i].data;
+        if (f.size() >= 16 && f[12] == 0x88 && f[13] == 0xb5) seqs.push_back((std::uint32_t{f[14]} << 8) | f[15]);
+      }
+    } while (n > 0);
+  }
+  return seqs;
+}
+
+// grow_block_count (what weaver runs beside the kernel fast path): the ring stays small while a
+// trickle of frames passes, grows once half of it fills, and then holds a burst the small ring
+// could not, losing nothing on the way.
+TEST(AfPacketDatapath, RingGrowsOnceUnderPressureLosingNothing) {
+  WEFT_RUN_IN_NETNS([]() -> std::string {
+    (void)test::sh("sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1");
+    NS_TRY(test::sh("ip link add wefta0 type veth peer name wefta1"));
+    NS_TRY(test::sh("ip link set wefta0 up && ip link set wefta1 up"));
+    AfPacketOptions o;
+    o.vnet_hdr = true;
+    o.keep_superframes = true;
+    o.block_count = 2;
+    o.grow_block_count = 16;
+    auto a = AfPacketDatapath::open("wefta0", o);
+    if (!a) {
+      return a.error().message;
+    }
+    AfPacketDatapath& d = **a;
+    const std::size_t small_slots = d.ring_slots_for_test();
+    NS_CHECK(small_slots >= 8);
+    NS_CHECK_EQ(d.ring_bytes(), std::size_t{2} << 20);
+    test::PacketSocketEnd peer("wefta1", /*vnet=*/true);
+    NS_CHECK(peer.ok());
+    std::uint32_t seq = 0;
+    std::vector<std::uint32_t> want;
+    auto send = [&](std::size_t n) -> bool {
+      for (std::size_t i = 0; i < n; ++i, ++seq) {
+        if (!peer.send(seq_frame(seq))) return false;
+        want.push_back(seq);
+      }
+      return true;
+    };
+    std::vector<std::uint32_t> got;
+    auto take = [&] {
+      auto s = drain_seqs(d);
+      got.insert(got.end(), s.begin(), s.end());
+    };
+    // A trickle (fewer than half the slots at a time): the ring keeps its size.
+    for (int round = 0; round < 5; ++round) {
+      NS_CHECK(send(small_slots / 2 - 1));
+      take();
+    }
+    NS_CHECK_EQ(d.ring_bytes(), std::size_t{2} << 20);
+    // Half the slots at once: the next receive() that finds the ring empty grows it.
+    NS_CHECK(send(small_slots / 2 + 1));
+    take();
+    NS_CHECK_EQ(d.ring_bytes(), std::size_t{16} << 20);
+    NS_CHECK_EQ(d.ring_slots_for_test(), small_slots * 8);
+    // A burst of four small rings' worth now fits.
+    NS_CHECK(send(small_slots * 4));
+    take();
+    NS_CHECK_EQ(d.ring_bytes(), std::size_t{16} << 20);  // once
+    NS_CHECK(got == want);
+    NS_CHECK_EQ(d.stats().rx_dropped, 0u);
     return "";
   });
 }

@@ -1,5 +1,8 @@
 #include "backends.hpp"
 
+#include <poll.h>
+
+#include <array>
 #include <utility>
 
 #include "weft/datapath/afpacket_datapath.hpp"
@@ -67,7 +70,7 @@ Result<Opened> open_fake(const OpenSpec& spec) {
   return Opened{std::move(dp), std::move(far), nullptr};
 }
 
-AfPacketOptions afpacket_options(AfPacketOptions::Ring ring, bool vnet, const OpenSpec& spec) {
+AfPacketOptions afpacket_options(AfPacketOptions::Ring ring, bool vnet, const OpenSpec& spec, bool growing) {
   AfPacketOptions o;
   o.ring = ring;
   if (vnet) {
@@ -87,11 +90,37 @@ AfPacketOptions afpacket_options(AfPacketOptions::Ring ring, bool vnet, const Op
     o.block_size = vnet ? (1u << 17) : 4096;
     o.block_count = vnet ? 2 : 4;
   }
+  if (growing) {
+    // What weaver runs beside the kernel fast path: a ring of 2 blocks that grows to 16 under
+    // pressure (with small_ring: 2 slots, then 16).
+    o.block_count = 2;
+    o.grow_block_count = 16;
+  }
   return o;
 }
 
-Result<Opened> open_afpacket(AfPacketOptions::Ring ring, bool vnet, const OpenSpec& spec) {
-  WEFT_TRY(dp, AfPacketDatapath::open(kBackendIf, afpacket_options(ring, vnet, spec)));
+/// Grows a growing ring (AfPacketOptions::grow_block_count) the way traffic does: a burst that
+/// fills half of it, read off, then one more receive() on the empty ring.
+Result<void> grow_by_burst(AfPacketDatapath& dp, FarEnd& far) {
+  const std::size_t cold = dp.ring_bytes();
+  Bytes f(100, 0);
+  f[0] = 0x02, f[6] = 0x02, f[11] = 1, f[12] = 0x88, f[13] = 0xb6;  // a warm-up ethertype no test reads
+  for (std::size_t i = 0; i < dp.ring_slots_for_test() / 2 + 1; ++i) {
+    if (!far.send(f)) return make_error("warm-up: the far end could not send");
+  }
+  std::array<FrameView, AfPacketDatapath::kMaxBatch> out{};
+  for (int i = 0; i < 200 && dp.ring_bytes() == cold; ++i) {
+    pollfd p{dp.wait_fd(), POLLIN, 0};
+    (void)::poll(&p, 1, 10);
+    (void)dp.receive(out);
+  }
+  if (dp.ring_bytes() == cold) return make_error("warm-up: the ring did not grow from {} bytes", cold);
+  dp.reset_stats_for_test();  // the tests count from here
+  return {};
+}
+
+Result<Opened> open_afpacket(AfPacketOptions::Ring ring, bool vnet, const OpenSpec& spec, bool growing = false) {
+  WEFT_TRY(dp, AfPacketDatapath::open(kBackendIf, afpacket_options(ring, vnet, spec, growing)));
   WEFT_TRY(far, far_socket(kFarIf, vnet));
   return Opened{std::move(dp), std::move(far), nullptr};
 }
@@ -122,6 +151,19 @@ std::vector<BackendCase> all_backends() {
       {.name = "afpacket_vnet", .vnet = true, .max_batch = AfPacketDatapath::kMaxBatch, .open = [](const OpenSpec& s) {
          return open_afpacket(Ring::v2, true, s);
        }});
+  v.push_back({.name = "afpacket_vnet_growing",
+               .vnet = true,
+               .max_batch = AfPacketDatapath::kMaxBatch,
+               // The contract holds once the ring has grown (the first burst through userspace grows
+               // it; tests/datapath/afpacket checks that growth). The overflow test gets the cold
+               // ring, which overflows, grows, and must still count exactly what it lost.
+               .open = [](const OpenSpec& s) -> Result<Opened> {
+                 WEFT_TRY(o, open_afpacket(Ring::v2, true, s, /*growing=*/true));
+                 if (!s.small_ring) {
+                   WEFT_TRY_VOID(grow_by_burst(static_cast<AfPacketDatapath&>(*o.dp), *o.far));
+                 }
+                 return o;
+               }});
 #ifdef WEFT_HAVE_EBPF
   // The kernel fast path is not a Datapath (it has no capture or inject of its own): it sits on
   // TC egress of the bridge's port and leaves every frame it cannot forward in the kernel to the

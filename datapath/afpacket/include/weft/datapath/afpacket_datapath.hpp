@@ -54,6 +54,15 @@ struct AfPacketOptions {
   std::uint32_t block_size = 1u << 20;
   /// 0 = auto: 4 blocks (4 MiB), or 16 with vnet_hdr under V2 (64 KiB slots).
   std::uint32_t block_count = 0;
+  /// V2 only. 0 = the ring keeps its size. Otherwise the ring starts with
+  /// block_count blocks and grows once to grow_block_count blocks when it comes
+  /// under pressure: a receive() finds half of its slots or more ready, or the
+  /// kernel reports a frame dropped for want of a slot. The switch happens at
+  /// the start of a receive() that finds the ring empty (frames arriving while
+  /// the ring is swapped are counted in rx_dropped). For a capture that mostly
+  /// idles (the kernel fast path forwards the traffic) while keeping the full
+  /// ring for the first bulk flow through userspace.
+  std::uint32_t grow_block_count = 0;
   /// V2 slot size (multiple of 16, includes ~100 bytes of kernel header). 0 =
   /// auto: the largest frame (interface MTU + 18, or 64 KiB with vnet_hdr) plus
   /// headers. Larger frames are dropped and counted in rx_dropped.
@@ -119,11 +128,27 @@ class AfPacketDatapath final : public Datapath, public VnetDatapath {
 
   const AfPacketOptions& options() const { return opts_; }
   std::size_t ring_slots_for_test() const { return slot_count_; }
+  /// Zeroes the counters stats() reports (the kernel's are read, and so reset, first).
+  void reset_stats_for_test() {
+    (void)stats();
+    stats_ = {};
+    kernel_drops_ = 0;
+    refused_ = 0;
+  }
+  /// Bytes of the mapped capture ring (block size x blocks).
+  std::size_t ring_bytes() const { return ring_bytes_; }
 
  private:
   AfPacketDatapath() = default;
   Result<void> setup(std::string ifname, AfPacketOptions opts);
   void release_previous();
+  /// Maps the V2 ring of block_count_ blocks on rx_fd_ (PACKET_RX_RING + mmap).
+  Result<void> map_ring();
+  /// Replaces the ring by one of opts_.grow_block_count blocks (see
+  /// AfPacketOptions::grow_block_count). Only with no slot held.
+  void grow_ring();
+  /// Reads off (and counts as dropped) frames queued on the socket while it had no ring.
+  void drain_queue();
   std::size_t receive_v2(std::span<FrameView> out);
   std::size_t receive_v3(std::span<FrameView> out);
   /// What became of one captured frame: handed out (whole or as segments,
@@ -156,6 +181,8 @@ class AfPacketDatapath final : public Datapath, public VnetDatapath {
   std::size_t frames_per_block_ = 0;
   std::size_t slot_count_ = 0;
   std::size_t mtu_ = 1500;
+  /// The ring came under pressure: grow it at the next receive() that finds it empty.
+  mutable bool grow_pending_ = false;
 
   // V2: the held_count_ slots before next_slot_ are ours until the next
   // receive().

@@ -32,7 +32,8 @@ IpamRequest ipam_for(const std::string& ident, const AddrSpec& s, bool check_ali
 
 Plan plan(Request request) {
   Plan p;
-  for (const auto& s : request.specs) p.ipam.push_back(ipam_for(request.ident, s, request.check_alive, request.claim_in_ipam));
+  for (const auto& s : request.specs)
+    p.ipam.push_back(ipam_for(request.ident, s, request.check_alive, request.claim_in_ipam));
   p.request = std::move(request);
   return p;
 }

@@ -18,7 +18,7 @@ namespace {
 /// One router call as Weave's proxy and script make it: a form body, and no timeout unless
 /// TIMEOUT (allocations wait for space). Fails only when no HTTP answer came.
 Result<RouterAnswer> router_call(const http::Endpoint& api, const std::string& method, const std::string& target,
-                           std::string body, std::optional<std::chrono::milliseconds> timeout) {
+                                 std::string body, std::optional<std::chrono::milliseconds> timeout) {
   http::ClientOptions opt;
   opt.timeout = timeout;
   auto r = http::request(api,

@@ -24,7 +24,9 @@ class FakeAttachHost final : public AttachHost {
   int next_ip = 1;
 
   Result<std::vector<Cidr>> ipam(const IpamRequest& r) override {
-    const char* verb = r.kind == IpamRequest::Kind::claim ? "PUT" : r.kind == IpamRequest::Kind::lookup ? "GET" : "POST";
+    const char* verb = r.kind == IpamRequest::Kind::claim    ? "PUT"
+                       : r.kind == IpamRequest::Kind::lookup ? "GET"
+                                                             : "POST";
     calls.push_back(fmt::format("ipam {} /ip/{}{}{}", verb, r.ident, r.cidr ? "/" + r.cidr->str() : "",
                                 r.check_alive ? " check-alive" : ""));
     if (auto e = failure(Step::ipam)) return *e;

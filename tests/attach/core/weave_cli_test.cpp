@@ -22,7 +22,8 @@ WeaveCommand cmd(std::vector<std::string> args, bool running = true) {
 TEST(WeaveCli, AddressArguments) {
   EXPECT_EQ(parse_addr_spec("net:default"), (AddrSpec{AddrSpec::Kind::net_default, Cidr(), "net:default"}));
   // net: keeps the CIDR as written: the router refuses host bits, as Weave's does.
-  EXPECT_EQ(parse_addr_spec("net:10.40.1.0/16"), (AddrSpec{AddrSpec::Kind::net, cidr("10.40.1.0/16"), "net:10.40.1.0/16"}));
+  EXPECT_EQ(parse_addr_spec("net:10.40.1.0/16"),
+            (AddrSpec{AddrSpec::Kind::net, cidr("10.40.1.0/16"), "net:10.40.1.0/16"}));
   EXPECT_EQ(parse_addr_spec("ip:10.2.1.1/24"), (AddrSpec{AddrSpec::Kind::ip, cidr("10.2.1.1/24"), "ip:10.2.1.1/24"}));
   EXPECT_EQ(parse_addr_spec("10.2.1.1/24"), (AddrSpec{AddrSpec::Kind::ip, cidr("10.2.1.1/24"), "10.2.1.1/24"}));
   for (const char* bad : {"", "net:", "net:deflt", "ip:10.2.1.1", "10.2.1.1", "10.2.1.300/24", "10.2.1.1/33",
@@ -36,7 +37,8 @@ TEST(WeaveCli, AttachAsksIpamForNetAndClaimsExplicitAddressesWhenTheRouterRuns) 
   ASSERT_TRUE(rq);
   auto p = plan(*rq);
   ASSERT_EQ(p.ipam.size(), 3u);
-  EXPECT_EQ(p.ipam[0], (IpamRequest{IpamRequest::Kind::allocate, "c1", cidr("10.40.0.0/16"), true, "net:10.40.0.0/16"}));
+  EXPECT_EQ(p.ipam[0],
+            (IpamRequest{IpamRequest::Kind::allocate, "c1", cidr("10.40.0.0/16"), true, "net:10.40.0.0/16"}));
   EXPECT_EQ(p.ipam[1], (IpamRequest{IpamRequest::Kind::claim, "c1", cidr("10.2.1.1/24"), true, "10.2.1.1/24"}));
   EXPECT_EQ(p.ipam[2], (IpamRequest{IpamRequest::Kind::allocate, "c1", std::nullopt, true, "net:default"}));
   ASSERT_TRUE(rq->veth);
@@ -112,14 +114,15 @@ TEST(WeaveCli, DetachLooksUpNetArgumentsAndReleasesOnlyThose) {
             (IpamRequest{IpamRequest::Kind::lookup, "c1", cidr("10.40.0.0/16"), false, "net:10.40.0.0/16"}));
   FakeAttachHost h;
   h.ipam_answers = {{cidr("10.32.0.7/12")}, {cidr("10.40.0.1/16"), cidr("10.40.0.2/16")}};
+  const std::string undns =
+      "undns c1 db.weave.local=10.2.1.1 db.weave.local=10.32.0.7 db.weave.local=10.40.0.1 db.weave.local=10.40.0.2";
   auto out = execute_detach(*p, h);
   ASSERT_TRUE(out.ok());
   EXPECT_EQ(h.calls, (std::vector<std::string>{
                          "ipam GET /ip/c1",
                          "ipam GET /ip/c1/10.40.0.0/16",
                          "unlink 10.2.1.1/24 10.32.0.7/12 10.40.0.1/16 10.40.0.2/16",
-                         "undns c1 db.weave.local=10.2.1.1 db.weave.local=10.32.0.7 db.weave.local=10.40.0.1 "
-                         "db.weave.local=10.40.0.2",
+                         undns,
                          "release c1 10.32.0.7",
                          "release c1 10.40.0.1",
                          "release c1 10.40.0.2",

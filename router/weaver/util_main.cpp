@@ -168,7 +168,8 @@ Result<void> destroy_bridge(const Args& a) {
   return host::HostSetup(log).destroy_bridge(cfg.bridge);
 }
 
-/// `weave attach`'s link steps (IPAM was the script's): through the one attach plan.
+/// The link steps alone, through the one attach plan (`weave attach` runs the whole plan with
+/// `weaver util attach`, util_attach.cpp).
 Result<void> attach_container(const Args& a) {
   attach::Request rq;
   rq.veth = attach::VethStep{};

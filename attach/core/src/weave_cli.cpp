@@ -4,9 +4,11 @@
 namespace weft::attach {
 namespace {
 
-Result<std::vector<AddrSpec>> parse_specs(const std::vector<std::string>& args) {
+/// CMD's address arguments (none: net:default); CMD must name its container.
+Result<std::vector<AddrSpec>> parse_specs(const WeaveCommand& cmd) {
+  if (cmd.ident.empty()) return make_error("no container identity");
   std::vector<AddrSpec> out;
-  for (const auto& a : args) {
+  for (const auto& a : cmd.addr_args) {
     auto s = parse_addr_spec(a);
     if (!s) return make_error("invalid address argument '{}' (net:default, net:CIDR, ip:CIDR or CIDR)", a);
     out.push_back(*s);
@@ -34,12 +36,8 @@ std::optional<AddrSpec> parse_addr_spec(std::string_view w) {
 }
 
 Result<Request> weave_attach_request(const WeaveCommand& cmd) {
-  if (cmd.ident.empty()) return make_error("no container identity");
-  WEFT_TRY(specs, parse_specs(cmd.addr_args));
-  Request rq;
-  rq.ident = cmd.ident;
-  rq.specs = std::move(specs);
-  rq.check_alive = true;
+  WEFT_TRY(specs, parse_specs(cmd));
+  Request rq{.ident = cmd.ident, .specs = std::move(specs), .check_alive = true};
   rq.claim_in_ipam = cmd.router_running;
   rq.veth = VethStep{.bridge = cmd.bridge, .veth_id = cmd.veth_id};
   rq.multicast_route = cmd.multicast_route;
@@ -48,12 +46,8 @@ Result<Request> weave_attach_request(const WeaveCommand& cmd) {
 }
 
 Result<DetachPlan> weave_detach_plan(const WeaveCommand& cmd) {
-  if (cmd.ident.empty()) return make_error("no container identity");
-  WEFT_TRY(specs, parse_specs(cmd.addr_args));
-  DetachPlan p;
-  p.ident = cmd.ident;
-  p.fqdn = cmd.fqdn;
-  p.router_running = cmd.router_running;
+  WEFT_TRY(specs, parse_specs(cmd));
+  DetachPlan p{.ident = cmd.ident, .fqdn = cmd.fqdn, .router_running = cmd.router_running};
   for (const auto& s : specs) {
     if (s.kind == AddrSpec::Kind::ip) {
       p.fixed.push_back(s.cidr);

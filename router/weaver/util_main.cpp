@@ -28,6 +28,9 @@
 #include "weft/datapath/linux/rtnl.hpp"
 
 namespace weft::weaver {
+
+int run_util_attach(bool detach, const std::vector<std::string>& args);  // util_attach.cpp
+
 namespace {
 
 namespace host = weft::datapath::host;
@@ -37,6 +40,9 @@ constexpr std::string_view kUsage =
     "usage: weaver util <subcommand> ...\n"
     "  create-bridge [--mtu N] [--mac MAC] BRIDGE\n"
     "  destroy-bridge [--port N] [--http-port N] [--docker-bridge NAME] BRIDGE\n"
+    "  attach [--without-dns] [--no-multicast-route] [--router-running] [--fqdn FQDN] [--http-addr ADDR]\n"
+    "         IDENT NETNS BRIDGE [ADDR...]   (`weave attach`: IPAM, link, weaveDNS; ADDR as the script's)\n"
+    "  detach [--router-running] [--fqdn FQDN] [--http-addr ADDR] IDENT NETNS BRIDGE [ADDR...]\n"
     "  attach-container [--no-multicast-route] [--keep-tx-on] NETNS BRIDGE CIDR...\n"
     "  detach-container NETNS CIDR...\n"
     "  container-addrs [--skip-unreadable] BRIDGE NETNS|weave:expose...\n"
@@ -162,7 +168,8 @@ Result<void> destroy_bridge(const Args& a) {
   return host::HostSetup(log).destroy_bridge(cfg.bridge);
 }
 
-/// `weave attach`'s link steps (IPAM was the script's): through the one attach plan.
+/// The link steps alone, through the one attach plan (`weave attach` runs the whole plan with
+/// `weaver util attach`, util_attach.cpp).
 Result<void> attach_container(const Args& a) {
   attach::Request rq;
   rq.veth = attach::VethStep{};
@@ -283,6 +290,8 @@ int run_util(int argc, char** argv) {
     r = create_bridge(args);
   } else if (sub == "destroy-bridge") {
     r = destroy_bridge(args);
+  } else if (sub == "attach" || sub == "detach") {
+    return run_util_attach(sub == "detach", args);
   } else if (sub == "attach-container") {
     r = attach_container(args);
   } else if (sub == "detach-container") {

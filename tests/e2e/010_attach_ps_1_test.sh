@@ -39,6 +39,18 @@ bridge_mtu=$(ip -n "$(e2e_ns h)" -o link show dev weave | sed -n 's/.* mtu \([0-
 [[ $bridge_mtu == 65535 ]] || e2e_fail "bridge MTU is $bridge_mtu, want 65535"
 
 # ---- attach ------------------------------------------------------------------------------------
+# No weaver: net: cannot be allocated (weave's message) and the container is left alone; a
+# container whose process is gone is reported dead.
+out=$(e2e_weave h attach "netns:$c1" 2>&1) && e2e_fail "net:default attached without weaver: $out"
+[[ $out == "weave container is not present. Have you launched it?" ]] || e2e_fail "attach without weaver: '$out'"
+[[ $(ip -n "$c1" -o link show) != *ethwe* ]] || e2e_fail "a refused attach made ethwe in c1"
+out=$(e2e_weave h detach net:10.40.0.0/16 "netns:$c1" 2>&1) && e2e_fail "net: detached without weaver: $out"
+[[ $out == "weave container is not present. Have you launched it?" ]] || e2e_fail "detach without weaver: '$out'"
+true &
+dead=$!
+wait "$dead"
+out=$(e2e_run h "$E2E_WEAVER" util attach "$dead" "pid:$dead" weave 10.2.1.9/24 2>&1) && e2e_fail "attached a dead pid"
+[[ $out == *"Container $dead died" ]] || e2e_fail "dead container: '$out'"
 out=$(e2e_weave h attach 10.2.1.1/24 "netns:$c1") || e2e_fail "attach c1 failed"
 [[ $out == 10.2.1.1 ]] || e2e_fail "attach c1 printed '$out'"
 out=$(e2e_weave h attach ip:10.2.1.2/24 "/run/netns/$c2") || e2e_fail "attach c2 failed"

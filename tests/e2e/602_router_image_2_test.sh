@@ -40,6 +40,21 @@ e2e_wait_for 30 established b || e2e_fail "b: $(e2e_weave b status connections)"
 ip netns add "${E2E_PREFIX}cb"
 E2E_NETNS+=("${E2E_PREFIX}cb")
 IP_B=$(e2e_weave b attach "netns:${E2E_PREFIX}cb") || e2e_fail "attach on b"
+# Container mode without a weaver binary on the host: `weave attach`/`detach` run `weaver util
+# attach|detach` in the weave container (docker exec), IPAM over the router's API included.
+ip netns add "${E2E_PREFIX}ca"
+E2E_NETNS+=("${E2E_PREFIX}ca")
+ip netns exec "${E2E_PREFIX}ca" sleep 300 &
+ca_pid=$!
+E2E_PIDS+=("$ca_pid")
+ca=$(WEAVER_BIN=/nonexistent/weaver e2e_weave a attach "pid:$ca_pid" 2>&1) || e2e_fail "container-mode attach: $ca"
+[[ $ca =~ ^10\.(3[2-9]|4[0-7])\.[0-9]+\.[0-9]+$ ]] || e2e_fail "container-mode attach printed '$ca'"
+[[ $(ip -n "${E2E_PREFIX}ca" -o -4 addr show dev ethwe) == *"$ca/12"* ]] ||
+  e2e_fail "container-mode attach: ethwe has $(ip -n "${E2E_PREFIX}ca" -o -4 addr show dev ethwe)"
+out=$(WEAVER_BIN=/nonexistent/weaver e2e_weave a detach "pid:$ca_pid" 2>&1) || e2e_fail "container-mode detach: $out"
+[[ $out == "$ca" ]] || e2e_fail "container-mode detach printed '$out'"
+[[ $(ip -n "${E2E_PREFIX}ca" -o link show) != *ethwe* ]] || e2e_fail "container-mode detach left ethwe"
+e2e_kill_pid "$ca_pid"
 # -H with a unix path: the proxy inside the container listens where the host asked for it.
 env_out=$(e2e_weave a env) || e2e_fail "weave env"
 [[ $env_out == "export DOCKER_HOST=unix://$E2E_TMP/a/run/weave.sock "* ]] || e2e_fail "weave env: $env_out"

@@ -12,6 +12,10 @@ std::string describe(const RouteStep& r, const std::string& ifname) {
 Outcome execute(const Plan& plan, AttachHost& host) {
   Outcome out;
   for (const auto& rq : plan.ipam) {
+    if (rq.kind == IpamRequest::Kind::given) {
+      if (rq.cidr) out.allocated.push_back(*rq.cidr);
+      continue;
+    }
     auto got = host.ipam(rq);
     if (!got) {
       out.failure = Failure{Step::ipam, rq.label, got.error().message};
@@ -53,6 +57,36 @@ Outcome execute(const Plan& plan, AttachHost& host) {
     if (auto r = host.register_names(plan.request.ident, s.names); !r) {
       out.warnings.push_back({Step::dns, plan.request.ident, r.error().message});
     }
+  }
+  return out;
+}
+
+DetachOutcome execute_detach(const DetachPlan& plan, AttachHost& host) {
+  DetachOutcome out;
+  std::vector<std::vector<Cidr>> looked_up;
+  for (const auto& rq : plan.lookups) {
+    auto got = host.ipam(rq);
+    if (!got) {
+      out.failure = Failure{Step::ipam, rq.label, got.error().message};
+      return out;
+    }
+    looked_up.push_back(std::move(*got));
+  }
+  DetachSteps s = detach_steps(plan, looked_up);
+  out.addresses = s.addresses;
+  if (!s.addresses.empty()) {
+    if (auto r = host.unlink(s.addresses); !r) {
+      out.failure = Failure{Step::link, "", r.error().message};
+      return out;
+    }
+  }
+  if (!s.names.empty()) {
+    if (auto r = host.unregister_names(plan.ident, s.names); !r) {
+      out.warnings.push_back({Step::dns, plan.ident, r.error().message});
+    }
+  }
+  for (const auto& c : s.release) {
+    if (auto r = host.release(plan.ident, c); !r) out.warnings.push_back({Step::release, c.str(), r.error().message});
   }
   return out;
 }

@@ -11,7 +11,7 @@ std::string trim_dot(std::string s) {
   return s;
 }
 
-IpamRequest ipam_for(const std::string& ident, const AddrSpec& s, bool check_alive) {
+IpamRequest ipam_for(const std::string& ident, const AddrSpec& s, bool check_alive, bool claim) {
   IpamRequest r{.kind = IpamRequest::Kind::allocate,
                 .ident = ident,
                 .cidr = std::nullopt,
@@ -21,7 +21,7 @@ IpamRequest ipam_for(const std::string& ident, const AddrSpec& s, bool check_ali
     case AddrSpec::Kind::net_default: break;
     case AddrSpec::Kind::net: r.cidr = s.cidr; break;
     case AddrSpec::Kind::ip:
-      r.kind = IpamRequest::Kind::claim;
+      r.kind = claim ? IpamRequest::Kind::claim : IpamRequest::Kind::given;
       r.cidr = s.cidr;
       break;
   }
@@ -32,7 +32,8 @@ IpamRequest ipam_for(const std::string& ident, const AddrSpec& s, bool check_ali
 
 Plan plan(Request request) {
   Plan p;
-  for (const auto& s : request.specs) p.ipam.push_back(ipam_for(request.ident, s, request.check_alive));
+  for (const auto& s : request.specs)
+    p.ipam.push_back(ipam_for(request.ident, s, request.check_alive, request.claim_in_ipam));
   p.request = std::move(request);
   return p;
 }

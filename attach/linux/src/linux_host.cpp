@@ -15,12 +15,12 @@ namespace host = weft::datapath::host;
 
 namespace {
 
-/// One router call as Weave's proxy made it: a form body, no timeout (allocations wait for
-/// space). A non-2xx answer is an error carrying the body (or the status).
-Result<std::string> router_call(const http::Endpoint& api, const std::string& method, const std::string& target,
-                                std::string body) {
+/// One router call as Weave's proxy and script make it: a form body, and no timeout unless
+/// TIMEOUT (allocations wait for space). Fails only when no HTTP answer came.
+Result<RouterAnswer> router_call(const http::Endpoint& api, const std::string& method, const std::string& target,
+                                 std::string body, std::optional<std::chrono::milliseconds> timeout) {
   http::ClientOptions opt;
-  opt.timeout = std::nullopt;
+  opt.timeout = timeout;
   auto r = http::request(api,
                          {.method = method,
                           .target = target,
@@ -30,11 +30,12 @@ Result<std::string> router_call(const http::Endpoint& api, const std::string& me
   if (!r) return Error{r.error().message};
   std::string b = r->body;
   while (!b.empty() && (b.back() == '\n' || b.back() == '\r')) b.pop_back();
-  if (r->status / 100 != 2) return Error{b.empty() ? fmt::format("status {}", r->status) : b};
-  return b;
+  return RouterAnswer{r->status, std::move(b)};
 }
 
 }  // namespace
+
+Error RouterAnswer::error() const { return Error{body.empty() ? fmt::format("status {}", status) : body}; }
 
 Result<const host::Netns*> LinuxAttachHost::netns() {
   if (cfg_.netns) return cfg_.netns;
@@ -45,26 +46,39 @@ Result<const host::Netns*> LinuxAttachHost::netns() {
   return &*owned_;
 }
 
+Result<RouterAnswer> LinuxAttachHost::call(const std::string& method, const std::string& target, std::string body) {
+  if (!cfg_.router) return make_error("no router API to call");
+  return router_call(*cfg_.router, method, target, std::move(body), cfg_.timeout);
+}
+
 Result<std::vector<Cidr>> LinuxAttachHost::ipam(const IpamRequest& req) {
-  if (!cfg_.router) return make_error("no router API to allocate from");
   std::string body = req.check_alive ? http::form_body({{"check-alive", "true"}}) : "";
-  Result<std::string> got = Error{""};
-  if (req.kind == IpamRequest::Kind::claim && req.cidr) {
-    got = router_call(*cfg_.router, "PUT", fmt::format("/ip/{}/{}", req.ident, req.cidr->str()), body);
-    if (got) got = req.cidr->str();
-  } else if (req.cidr) {
-    got = router_call(*cfg_.router, "POST", fmt::format("/ip/{}/{}", req.ident, req.cidr->str()), body);
-  } else {
-    got = router_call(*cfg_.router, "POST", "/ip/" + req.ident, body);
+  std::string target = "/ip/" + req.ident;
+  if (req.cidr) target += "/" + req.cidr->str();
+  std::string method = "POST";
+  if (req.kind == IpamRequest::Kind::claim) method = "PUT";
+  if (req.kind == IpamRequest::Kind::lookup) method = "GET";
+  if (req.kind == IpamRequest::Kind::given || (req.kind == IpamRequest::Kind::claim && !req.cidr)) {
+    return make_error("no IPAM call for {}", req.label);
   }
-  if (!got) return got.error();
-  if (*got == "cancelled") return make_error("allocation cancelled");
+  WEFT_TRY(got, call(method, target, std::move(body)));
+  // 404: the router runs without IPAM (Weave's script messages).
+  if (got.status == 404) {
+    if (req.kind == IpamRequest::Kind::claim) return std::vector<Cidr>{*req.cidr};
+    if (req.kind == IpamRequest::Kind::lookup) {
+      return make_error("No IP address found for {}{}", req.ident, req.cidr ? req.cidr->str() : "");
+    }
+    return make_error("IP address allocation must be enabled to use 'net:'");
+  }
+  if (!got.ok()) return got.error();
+  if (req.kind == IpamRequest::Kind::claim) return std::vector<Cidr>{*req.cidr};
+  if (got.body == "cancelled") return make_error("allocation cancelled");
   std::vector<Cidr> out;
-  std::istringstream words(*got);
+  std::istringstream words(got.body);
   std::string w;
   while (words >> w) {
     auto cidr = Cidr::parse(w);
-    if (!cidr) return make_error("unexpected answer {}", *got);
+    if (!cidr) return make_error("unexpected answer {}", got.body);
     out.push_back(*cidr);
   }
   return out;
@@ -121,15 +135,44 @@ Result<void> LinuxAttachHost::register_names(const std::string& ident, std::span
     cfg_.dns_sink(ident, std::vector<DnsName>(names.begin(), names.end()));
     return {};
   }
-  if (!cfg_.router) return make_error("no router API to register names with");
   std::string errors;
   for (const auto& n : names) {
-    auto r = router_call(*cfg_.router, "PUT", fmt::format("/name/{}/{}", ident, n.ip.str()),
-                         http::form_body({{"fqdn", n.fqdn}}));
-    if (!r)
-      errors += fmt::format("{}registering {} in weaveDNS: {}", errors.empty() ? "" : "; ", n.fqdn, r.error().message);
+    std::vector<std::pair<std::string, std::string>> form{{"fqdn", n.fqdn}};
+    if (cfg_.names_check_alive) form.emplace_back("check-alive", "true");
+    auto r = call("PUT", fmt::format("/name/{}/{}", ident, n.ip.str()), http::form_body(form));
+    // 404: weaveDNS is off; nothing to register (as Weave's script).
+    std::string why = !r ? r.error().message : (r->ok() || r->status == 404 ? "" : r->error().message);
+    if (!why.empty()) {
+      if (cfg_.dns_errors_bare) return Error{why};
+      errors += fmt::format("{}registering {} in weaveDNS: {}", errors.empty() ? "" : "; ", n.fqdn, why);
+    }
   }
   if (!errors.empty()) return Error{errors};
+  return {};
+}
+
+Result<void> LinuxAttachHost::unlink(std::span<const Cidr> addresses) {
+  WEFT_TRY(ns, netns());
+  WEFT_TRY(deleted, host::detach_container(*ns, addresses));
+  (void)deleted;
+  return {};
+}
+
+Result<void> LinuxAttachHost::unregister_names(const std::string& ident, std::span<const DnsName> names) {
+  std::optional<Error> first;  // every name is tried; the first failure is reported
+  for (const auto& n : names) {
+    auto target = fmt::format("/name/{}/{}?{}", ident, n.ip.str(), http::form_body({{"fqdn", n.fqdn}}));
+    auto got = call("DELETE", target, "");
+    if (!got && !first) first = got.error();
+    if (got && !got->ok() && got->status != 404 && !first) first = got->error();
+  }
+  if (first) return *first;
+  return {};
+}
+
+Result<void> LinuxAttachHost::release(const std::string& ident, const Cidr& address) {
+  WEFT_TRY(got, call("DELETE", fmt::format("/ip/{}/{}", ident, address.addr().str()), ""));
+  if (!got.ok() && got.status != 404) return got.error();
   return {};
 }
 

@@ -4,6 +4,7 @@
 
 #include <regex>
 
+#include "weft/attach/weave_cli.hpp"
 #include "weft/http/url.hpp"
 
 namespace weft::proxy {
@@ -138,18 +139,10 @@ Result<std::optional<std::vector<AddrSpec>>> qualifying_specs(std::string_view n
     if (j == i) break;
     std::string_view w = v.substr(i, j - i);
     i = j;
-    if (w == "net:default") {
-      specs.push_back(AddrSpec{AddrSpec::Kind::net_default, Cidr(), std::string(w)});
-      continue;
-    }
-    bool is_net = w.starts_with("net:");
-    std::string_view c = w;
-    if (is_net) c.remove_prefix(4);
-    else if (w.starts_with("ip:")) c.remove_prefix(3);
-    auto cidr = Cidr::parse(c);
-    if (!cidr) return make_error("invalid address spec \"{}\" in WEAVE_CIDR", w);
-    specs.push_back(AddrSpec{is_net ? AddrSpec::Kind::net : AddrSpec::Kind::ip, is_net ? cidr->network() : *cidr,
-                             std::string(w)});
+    auto spec = attach::parse_addr_spec(w);
+    if (!spec) return make_error("invalid address spec \"{}\" in WEAVE_CIDR", w);
+    if (spec->kind == AddrSpec::Kind::net) spec->cidr = spec->cidr.network();
+    specs.push_back(std::move(*spec));
   }
   if (specs.empty()) specs.push_back(AddrSpec{AddrSpec::Kind::net_default, Cidr(), "net:default"});
   return std::optional(specs);

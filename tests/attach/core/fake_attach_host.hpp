@@ -24,8 +24,11 @@ class FakeAttachHost final : public AttachHost {
   int next_ip = 1;
 
   Result<std::vector<Cidr>> ipam(const IpamRequest& r) override {
-    calls.push_back(fmt::format("ipam {} /ip/{}{}{}", r.kind == IpamRequest::Kind::claim ? "PUT" : "POST", r.ident,
-                                r.cidr ? "/" + r.cidr->str() : "", r.check_alive ? " check-alive" : ""));
+    const char* verb = r.kind == IpamRequest::Kind::claim    ? "PUT"
+                       : r.kind == IpamRequest::Kind::lookup ? "GET"
+                                                             : "POST";
+    calls.push_back(fmt::format("ipam {} /ip/{}{}{}", verb, r.ident, r.cidr ? "/" + r.cidr->str() : "",
+                                r.check_alive ? " check-alive" : ""));
     if (auto e = failure(Step::ipam)) return *e;
     if (!ipam_answers.empty()) {
       auto a = ipam_answers.front();
@@ -72,6 +75,25 @@ class FakeAttachHost final : public AttachHost {
     calls.push_back(line);
     if (auto e = failure(Step::dns)) return *e;
     names.insert(names.end(), ns.begin(), ns.end());
+    return {};
+  }
+  Result<void> unlink(std::span<const Cidr> addrs) override {
+    std::string line = "unlink";
+    for (const auto& a : addrs) line += " " + a.str();
+    calls.push_back(line);
+    if (auto e = failure(Step::link)) return *e;
+    return {};
+  }
+  Result<void> unregister_names(const std::string& ident, std::span<const DnsName> ns) override {
+    std::string line = "undns " + ident;
+    for (const auto& n : ns) line += fmt::format(" {}={}", n.fqdn, n.ip.str());
+    calls.push_back(line);
+    if (auto e = failure(Step::dns)) return *e;
+    return {};
+  }
+  Result<void> release(const std::string& ident, const Cidr& c) override {
+    calls.push_back(fmt::format("release {} {}", ident, c.addr().str()));
+    if (auto e = failure(Step::release)) return *e;
     return {};
   }
 

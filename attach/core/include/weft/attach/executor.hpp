@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "weft/attach/plan.hpp"
+#include "weft/attach/weave_cli.hpp"
 #include "weft/base/mac.hpp"
 #include "weft/base/result.hpp"
 
@@ -28,7 +29,8 @@ struct LinkState {
 class AttachHost {
  public:
   virtual ~AttachHost() = default;
-  /// One IPAM call; the CIDRs the router answered (one for each request today).
+  /// One IPAM call (never Kind::given); the CIDRs the router answered (allocate and claim: one;
+  /// lookup: any number, none included).
   virtual Result<std::vector<Cidr>> ipam(const IpamRequest& req) = 0;
   /// Replaces the container's /etc/hosts with TEXT.
   virtual Result<void> write_hosts(const std::string& text) = 0;
@@ -45,9 +47,17 @@ class AttachHost {
   virtual Result<int> announce(const std::string& prefix) = 0;
   /// weaveDNS entries for IDENT.
   virtual Result<void> register_names(const std::string& ident, std::span<const DnsName> names) = 0;
+
+  // `weave detach` (execute_detach):
+  /// Removes ADDRESSES from the container's weave interfaces, and an interface left without any.
+  virtual Result<void> unlink(std::span<const Cidr> addresses) = 0;
+  /// Drops IDENT's weaveDNS entries NAMES.
+  virtual Result<void> unregister_names(const std::string& ident, std::span<const DnsName> names) = 0;
+  /// Gives ADDRESS back to IPAM (DELETE /ip/<ident>/<ip>).
+  virtual Result<void> release(const std::string& ident, const Cidr& address) = 0;
 };
 
-enum class Step { ipam, hosts, link, pod_rules, routes, announce, dns };
+enum class Step { ipam, hosts, link, pod_rules, routes, announce, dns, release };
 
 /// The step that stopped an attach, and why. Steps after it did not run.
 struct Failure {
@@ -68,6 +78,17 @@ struct Outcome {
 /// Runs PLAN: IPAM, then complete(), then hosts, link, pod rules, routes, announce, DNS names.
 /// A failed ipam, link or route step stops it; the others are warnings.
 Outcome execute(const Plan& plan, AttachHost& host);
+
+struct DetachOutcome {
+  std::vector<Cidr> addresses;  ///< what was (or was to be) removed, in argument order
+  std::optional<Failure> failure;
+  std::vector<Failure> warnings;  ///< dns (unregister) and release failures
+  bool ok() const { return !failure.has_value(); }
+};
+
+/// Runs a `weave detach` plan: lookups, unlink (when there is an address), then with a router
+/// running the names and the releases. A failed lookup or unlink stops it; the rest are warnings.
+DetachOutcome execute_detach(const DetachPlan& plan, AttachHost& host);
 
 /// A route as the CNI plugin's errors show it: "0.0.0.0/0 via 10.32.0.1 dev eth0" (via <nil>).
 std::string describe(const RouteStep& r, const std::string& ifname);

@@ -24,7 +24,7 @@ namespace weft::attach {
 struct AddrSpec {
   enum class Kind { net_default, net, ip };
   Kind kind = Kind::net_default;
-  Cidr cidr;         ///< net: masked to its network; ip: as given
+  Cidr cidr;         ///< net: the subnet (the proxy masks it; `weave attach` sends it as written); ip: as given
   std::string text;  ///< the spec as written, for error messages
   bool operator==(const AddrSpec&) const = default;
 };
@@ -33,7 +33,9 @@ struct AddrSpec {
 struct IpamRequest {
   enum class Kind {
     allocate,  ///< POST /ip/<ident>[/<subnet>]: an address from SUBNET (nullopt: the default)
-    claim,     ///< PUT /ip/<ident>/<cidr>: exactly CIDR
+    claim,     ///< PUT /ip/<ident>/<cidr>: exactly CIDR (404, IPAM off: CIDR stands)
+    given,     ///< no call: CIDR stands as given (`weave attach` without a running router)
+    lookup,    ///< GET /ip/<ident>[/<subnet>]: the addresses IDENT holds (`weave detach`)
   };
   Kind kind = Kind::allocate;
   std::string ident;
@@ -77,6 +79,8 @@ struct Request {
   /// IPAM: one request per spec, in order (the proxy's WEAVE_CIDR, ...).
   std::vector<AddrSpec> specs;
   bool check_alive = true;
+  /// ip: specs are claimed in IPAM; false: they stand as given, with no call.
+  bool claim_in_ipam = true;
   /// Addresses already known (`weave attach` got them from IPAM itself; CNI from its IPAM step).
   std::vector<Cidr> addresses;
   /// The veth; nullopt: the container's interfaces exist already (plugin endpoints).

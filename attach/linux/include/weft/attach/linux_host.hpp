@@ -3,6 +3,7 @@
 // router's HTTP API (spec §10), /etc/hosts is written through /proc/<pid>/root, and the link
 // steps are datapath/linux's netlink code (container_attach.hpp) run against the container's
 // namespace. Blocking; one instance per attach.
+#include <chrono>
 #include <functional>
 #include <optional>
 #include <string>
@@ -26,7 +27,22 @@ struct LinuxAttachConfig {
   /// DNS in-process instead of over HTTP (weaver's plugin watcher registers in its own
   /// nameserver): when set, register_names() hands the names to it.
   std::function<void(const std::string& ident, std::vector<DnsName> names)> dns_sink;
+  /// Router calls give up after this long (nullopt: never; allocations wait for space).
+  std::optional<std::chrono::milliseconds> timeout;
+  /// `weave attach`: names are registered with check-alive=true, and a failure is the router's
+  /// answer alone (the script prints it as it is).
+  bool names_check_alive = false;
+  bool dns_errors_bare = false;
   Logger log = null_logger();
+};
+
+/// The router's answer to one call: STATUS and the body without its trailing newlines.
+struct RouterAnswer {
+  int status = 0;
+  std::string body;
+  bool ok() const { return status / 100 == 2; }
+  /// A non-2xx answer as an error: the body, or the status when there is none.
+  Error error() const;
 };
 
 class LinuxAttachHost final : public AttachHost {
@@ -41,9 +57,13 @@ class LinuxAttachHost final : public AttachHost {
   Result<void> add_route(const std::string& ifname, const RouteStep& route) override;
   Result<int> announce(const std::string& prefix) override;
   Result<void> register_names(const std::string& ident, std::span<const DnsName> names) override;
+  Result<void> unlink(std::span<const Cidr> addresses) override;
+  Result<void> unregister_names(const std::string& ident, std::span<const DnsName> names) override;
+  Result<void> release(const std::string& ident, const Cidr& address) override;
 
  private:
   Result<const datapath::host::Netns*> netns();
+  Result<RouterAnswer> call(const std::string& method, const std::string& target, std::string body);
 
   LinuxAttachConfig cfg_;
   std::optional<datapath::host::Netns> owned_;

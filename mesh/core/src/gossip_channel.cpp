@@ -2,16 +2,11 @@
 
 #include <algorithm>
 
+#include "weft/base/fnv.hpp"
+
 namespace weft::mesh {
 
-std::uint64_t fnv64a(ByteSpan b) {
-  std::uint64_t h = 14695981039346656037ull;
-  for (auto c : b) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  return h;
-}
+std::uint64_t fnv64a(ByteSpan b) { return fnv1a64(b); }
 
 Result<std::optional<Bytes>> SurrogateChannel::on_gossip(TimePoint now, PeerName, ByteSpan payload, GossipSender&) {
   while (!seen_.empty() && now - seen_.front().at > kDedupWindow) seen_.pop_front();

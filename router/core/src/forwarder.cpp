@@ -1,5 +1,7 @@
 #include "weft/router/forwarder.hpp"
 
+#include "weft/base/fnv.hpp"
+
 namespace weft::router {
 namespace {
 
@@ -10,14 +12,7 @@ Mac src_mac(std::span<const std::uint8_t> f) { return Mac::from_bytes(f.subspan(
 
 /// FNV-1a over the source peer and the frame: the identity of a flooded frame.
 std::uint64_t frame_key(PeerName src, std::span<const std::uint8_t> frame) {
-  std::uint64_t h = 0xcbf29ce484222325ull;
-  auto mix = [&h](std::uint8_t b) {
-    h ^= b;
-    h *= 0x100000001b3ull;
-  };
-  for (int i = 0; i < 8; ++i) mix(static_cast<std::uint8_t>(src.value() >> (8 * i)));
-  for (auto b : frame) mix(b);
-  return h | 1;  // never 0, the empty slot
+  return Fnv1a64{}.u64le(src.value()).bytes(frame).value() | 1;  // never 0, the empty slot
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "weft/router/bolt_reader.hpp"
 
+#include "weft/base/fnv.hpp"
+
 #include <set>
 
 namespace weft::router {
@@ -21,15 +23,6 @@ std::optional<T> le(ByteSpan s, std::size_t off) {
   T v = 0;
   for (std::size_t i = 0; i < sizeof(T); ++i) v |= static_cast<T>(static_cast<T>(s[off + i]) << (8 * i));
   return v;
-}
-
-std::uint64_t fnv1a64(ByteSpan s) {
-  std::uint64_t h = 14695981039346656037ULL;
-  for (auto b : s) {
-    h ^= b;
-    h *= 1099511628211ULL;
-  }
-  return h;
 }
 
 struct Meta {

@@ -168,6 +168,15 @@ bool scan_struct(ByteReader& r, std::span<const FieldSpec> spec, std::size_t& no
   }
 }
 
+/// A NameByte field: false (the generic decoder's error) unless it is 6 bytes.
+bool read_name(ByteSpan b, PeerName& name, bool& named) {
+  auto n = PeerName::from_bytes(b);
+  if (!n) return false;
+  name = *n;
+  named = true;
+  return true;
+}
+
 }  // namespace
 
 std::optional<std::vector<PeerSummary>> decode_peer_updates_fast(ByteSpan b) {
@@ -185,13 +194,7 @@ std::optional<std::vector<PeerSummary>> decode_peer_updates_fast(ByteSpan b) {
     std::size_t nodes = 1;  // the struct itself
     bool ok = scan_struct(m.body, kPeerFields, nodes, max_nodes, [&](std::size_t f, const FieldValue& v) {
       switch (f) {
-        case 0: {
-          auto n = PeerName::from_bytes(v.b);
-          if (!n) return false;
-          p.name = *n;
-          named = true;
-          return true;
-        }
+        case 0: return read_name(v.b, p.name, named);
         case 1: p.nickname.assign(v.b.begin(), v.b.end()); return true;
         case 2: p.uid = v.u; return true;
         case 3: p.version = v.u; return true;
@@ -221,13 +224,7 @@ std::optional<std::vector<PeerSummary>> decode_peer_updates_fast(ByteSpan b) {
       bool cnamed = false;
       bool cok = scan_struct(c.body, kConnFields, nodes, max_nodes, [&](std::size_t f, const FieldValue& v) {
         switch (f) {
-          case 0: {
-            auto n = PeerName::from_bytes(v.b);
-            if (!n) return false;
-            cs.name = *n;
-            cnamed = true;
-            return true;
-          }
+          case 0: return read_name(v.b, cs.name, cnamed);
           case 1: cs.remote_tcp_addr.assign(v.b.begin(), v.b.end()); return true;
           case 2: cs.outbound = v.u != 0; return true;
           default: cs.established = v.u != 0; return true;

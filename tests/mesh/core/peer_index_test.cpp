@@ -73,7 +73,8 @@ TEST(PeerIndexTest, MatchesStdMapUnderRandomInsertsAndErases) {
       if (op % 97 == 0) {
         for (std::uint64_t j = 0; j < 48; ++j) {
           auto it = ref.find(name_of(j));
-          ASSERT_EQ(idx.find(PeerName(name_of(j))), it == ref.end() ? nullptr : it->second) << "op " << op << " key " << j;
+          ASSERT_EQ(idx.find(PeerName(name_of(j))), it == ref.end() ? nullptr : it->second)
+              << "op " << op << " key " << j;
         }
       }
     }

@@ -8,6 +8,8 @@
 // server's text, or a transport error, ready for a log line.
 #include <nlohmann/json.hpp>
 
+#include "weft/base/result.hpp"
+
 #include <string>
 #include <string_view>
 #include <utility>
@@ -42,25 +44,12 @@ ApiError error_from_response(int status, std::string_view body);
 /// The typed error for a Status object (a watch ERROR event's object).
 ApiError error_from_status(const Json& status_object);
 
+/// weft::Result with the typed error, and a shorthand to branch on its kind.
 template <typename T>
-class [[nodiscard]] ApiResult {
+class [[nodiscard]] ApiResult : public Result<T, ApiError> {
  public:
-  ApiResult(T value) : v_(std::move(value)) {}         // NOLINT(google-explicit-constructor)
-  ApiResult(ApiError err) : v_(std::move(err)) {}      // NOLINT(google-explicit-constructor)
-  bool ok() const { return v_.index() == 0; }
-  explicit operator bool() const { return ok(); }
-  T& value() & { return std::get<0>(v_); }
-  const T& value() const& { return std::get<0>(v_); }
-  T&& value() && { return std::get<0>(std::move(v_)); }
-  T& operator*() & { return value(); }
-  const T& operator*() const& { return value(); }
-  T* operator->() { return &value(); }
-  const T* operator->() const { return &value(); }
-  const ApiError& error() const { return std::get<1>(v_); }
-  bool is(ErrorKind k) const { return !ok() && error().kind == k; }
-
- private:
-  std::variant<T, ApiError> v_;
+  using Result<T, ApiError>::Result;
+  bool is(ErrorKind k) const { return !this->ok() && this->error().kind == k; }
 };
 
 struct Unit {};

@@ -17,7 +17,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     for (auto& v : *all) (void)v.get_uint("x");
   }
   (void)weft::mesh::decode_features(in);
-  (void)weft::mesh::decode_peer_updates(in);
+  {
+    // The topology fast path yields exactly what the generic decoder yields, or declines.
+    auto generic = weft::mesh::decode_peer_updates_generic(in);
+    auto fast = weft::mesh::decode_peer_updates_fast(in);
+    if (fast && (!generic.ok() || *fast != *generic)) __builtin_trap();
+    auto both = weft::mesh::decode_peer_updates(in);
+    if (both.ok() != generic.ok() || (both.ok() && *both != *generic)) __builtin_trap();
+  }
   (void)weft::mesh::decode_gossip_envelope(in, false);
   (void)weft::mesh::decode_gossip_envelope(in, true);
   if (auto m = weft::mesh::decode_topology_sync(in); m.ok()) {

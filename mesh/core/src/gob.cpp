@@ -6,8 +6,8 @@ namespace weft::gob {
 namespace {
 
 // Predefined gob type ids.
-constexpr int kBoolId = 1, kIntId = 2, kUintId = 3, kFloatId = 4, kBytesId = 5, kStringId = 6,
-              kComplexId = 7, kInterfaceId = 8;
+constexpr int kBoolId = builtin::kBool, kIntId = builtin::kInt, kUintId = builtin::kUint, kFloatId = 4,
+              kBytesId = builtin::kBytes, kStringId = builtin::kString, kComplexId = 7, kInterfaceId = 8;
 constexpr int kWireTypeId = 16, kArrayTypeId = 17, kCommonTypeId = 18, kSliceTypeId = 19,
               kStructTypeId = 20, kFieldTypeId = 21, kFieldTypeSliceId = 22, kMapTypeId = 23;
 constexpr int kFirstUserId = 65;
@@ -546,8 +546,21 @@ Result<void> Decoder::add_definition(int id, const Value& wire) {
 }
 
 Result<std::optional<Value>> Decoder::next() {
+  WEFT_TRY(m, next_raw());
+  if (!m) return std::optional<Value>{};
+  WEFT_TRY(v, decode_raw(*m));
+  return std::optional<Value>(std::move(v));
+}
+
+Result<Value> Decoder::decode_raw(RawMessage& m) {
+  WEFT_TRY(v, decode_value(m.body, m.type_id, 0));
+  if (!m.body.empty()) return make_error("gob: extra data in message");
+  return v;
+}
+
+Result<std::optional<Decoder::RawMessage>> Decoder::next_raw() {
   for (;;) {
-    if (in_.empty()) return std::optional<Value>{};
+    if (in_.empty()) return std::optional<RawMessage>{};
     auto len = get_uint(in_);
     if (!len || *len == 0 || *len > in_.remaining()) return make_error("gob: bad message length");
     ByteReader msg(*in_.take(static_cast<std::size_t>(*len)));
@@ -569,9 +582,7 @@ Result<std::optional<Value>> Decoder::next() {
       auto marker = get_uint(msg);
       if (!marker || *marker != 0) return make_error("gob: corrupted data: non-zero delta for singleton");
     }
-    WEFT_TRY(v, decode_value(msg, tid, 0));
-    if (!msg.empty()) return make_error("gob: extra data in message");
-    return std::optional<Value>(std::move(v));
+    return std::optional<RawMessage>(RawMessage{tid, wt, msg});
   }
 }
 

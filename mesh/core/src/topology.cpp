@@ -69,14 +69,18 @@ Topology::Topology(PeerIdentity self, Random& rng) : self_(self.name), rng_(&rng
   e.short_id = self.short_id ? self.short_id->value()
                              : static_cast<std::uint16_t>(rng.uniform(kShortIdSpace));
   e.has_short_id = true;
-  auto& ours = peers_.emplace(self_, std::move(e)).first->second;
+  auto& ours = emplace_peer(self_, std::move(e));
+  self_entry_ = &ours;
   Pending unused;
   add_by_short_id(ours, unused);
 }
 
-const PeerEntry* Topology::find(PeerName name) const {
-  auto it = peers_.find(name);
-  return it == peers_.end() ? nullptr : &it->second;
+const PeerEntry* Topology::find(PeerName name) const { return index_.find(name); }
+
+PeerEntry& Topology::emplace_peer(PeerName name, PeerEntry e) {
+  auto& added = peers_.emplace(name, std::move(e)).first->second;
+  index_.insert(name, &added);
+  return added;
 }
 
 std::optional<PeerName> Topology::peer_by_short_id(ShortID id) const {
@@ -217,9 +221,8 @@ ChangeOutcome Topology::set_short_id_for_test(ShortID id) {
 // ---- local connections ----
 
 PeerEntry& Topology::fetch_with_default(const PeerIdentity& remote, Pending& pending) {
-  auto it = peers_.find(remote.name);
-  if (it != peers_.end()) {
-    return it->second;
+  if (auto* known = find_mut(remote.name)) {
+    return *known;
   }
   PeerEntry e;
   e.name = remote.name;
@@ -229,7 +232,7 @@ PeerEntry& Topology::fetch_with_default(const PeerIdentity& remote, Pending& pen
   // NB: like mesh's handshake, a peer that sent no ShortID is entered as holding id 0.
   e.short_id = remote.short_id ? remote.short_id->value() : 0;
   e.has_short_id = true;
-  auto& added = peers_.emplace(remote.name, std::move(e)).first->second;
+  auto& added = emplace_peer(remote.name, std::move(e));
   add_by_short_id(added, pending);
   return added;
 }
@@ -299,9 +302,9 @@ ChangeOutcome Topology::add_local_ref(const PeerIdentity& remote) {
 }
 
 void Topology::release_local_ref(PeerName name) {
-  auto it = peers_.find(name);
-  if (it != peers_.end() && it->second.local_refs > 0) {
-    --it->second.local_refs;
+  auto* p = find_mut(name);
+  if (p != nullptr && p->local_refs > 0) {
+    --p->local_refs;
   }
 }
 
@@ -365,22 +368,25 @@ Result<UpdateOutcome> Topology::apply_update(const std::vector<PeerSummary>& upd
 
   // Rule 1: enter peers we did not know, then placeholders for names seen only in connections.
   // NB: validated above: names are unique, so "fresh" can be tracked per position.
+  // The entry of each received peer, kept for rule 2 (std::map nodes do not move).
   std::vector<bool> fresh(update.size(), false);
+  std::vector<PeerEntry*> entries(update.size(), nullptr);
   for (std::size_t i = 0; i < update.size(); ++i) {
     const auto& p = update[i];
     out.received.push_back(p.name);
-    if (!peers_.contains(p.name)) {
+    entries[i] = find_mut(p.name);
+    if (entries[i] == nullptr) {
       fresh[i] = true;
-      auto& added = peers_.emplace(p.name, entry_from_summary(p)).first->second;
-      add_by_short_id(added, pending);
+      entries[i] = &emplace_peer(p.name, entry_from_summary(p));
+      add_by_short_id(*entries[i], pending);
     }
   }
   for (const auto& p : update) {
     for (const auto& c : p.connections) {
-      if (!peers_.contains(c.name)) {
+      if (!index_.contains(c.name)) {
         PeerEntry placeholder;
         placeholder.name = c.name;
-        peers_.emplace(c.name, std::move(placeholder));
+        emplace_peer(c.name, std::move(placeholder));
         out.placeholders.push_back(c.name);
       }
     }
@@ -389,7 +395,7 @@ Result<UpdateOutcome> Topology::apply_update(const std::vector<PeerSummary>& upd
   // Rule 2: merge each received peer.
   for (std::size_t i = 0; i < update.size(); ++i) {
     const auto& p = update[i];
-    auto& cur = peers_.at(p.name);
+    auto& cur = *entries[i];
     if (p.name == self_) {
       // Our own entry is never taken from gossip. A stale incarnation of us (another UID) at a
       // version we have not passed yet must be superseded, so we jump past it.
@@ -438,11 +444,11 @@ GcOutcome Topology::garbage_collect() {
   while (!work.empty()) {
     auto cur = work.front();
     work.pop_front();
-    auto it = peers_.find(cur);
-    if (it == peers_.end()) {
+    const auto* entry = find_mut(cur);
+    if (entry == nullptr) {
       continue;
     }
-    for (const auto& [remote, conn] : it->second.connections) {
+    for (const auto& [remote, conn] : entry->connections) {
       if (reached.insert(remote).second) {
         work.push_back(remote);
       }
@@ -455,6 +461,7 @@ GcOutcome Topology::garbage_collect() {
     if (!reached.contains(it->first) && it->second.local_refs == 0) {
       delete_by_short_id(it->second, pending);
       out.removed.push_back(it->second.summary());
+      index_.erase(it->first);
       it = peers_.erase(it);
     } else {
       ++it;
@@ -482,9 +489,9 @@ std::vector<PeerSummary> Topology::summaries(std::span<const PeerName> names,
     done.insert(self_);
   }
   for (auto name : names) {
-    auto it = peers_.find(name);
-    if (it != peers_.end() && done.insert(name).second) {
-      out.push_back(it->second.summary());
+    const auto* p = find_mut(name);
+    if (p != nullptr && done.insert(name).second) {
+      out.push_back(p->summary());
     }
   }
   return out;
@@ -505,6 +512,17 @@ Result<void> Topology::check_invariants() const {
     return make_error("our own entry {} is missing", self_);
   }
   const auto& me = self_it->second;
+  if (self_entry_ != &me) {
+    return make_error("the pointer to our own entry is stale");
+  }
+  if (index_.size() != peers_.size()) {
+    return make_error("the peer index holds {} names for {} peers", index_.size(), peers_.size());
+  }
+  for (const auto& [name, p] : peers_) {
+    if (index_.find(name) != &p) {
+      return make_error("the peer index does not point at the entry of {}", name);
+    }
+  }
   if (me.uid == 0 || !me.has_short_id) {
     return make_error("our own entry lost its uid or short id");
   }

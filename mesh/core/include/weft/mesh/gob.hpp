@@ -31,6 +31,11 @@
 namespace weft::gob {
 
 enum class Kind : std::uint8_t { Bool, Int, Uint, String, Bytes, Struct, Slice, Map };
+
+/// Predefined type ids of the basic types (fields of user types refer to them).
+namespace builtin {
+inline constexpr int kBool = 1, kInt = 2, kUint = 3, kBytes = 5, kString = 6;
+}
 std::string_view kind_name(Kind k);
 
 struct Type;
@@ -146,11 +151,25 @@ class Decoder {
     int elem = 0;
   };
 
+  /// A value message as next() finds it, not decoded yet: definitions before it are consumed, and
+  /// for a non-struct value the singleton marker is read. `type` is null for a basic type.
+  /// Typed decoders walk `body` themselves (with get_uint) and must then check it is empty.
+  struct RawMessage {
+    int type_id = 0;
+    const WireType* type = nullptr;
+    ByteReader body{ByteSpan{}};
+  };
+  Result<std::optional<RawMessage>> next_raw();
+  /// Decodes a message from next_raw() exactly as next() would have.
+  Result<Value> decode_raw(RawMessage& m);
+  /// The definition of a type id received so far (or a bootstrap one); nullptr if unknown.
+  const WireType* lookup(int id) const;
+  const DecodeLimits& limits() const { return limits_; }
+
  private:
   Result<Value> decode_value(ByteReader& r, int type_id, int depth);
   Result<Value> decode_struct(ByteReader& r, const WireType& wt, int depth);
   Result<void> add_definition(int id, const Value& wire);
-  const WireType* lookup(int id) const;
 
   ByteReader in_;
   DecodeLimits limits_;

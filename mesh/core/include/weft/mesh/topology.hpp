@@ -18,6 +18,7 @@
 #include "weft/base/random.hpp"
 #include "weft/base/result.hpp"
 #include "weft/base/short_id.hpp"
+#include "weft/mesh/peer_index.hpp"
 #include "weft/mesh/peer_summary.hpp"
 
 namespace weft::mesh {
@@ -85,9 +86,14 @@ class Topology {
   /// `self.uid` must be non-zero and `self.name` known; `self.short_id` defaults to a random one.
   /// `rng` must outlive the Topology (it is used for ShortID re-assignment).
   Topology(PeerIdentity self, Random& rng);
+  // NB: the index points into peers_; moves keep the map's nodes, copies would not.
+  Topology(const Topology&) = delete;
+  Topology& operator=(const Topology&) = delete;
+  Topology(Topology&&) = default;
+  Topology& operator=(Topology&&) = default;
 
   PeerName self_name() const { return self_; }
-  const PeerEntry& self() const { return peers_.at(self_); }
+  const PeerEntry& self() const { return *self_entry_; }
   std::uint64_t version() const { return self().version; }
   const PeerTable& peers() const { return peers_; }
   /// nullptr when unknown.
@@ -149,7 +155,10 @@ class Topology {
     bool reassign_local_short_id = false;
   };
 
-  PeerEntry& self_mut() { return peers_.at(self_); }
+  PeerEntry& self_mut() { return *self_entry_; }
+  /// Inserts into peers_ and the index; `name` must be new.
+  PeerEntry& emplace_peer(PeerName name, PeerEntry e);
+  PeerEntry* find_mut(PeerName name) const { return index_.find(name); }
   void add_by_short_id(const PeerEntry& peer, Pending& pending);
   void delete_by_short_id(const PeerEntry& peer, Pending& pending);
   std::optional<std::uint16_t> choose_short_id();
@@ -165,6 +174,9 @@ class Topology {
   PeerName self_;
   Random* rng_;
   PeerTable peers_;
+  /// Point lookups into peers_ (a hash probe instead of a tree walk: issue 19's 1,000-peer tables).
+  PeerIndex<PeerEntry> index_;
+  PeerEntry* self_entry_ = nullptr;
   std::map<std::uint16_t, ShortIdSlot> by_short_id_;
 };
 

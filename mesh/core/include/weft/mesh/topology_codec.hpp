@@ -6,6 +6,7 @@
 //                      5 ShortID uint, 6 HasShortID bool}
 //   connectionSummary {1 NameByte []byte(6), 2 RemoteTCPAddr string, 3 Outbound bool,
 //                      4 Established bool}
+#include <optional>
 #include <vector>
 
 #include "weft/base/bytes.hpp"
@@ -27,6 +28,13 @@ Result<void> encode_peer_updates(gob::Encoder& enc, const std::vector<PeerSummar
 Bytes encode_peer_updates(const std::vector<PeerSummary>& peers);
 /// Decodes (peerSummary, []connectionSummary) pairs until the end. Any malformed element (a name
 /// that is not 6 bytes, a ShortID that does not fit uint16, a dangling peerSummary) is an error.
+/// A fast path decodes the shape Weave sends straight into PeerSummary; anything else, including
+/// every error, goes through the generic decoder, so the results are decode_peer_updates_generic's.
 Result<std::vector<PeerSummary>> decode_peer_updates(ByteSpan b);
+/// The same through the generic gob decoder only (the reference the tests and fuzz_gob compare
+/// the fast path with).
+Result<std::vector<PeerSummary>> decode_peer_updates_generic(ByteSpan b);
+/// The fast path alone: nullopt for another shape or for input the generic decoder refuses.
+std::optional<std::vector<PeerSummary>> decode_peer_updates_fast(ByteSpan b);
 
 }  // namespace weft::mesh

@@ -19,6 +19,7 @@
 #include "weft/datapath/linux/container_attach.hpp"
 #include "weft/datapath/linux/netns.hpp"
 #include "weft/http/client.hpp"
+#include "weft/http/listen_address.hpp"
 
 namespace weft::weaver {
 namespace {
@@ -65,19 +66,6 @@ Result<UtilAttachArgs> parse(bool detach, const Args& a) {
   return u;
 }
 
-std::string netns_path(const std::string& arg) {
-  if (arg.starts_with("netns:")) return "/run/netns/" + arg.substr(6);
-  if (arg.starts_with("pid:")) return "/proc/" + arg.substr(4) + "/ns/net";
-  return arg;
-}
-
-/// weave's dial_addr: a wildcard listen address is dialled on loopback.
-std::string dial_addr(const std::string& a) {
-  if (a.starts_with("0.0.0.0:")) return "127.0.0.1:" + a.substr(8);
-  if (a.starts_with("[::]:")) return "[::1]:" + a.substr(5);
-  return a;
-}
-
 /// The script's call_weave when no HTTP answer comes: false after saying why.
 bool router_answers(const http::Endpoint& ep, const UtilAttachArgs& u) {
   boost::asio::io_context io;
@@ -113,11 +101,11 @@ int run(bool detach, const Args& args) {
   };
   std::optional<http::Endpoint> router;
   if (!u->http_addr.empty()) {
-    auto ep = http::Endpoint::parse(dial_addr(u->http_addr));
+    auto ep = http::Endpoint::parse(http::dial_address(u->http_addr));
     if (!ep) return fail(ep.error().message);
     router = *ep;
   }
-  std::string path = netns_path(u->netns);
+  std::string path = attach::netns_file(u->netns);
   auto ns = host::Netns::open(path);
   if (!ns) {
     int rc = fail(ns.error().message);

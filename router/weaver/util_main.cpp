@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "weft/attach/linux_host.hpp"
+#include "weft/attach/weave_cli.hpp"
 #include "weft/base/ipv4.hpp"
 #include "weft/base/logger.hpp"
 #include "weft/base/mac.hpp"
@@ -55,12 +56,6 @@ Logger make_logger() {
   if (const char* d = std::getenv("WEAVE_DEBUG"); d != nullptr && *d != '\0')
     level = LogLevel::debug;
   return Logger("weaver util", std::make_shared<StderrSink>(), level);
-}
-
-std::string netns_path(const std::string& arg) {
-  if (arg.rfind("netns:", 0) == 0) return "/run/netns/" + arg.substr(6);
-  if (arg.rfind("pid:", 0) == 0) return "/proc/" + arg.substr(4) + "/ns/net";
-  return arg;
 }
 
 Result<std::vector<Cidr>> parse_cidrs(const Args& args, std::size_t from) {
@@ -186,7 +181,7 @@ Result<void> attach_container(const Args& a) {
     }
   }
   if (pos.size() < 3) return usage_error("attach-container needs NETNS BRIDGE CIDR...");
-  std::string path = netns_path(pos[0]);
+  std::string path = attach::netns_file(pos[0]);
   WEFT_TRY(ns, host::Netns::open(path));
   rq.veth->bridge = pos[1];
   WEFT_TRY(cidrs, parse_cidrs(pos, 2));
@@ -200,7 +195,7 @@ Result<void> attach_container(const Args& a) {
 
 Result<void> detach_container(const Args& a) {
   if (a.size() < 2) return usage_error("detach-container needs NETNS CIDR...");
-  WEFT_TRY(ns, host::Netns::open(netns_path(a[0])));
+  WEFT_TRY(ns, host::Netns::open(attach::netns_file(a[0])));
   WEFT_TRY(cidrs, parse_cidrs(a, 1));
   WEFT_TRY(deleted, host::detach_container(ns, cidrs));
   (void)deleted;
@@ -232,7 +227,7 @@ Result<void> container_addrs(const Args& args) {
                   join_cidrs(st->addresses).c_str());
       continue;
     }
-    auto ns = host::Netns::open(netns_path(arg));
+    auto ns = host::Netns::open(attach::netns_file(arg));
     if (!ns) {
       if (!skip_unreadable && !first) first = ns.error();
       continue;

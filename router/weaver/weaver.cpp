@@ -20,17 +20,18 @@
 
 #include <cstring>
 
+#include "host_rules.hpp"
 #include "weft/base/cidr_list.hpp"
-#include "weft/datapath/linux/host_setup.hpp"
 #include "weft/datapath/afpacket_datapath.hpp"
+#include "weft/datapath/linux/host_setup.hpp"
 #include "weft/datapath/pcap_datapath.hpp"
 #include "weft/datapath/udp_underlay.hpp"
 #include "weft/dns_net/recursion_policy.hpp"
+#include "weft/http/listen_address.hpp"
 #include "weft/http/response.hpp"
 #include "weft/ipam/weave_import.hpp"
 #include "weft/mesh/gob.hpp"
 #include "weft/router/report_template.hpp"
-#include "host_rules.hpp"
 
 namespace weft::weaver {
 namespace {
@@ -403,9 +404,7 @@ void Weaver::start_plugin() {
   plugin::PluginServiceConfig pc;
   pc.plugin_socket = cfg_.plugin.socket;
   pc.mesh_socket = cfg_.plugin.mesh_socket;
-  pc.router_api = cfg_.http.control_addr;
-  if (pc.router_api.starts_with("0.0.0.0:")) pc.router_api = "127.0.0.1:" + pc.router_api.substr(8);
-  if (pc.router_api.starts_with(":")) pc.router_api = "127.0.0.1" + pc.router_api;
+  pc.router_api = http::dial_address(cfg_.http.control_addr);
   pc.docker_api = cfg_.docker.api;
   pc.bridge = cfg_.datapath.bridge;
   pc.dns = nameserver_.has_value();

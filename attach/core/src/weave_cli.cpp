@@ -86,6 +86,12 @@ DetachSteps detach_steps(const DetachPlan& plan, const std::vector<std::vector<C
   return s;
 }
 
+std::string netns_file(const std::string& arg) {
+  if (arg.starts_with("netns:")) return "/run/netns/" + arg.substr(6);
+  if (arg.starts_with("pid:")) return "/proc/" + arg.substr(4) + "/ns/net";
+  return arg;
+}
+
 std::string show_addrs(const std::vector<Cidr>& cidrs) {
   std::string out;
   for (const auto& c : cidrs) out += (out.empty() ? "" : " ") + c.addr().str();

@@ -70,4 +70,11 @@ std::string ListenAddress::str() const {
   return host + ":" + std::to_string(port);
 }
 
+std::string dial_address(std::string_view listen) {
+  if (listen.starts_with("0.0.0.0:")) return "127.0.0.1" + std::string(listen.substr(7));
+  if (listen.starts_with(":")) return "127.0.0.1" + std::string(listen);
+  if (listen.starts_with("[::]:")) return "[::1]" + std::string(listen.substr(4));
+  return std::string(listen);
+}
+
 }  // namespace weft::http

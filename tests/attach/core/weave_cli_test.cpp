@@ -19,6 +19,12 @@ WeaveCommand cmd(std::vector<std::string> args, bool running = true) {
                       .veth_id = "77"};
 }
 
+TEST(WeaveCli, NetnsArgumentForms) {
+  EXPECT_EQ(netns_file("netns:c1"), "/run/netns/c1");
+  EXPECT_EQ(netns_file("pid:42"), "/proc/42/ns/net");
+  EXPECT_EQ(netns_file("/proc/7/ns/net"), "/proc/7/ns/net");
+}
+
 TEST(WeaveCli, AddressArguments) {
   EXPECT_EQ(parse_addr_spec("net:default"), (AddrSpec{AddrSpec::Kind::net_default, Cidr(), "net:default"}));
   // net: keeps the CIDR as written: the router refuses host bits, as Weave's does.

@@ -139,6 +139,14 @@ TEST(CleanPath, LikeGorilla) {
 
 // ---- ListenAddress --------------------------------------------------------------------------------
 
+TEST(ListenAddress, DialAddressTurnsWildcardsIntoLoopback) {
+  EXPECT_EQ(dial_address("0.0.0.0:6784"), "127.0.0.1:6784");
+  EXPECT_EQ(dial_address(":6784"), "127.0.0.1:6784");
+  EXPECT_EQ(dial_address("[::]:6784"), "[::1]:6784");
+  EXPECT_EQ(dial_address("10.0.0.1:6784"), "10.0.0.1:6784");
+  EXPECT_EQ(dial_address("/run/weave.sock"), "/run/weave.sock");
+}
+
 TEST(ListenAddress, TcpForms) {
   auto a = ListenAddress::parse("127.0.0.1:6784");
   ASSERT_TRUE(a.ok());

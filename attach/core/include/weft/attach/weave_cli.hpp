@@ -57,6 +57,10 @@ struct DetachSteps {
 Result<DetachPlan> weave_detach_plan(const WeaveCommand& cmd);
 DetachSteps detach_steps(const DetachPlan& plan, const std::vector<std::vector<Cidr>>& looked_up);
 
+/// The namespace file a `weaver util` NETNS argument names: netns:NAME -> /run/netns/NAME,
+/// pid:PID -> /proc/PID/ns/net; a path is returned as it is.
+std::string netns_file(const std::string& arg);
+
 /// "10.32.0.1 10.2.1.1": the addresses without prefix, as weave's show_addrs prints them.
 std::string show_addrs(const std::vector<Cidr>& cidrs);
 

@@ -27,4 +27,9 @@ struct ListenAddress {
   bool operator==(const ListenAddress&) const = default;
 };
 
+/// The address a client on this host dials to reach a server listening on `listen`: a wildcard
+/// host ("0.0.0.0:P", ":P", "[::]:P") becomes loopback, as weave's script's dial_addr does;
+/// anything else is returned as it is.
+std::string dial_address(std::string_view listen);
+
 }  // namespace weft::http

@@ -255,9 +255,7 @@ std::size_t AfPacketDatapath::receive(std::span<FrameView> out) {
   vnet_out_count_ = 0;
   if (grow_pending_ && held_count_ == 0 && ring_ != nullptr) {
     // Only when no frame waits in the ring: none is lost by the swap.
-    const std::uint8_t* slot =
-        ring_ + (next_slot_ / frames_per_block_) * block_size_ + (next_slot_ % frames_per_block_) * frame_size_;
-    if ((load_status(&reinterpret_cast<const tpacket2_hdr*>(slot)->tp_status) & TP_STATUS_USER) == 0) {
+    if ((load_status(&reinterpret_cast<const tpacket2_hdr*>(slot_at(next_slot_))->tp_status) & TP_STATUS_USER) == 0) {
       grow_ring();
     }
   }
@@ -282,8 +280,7 @@ std::size_t AfPacketDatapath::receive(std::span<FrameView> out) {
 std::size_t AfPacketDatapath::receive_v2(std::span<FrameView> out) {
   constexpr std::size_t kHdr = TPACKET_ALIGN(sizeof(tpacket2_hdr));
   while (out_count_ < out.size() && held_count_ < slot_count_) {
-    std::uint8_t* slot = ring_ + (next_slot_ / frames_per_block_) * block_size_ +
-                         (next_slot_ % frames_per_block_) * frame_size_;
+    std::uint8_t* slot = slot_at(next_slot_);
     auto* h = reinterpret_cast<tpacket2_hdr*>(slot);
     const std::uint32_t status = load_status(&h->tp_status);
     if ((status & TP_STATUS_USER) == 0) {

@@ -147,6 +147,10 @@ class AfPacketDatapath final : public Datapath, public VnetDatapath {
   /// Replaces the ring by one of opts_.grow_block_count blocks (see
   /// AfPacketOptions::grow_block_count). Only with no slot held.
   void grow_ring();
+  /// The V2 ring slot `i` (slots fill each block, then the next).
+  std::uint8_t* slot_at(std::size_t i) const {
+    return ring_ + (i / frames_per_block_) * block_size_ + (i % frames_per_block_) * frame_size_;
+  }
   /// Reads off (and counts as dropped) frames queued on the socket while it had no ring.
   void drain_queue();
   std::size_t receive_v2(std::span<FrameView> out);

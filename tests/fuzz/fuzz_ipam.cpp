@@ -95,6 +95,19 @@ void drive(Allocator& a, ByteSpan in, CheckingSender& out) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   ByteSpan in(data, size);
+  {
+    // The fast gossipState path yields exactly what the generic decoder yields, or declines.
+    auto generic = decode_gossip_state_generic(in);
+    auto fast = decode_gossip_state_fast(in);
+    if (fast && (!generic.ok() || *fast != *generic)) fail("fast gossipState decoder disagrees");
+    // The typed encoder writes exactly the Value encoder's bytes.
+    if (generic.ok()) {
+      Bytes typed, tree;
+      gob::Encoder et(typed), eg(tree);
+      if (encode_gossip_state(et, *generic).ok() != encode_gossip_state_generic(eg, *generic).ok() || typed != tree)
+        fail("typed gossipState encoder disagrees");
+    }
+  }
   round_trip<GossipState>(
       in, decode_gossip_state, [](const GossipState& s) { return encode_gossip_state(s); },
       "gossipState");

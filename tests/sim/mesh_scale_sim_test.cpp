@@ -240,6 +240,28 @@ class ScaleSim {
     return std::nullopt;
   }
 
+  /// Runs until every live peer holds the same IPAM ring. After a heal, ring changes travel only
+  /// by periodic gossip, one hop per gossip interval (Weave's allocator never relays what it
+  /// merges from gossip), so this takes about the mesh's diameter times 30 s.
+  std::optional<Duration> converge_rings(Duration limit) {
+    auto start = sim_.now();
+    while (sim_.now() - start < limit) {
+      run(5s);
+      if (rings_equal()) return sim_.now() - start;
+    }
+    return std::nullopt;
+  }
+  bool rings_equal() const {
+    const std::vector<ipam::RingEntry>* ring0 = nullptr;
+    for (std::size_t i = 0; i < sim_.size(); ++i) {
+      if (!sim_.alive(i)) continue;
+      auto& r = allocs_[i]->ring().entries();
+      if (!ring0) ring0 = &r;
+      if (r != *ring0) return false;
+    }
+    return true;
+  }
+
   /// The full check: topology, shortest-path unicast routes, exactly-once broadcast.
   void check_routes(const std::string& ctx, std::size_t broadcast_sources) {
     std::map<PeerName, std::size_t> idx;
@@ -474,7 +496,11 @@ TEST(MeshScaleSim, ConvergesWithBoundedGossipAndMemory) {
   auto t_heal = s.converge(600s);
   ASSERT_TRUE(t_heal) << "no convergence after healing";
   s.check_routes("healed", 12);
-  s.run(95s);  // periodic gossip (30 s) settles the rings; waiting requests find donors
+  // Periodic gossip (30 s, one hop a round) settles the rings; waiting requests find donors.
+  s.run(95s);
+  auto t_rings = s.converge_rings(900s);
+  EXPECT_TRUE(t_rings) << "IPAM rings still differ 995 s after the heal";
+  if (t_rings) *t_rings += *t_heal + 95s;  // from the heal
   std::size_t waiting = s.requests() - s.completed();
   s.check_ipam("healed", true);
 
@@ -513,12 +539,12 @@ TEST(MeshScaleSim, ConvergesWithBoundedGossipAndMemory) {
   std::printf(
       "SCALE gossip=%s peers=%zu links_per_peer=%.1f converge_join_s=%.0f converge_churn_s=%.0f "
       "converge_partition_s=%.0f "
-      "converge_heal_s=%.0f gossip_topology_B_per_peer_min=%.0f gossip_ipam_B_per_peer_min=%.0f "
+      "converge_heal_s=%.0f rings_heal_s=%.0f gossip_topology_B_per_peer_min=%.0f gossip_ipam_B_per_peer_min=%.0f "
       "gossip_total_B_per_peer_min=%.0f mem_B_per_peer=%.0f allocations=%zu waiting=%zu messages=%llu "
       "full_states=%llu digests=%llu digests_matched=%llu version_lists=%llu unchanged_skipped=%llu\n",
-      gossip_name(mode), n, links_per_peer, secs(*t_join), secs(*t_churn), secs(*t_part), secs(*t_heal), rate[0],
-      rate[1], rate[0] + rate[1] + rate[2], mem_per_peer, s.requests(), waiting,
-      static_cast<unsigned long long>(sim.delivered()), static_cast<unsigned long long>(st.full_sent),
+      gossip_name(mode), n, links_per_peer, secs(*t_join), secs(*t_churn), secs(*t_part), secs(*t_heal),
+      t_rings ? secs(*t_rings) : -1.0, rate[0], rate[1], rate[0] + rate[1] + rate[2], mem_per_peer, s.requests(),
+      waiting, static_cast<unsigned long long>(sim.delivered()), static_cast<unsigned long long>(st.full_sent),
       static_cast<unsigned long long>(st.digests_sent), static_cast<unsigned long long>(st.digests_matched),
       static_cast<unsigned long long>(st.versions_sent), static_cast<unsigned long long>(st.unchanged_skipped));
 }

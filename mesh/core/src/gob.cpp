@@ -48,11 +48,6 @@ bool is_omitted_zero(const Value& v) {
   return false;
 }
 
-void put_string(Bytes& out, std::string_view s) {
-  put_uint(out, s.size());
-  out.insert(out.end(), s.begin(), s.end());
-}
-
 // The bootstrap wire types that describe type definitions themselves (Go's wireType & co.).
 const std::map<int, Decoder::WireType>& bootstrap_types() {
   static const std::map<int, Decoder::WireType> m = [] {
@@ -214,6 +209,11 @@ void put_uint(Bytes& out, std::uint64_t v) {
   out.insert(out.end(), buf + 8 - n, buf + 8);
 }
 
+void put_string(Bytes& out, std::string_view s) {
+  put_uint(out, s.size());
+  out.insert(out.end(), s.begin(), s.end());
+}
+
 void put_int(Bytes& out, std::int64_t v) {
   std::uint64_t u = v < 0 ? (~static_cast<std::uint64_t>(v) << 1) | 1 : static_cast<std::uint64_t>(v) << 1;
   put_uint(out, u);
@@ -373,6 +373,10 @@ Result<void> Encoder::encode_value(Bytes& out, const Type& t, const Value& v, in
 }
 
 Result<void> Encoder::encode(const TypePtr& type, const Value& v) {
+  return encode_with(type, [&](Bytes& body) { return encode_value(body, *type, v, 0); });
+}
+
+Result<void> Encoder::encode_with(const TypePtr& type, const std::function<Result<void>(Bytes&)>& write_body) {
   std::vector<const Type*> fresh;
   collect_new_types(type, fresh);
   Bytes defs;
@@ -380,7 +384,7 @@ Result<void> Encoder::encode(const TypePtr& type, const Value& v) {
   Bytes body;
   put_int(body, id_of(type.get()));
   if (type->kind != Kind::Struct) put_uint(body, 0);  // singleton marker
-  WEFT_TRY_VOID(encode_value(body, *type, v, 0));
+  WEFT_TRY_VOID(write_body(body));
   out_.insert(out_.end(), defs.begin(), defs.end());
   put_uint(out_, body.size());
   out_.insert(out_.end(), body.begin(), body.end());

@@ -1,5 +1,7 @@
 #include "weft/mesh/topology_codec.hpp"
 
+#include "weft/mesh/gob_scan.hpp"
+
 #include <optional>
 #include <span>
 #include <string_view>
@@ -114,10 +116,11 @@ namespace {
 // gives up (nullopt) on anything else: another shape, or any input the generic decoder would
 // refuse. The caller then runs the generic decoder, so what is accepted, what it decodes to and
 // every error are the generic decoder's.
-struct FieldSpec {
-  std::string_view name;
-  int type_id;
-};
+using gob::FieldSpec;
+using gob::FieldValue;
+using gob::has_shape;
+using gob::scan_struct;
+
 constexpr FieldSpec kPeerFields[] = {{"NameByte", gob::builtin::kBytes}, {"NickName", gob::builtin::kString},
                                      {"UID", gob::builtin::kUint},       {"Version", gob::builtin::kUint},
                                      {"ShortID", gob::builtin::kUint},   {"HasShortID", gob::builtin::kBool}};
@@ -125,48 +128,6 @@ constexpr FieldSpec kConnFields[] = {{"NameByte", gob::builtin::kBytes},
                                      {"RemoteTCPAddr", gob::builtin::kString},
                                      {"Outbound", gob::builtin::kBool},
                                      {"Established", gob::builtin::kBool}};
-
-bool has_shape(const gob::Decoder::WireType* wt, std::span<const FieldSpec> spec) {
-  if (wt == nullptr || wt->kind != gob::Kind::Struct || wt->fields.size() != spec.size()) return false;
-  for (std::size_t i = 0; i < spec.size(); ++i) {
-    if (wt->fields[i].first != spec[i].name || wt->fields[i].second != spec[i].type_id) return false;
-  }
-  return true;
-}
-
-/// A field value read by scan_struct: `u` for uint and bool, `b` for bytes and string.
-struct FieldValue {
-  std::uint64_t u = 0;
-  ByteSpan b;
-};
-
-/// Walks a struct body of basic-typed fields as Decoder::decode_struct does, counting nodes as
-/// decode_value does; false wherever the generic decoder would fail.
-template <class OnField>
-bool scan_struct(ByteReader& r, std::span<const FieldSpec> spec, std::size_t& nodes, std::size_t max_nodes,
-                 OnField&& on_field) {
-  std::uint64_t field = 0;
-  for (;;) {
-    auto delta = gob::get_uint(r);
-    if (!delta) return false;
-    if (*delta == 0) return true;
-    if (*delta > spec.size() || field + *delta > spec.size()) return false;
-    field += *delta;
-    if (++nodes > max_nodes) return false;
-    FieldValue v;
-    if (spec[field - 1].type_id == gob::builtin::kBytes || spec[field - 1].type_id == gob::builtin::kString) {
-      auto n = gob::get_uint(r);
-      if (!n || *n > r.remaining()) return false;
-      v.b = *r.take(static_cast<std::size_t>(*n));
-    } else {
-      auto u = gob::get_uint(r);
-      if (!u) return false;
-      if (spec[field - 1].type_id == gob::builtin::kBool && *u > 1) return false;
-      v.u = *u;
-    }
-    if (!on_field(field - 1, v)) return false;
-  }
-}
 
 /// A NameByte field: false (the generic decoder's error) unless it is 6 bytes.
 bool read_name(ByteSpan b, PeerName& name, bool& named) {

@@ -2,6 +2,8 @@
 
 #include <limits>
 
+#include "weft/mesh/gob_scan.hpp"
+
 namespace weft::ipam {
 
 using gob::Kind;
@@ -247,9 +249,13 @@ Bytes fresh(F&& f) {
 
 }  // namespace
 
-gob::Value gossip_state_to_value(const GossipState& s) {
+namespace {
+
+Value state_value(const GossipStateRef& s) {
   auto nick = Value::map();
-  for (auto& [p, n] : s.nicknames) nick.add_entry(U(p.value()), Value::of_string(n));
+  if (s.nicknames) {
+    for (auto& [p, n] : *s.nicknames) nick.add_entry(U(p.value()), Value::of_string(n));
+  }
   auto v = Value::structure();
   v.set("Now", Value::of_int(s.now)).set("Nicknames", std::move(nick));
   if (s.paxos) {
@@ -260,6 +266,65 @@ gob::Value gossip_state_to_value(const GossipState& s) {
   if (s.ring) v.set("Ring", ring_value(*s.ring));
   return v;
 }
+
+// ---- typed writers: the bytes Encoder::encode writes for ring_value / state_value, without the
+// Value tree (zero fields omitted, nested structs and maps always sent).
+
+using gob::put_uint;
+using gob::StructWriter;
+
+void write_ring_body(Bytes& out, const WireRing& r) {
+  StructWriter w(out);
+  if (r.range.start() != 0) put_uint(w.field(0), r.range.start());
+  if (r.range.end() != 0) put_uint(w.field(1), r.range.end());
+  if (r.peer.value() != 0) put_uint(w.field(2), r.peer.value());
+  if (!r.entries.empty()) {
+    auto& o = w.field(3);
+    put_uint(o, r.entries.size());
+    for (auto& e : r.entries) {
+      StructWriter ew(o);
+      if (e.token.value() != 0) put_uint(ew.field(0), e.token.value());
+      if (e.peer.value() != 0) put_uint(ew.field(1), e.peer.value());
+      if (e.version != 0) put_uint(ew.field(2), e.version);
+      if (e.free != 0) put_uint(ew.field(3), e.free);
+      ew.end();
+    }
+  }
+  if (!r.seeds.empty()) {
+    auto& o = w.field(4);
+    put_uint(o, r.seeds.size());
+    for (auto p : r.seeds) put_uint(o, p.value());
+  }
+  w.end();
+}
+
+void write_state_body(Bytes& out, const GossipStateRef& s) {
+  StructWriter w(out);
+  if (s.now != 0) gob::put_int(w.field(0), s.now);
+  auto& o = w.field(1);
+  put_uint(o, s.nicknames ? s.nicknames->size() : 0);
+  if (s.nicknames) {
+    for (auto& [p, n] : *s.nicknames) {
+      put_uint(o, p.value());
+      gob::put_string(o, n);
+    }
+  }
+  if (s.ring) write_ring_body(w.field(3), *s.ring);
+  w.end();
+}
+
+Result<void> encode_state(gob::Encoder& enc, const GossipStateRef& s) {
+  auto& type = IpamGobTypes::get().gossip_state;
+  if (s.paxos) return enc.encode(type, state_value(s));
+  return enc.encode_with(type, [&](Bytes& body) {
+    write_state_body(body, s);
+    return Result<void>{};
+  });
+}
+
+}  // namespace
+
+gob::Value gossip_state_to_value(const GossipState& s) { return state_value(GossipStateRef::of(s)); }
 
 Result<GossipState> gossip_state_from_value(const gob::Value& v) {
   if (v.kind != Kind::Struct)
@@ -297,10 +362,14 @@ Result<GossipState> gossip_state_from_value(const gob::Value& v) {
 }
 
 Result<void> encode_gossip_state(gob::Encoder& enc, const GossipState& s) {
-  return enc.encode(IpamGobTypes::get().gossip_state, gossip_state_to_value(s));
+  return encode_state(enc, GossipStateRef::of(s));
 }
-Bytes encode_gossip_state(const GossipState& s) {
-  return fresh([&](gob::Encoder& e) { return encode_gossip_state(e, s); });
+Bytes encode_gossip_state(const GossipState& s) { return encode_gossip_state(GossipStateRef::of(s)); }
+Bytes encode_gossip_state(const GossipStateRef& s) {
+  return fresh([&](gob::Encoder& e) { return encode_state(e, s); });
+}
+Result<void> encode_gossip_state_generic(gob::Encoder& enc, const GossipState& s) {
+  return enc.encode(IpamGobTypes::get().gossip_state, gossip_state_to_value(s));
 }
 
 Result<void> encode_range(gob::Encoder& enc, Ipv4Range r) {
@@ -311,7 +380,10 @@ Bytes encode_range(Ipv4Range r) {
 }
 
 Result<void> encode_ring(gob::Encoder& enc, const WireRing& r) {
-  return enc.encode(IpamGobTypes::get().ring, ring_value(r));
+  return enc.encode_with(IpamGobTypes::get().ring, [&](Bytes& body) {
+    write_ring_body(body, r);
+    return Result<void>{};
+  });
 }
 Bytes encode_ring(const WireRing& r) {
   return fresh([&](gob::Encoder& e) { return encode_ring(e, r); });
@@ -356,13 +428,158 @@ Bytes encode_space_request(Ipv4Range r) {
 Bytes encode_space_request_denied(Ipv4Range r) {
   return typed(UnicastType::space_request_denied, encode_range(r));
 }
-Bytes encode_ring_update(const GossipState& s) {
-  return typed(UnicastType::ring_update, encode_gossip_state(s));
+Bytes encode_ring_update(const GossipState& s) { return encode_ring_update(GossipStateRef::of(s)); }
+Bytes encode_ring_update(const GossipStateRef& s) { return typed(UnicastType::ring_update, encode_gossip_state(s)); }
+
+Result<GossipState> decode_gossip_state_generic(ByteSpan in) {
+  WEFT_TRY(v, first_value(in));
+  return gossip_state_from_value(v);
+}
+
+namespace {
+
+// The fast path (issue 19: at 1,000 peers, decoding every IPAM broadcast into a Value tree was
+// the simulation's largest cost). It accepts only what the generic decoder plus
+// gossip_state_from_value accept, and yields the same; see gob_scan.hpp.
+using gob::FieldSpec;
+using gob::FieldValue;
+constexpr FieldSpec kStateFields[] = {{"Now", gob::builtin::kInt},
+                                      {"Nicknames", FieldSpec::kUserType},
+                                      {"Paxos", FieldSpec::kUserType},
+                                      {"Ring", FieldSpec::kUserType}};
+constexpr FieldSpec kRingFields[] = {{"Start", gob::builtin::kUint},
+                                     {"End", gob::builtin::kUint},
+                                     {"Peer", gob::builtin::kUint},
+                                     {"Entries", FieldSpec::kUserType},
+                                     {"Seeds", FieldSpec::kUserType}};
+constexpr FieldSpec kEntryFields[] = {{"Token", gob::builtin::kUint},
+                                      {"Peer", gob::builtin::kUint},
+                                      {"Version", gob::builtin::kUint},
+                                      {"Free", gob::builtin::kUint}};
+
+constexpr std::uint64_t kMaxU32 = std::numeric_limits<std::uint32_t>::max();
+constexpr std::uint64_t kMaxPeer = 0xFFFF'FFFF'FFFFull;
+
+/// The decode budget and the stream's definitions, shared by the readers below.
+struct FastCtx {
+  const gob::Decoder& dec;
+  std::size_t nodes = 1;  // the gossipState struct itself
+  std::size_t max_nodes;
+  bool node() { return gob::count_node(nodes, max_nodes); }
+  bool slice_of(int id, int elem) const {
+    auto* t = dec.lookup(id);
+    return t && t->kind == gob::Kind::Slice && !t->is_array && (elem == 0 || t->elem == elem);
+  }
+};
+
+bool read_nicknames(ByteReader& r, FastCtx& c, std::map<PeerName, std::string>& out) {
+  std::uint64_t n = 0;
+  if (!gob::read_count(r, 2, n)) return false;
+  for (std::uint64_t k = 0; k < n; ++k) {
+    if (!c.node() || !c.node()) return false;  // key and value
+    auto key = gob::get_uint(r);
+    if (!key || *key > kMaxPeer) return false;
+    auto len = gob::get_uint(r);
+    if (!len || *len > r.remaining()) return false;
+    auto b = *r.take(static_cast<std::size_t>(*len));
+    PeerName p(*key);
+    // Our own peers send keys in order: append at the end without a search.
+    if (out.empty() || out.rbegin()->first < p) {
+      out.emplace_hint(out.end(), p, std::string(b.begin(), b.end()));
+    } else {
+      out.insert_or_assign(p, std::string(b.begin(), b.end()));  // the last of duplicates wins
+    }
+  }
+  return true;
+}
+
+bool read_entries(ByteReader& r, FastCtx& c, std::vector<RingEntry>& out) {
+  std::uint64_t n = 0;
+  if (!gob::read_count(r, 1, n)) return false;
+  out.reserve(static_cast<std::size_t>(n));
+  for (std::uint64_t k = 0; k < n; ++k) {
+    if (!c.node()) return false;
+    RingEntry e;
+    bool ok = gob::scan_struct(r, kEntryFields, c.nodes, c.max_nodes, [&](std::size_t f, const FieldValue& v) {
+      if (v.u > (f == 1 ? kMaxPeer : kMaxU32)) return false;
+      switch (f) {
+        case 0: e.token = Ipv4(static_cast<std::uint32_t>(v.u)); break;
+        case 1: e.peer = PeerName(v.u); break;
+        case 2: e.version = static_cast<std::uint32_t>(v.u); break;
+        default: e.free = static_cast<std::uint32_t>(v.u); break;
+      }
+      return true;
+    });
+    if (!ok) return false;
+    out.push_back(e);
+  }
+  return true;
+}
+
+bool read_peers(ByteReader& r, FastCtx& c, std::vector<PeerName>& out) {
+  std::uint64_t n = 0;
+  if (!gob::read_count(r, 1, n)) return false;
+  out.reserve(static_cast<std::size_t>(n));
+  for (std::uint64_t k = 0; k < n; ++k) {
+    if (!c.node()) return false;
+    auto u = gob::get_uint(r);
+    if (!u || *u > kMaxPeer) return false;
+    out.emplace_back(*u);
+  }
+  return true;
+}
+
+bool read_ring(ByteReader& r, FastCtx& c, const gob::Decoder::WireType& wt, WireRing& ring) {
+  auto* entries = c.dec.lookup(gob::field_type(wt, 3));
+  if (!c.slice_of(gob::field_type(wt, 3), 0) || !gob::has_shape(c.dec.lookup(entries->elem), kEntryFields) ||
+      !c.slice_of(gob::field_type(wt, 4), gob::builtin::kUint)) {
+    return false;
+  }
+  std::uint64_t start = 0, end = 0;
+  bool ok = gob::scan_struct(r, kRingFields, c.nodes, c.max_nodes, [&](std::size_t f, const FieldValue& v) {
+    switch (f) {
+      case 0: start = v.u; return v.u <= kMaxU32;
+      case 1: end = v.u; return v.u <= kMaxU32;
+      case 2: ring.peer = PeerName(v.u); return v.u <= kMaxPeer;
+      case 3: return read_entries(*v.r, c, ring.entries);
+      default: return read_peers(*v.r, c, ring.seeds);
+    }
+  });
+  ring.range = Ipv4Range(start, end);
+  return ok;
+}
+
+}  // namespace
+
+std::optional<GossipState> decode_gossip_state_fast(ByteSpan in) {
+  gob::Decoder dec(in);
+  auto pm = dec.next_raw();
+  if (!pm.ok() || !*pm) return std::nullopt;
+  auto& m = **pm;
+  if (!gob::has_shape(m.type, kStateFields)) return std::nullopt;
+  auto* nick = dec.lookup(gob::field_type(*m.type, 1));
+  auto* ring = dec.lookup(gob::field_type(*m.type, 3));
+  if (!nick || nick->kind != gob::Kind::Map || nick->key != gob::builtin::kUint ||
+      nick->elem != gob::builtin::kString || !gob::has_shape(ring, kRingFields)) {
+    return std::nullopt;
+  }
+  FastCtx c{dec, 1, dec.limits().max_nodes};
+  GossipState s;
+  bool ok = gob::scan_struct(m.body, kStateFields, c.nodes, c.max_nodes, [&](std::size_t f, const FieldValue& v) {
+    switch (f) {
+      case 0: s.now = v.i; return true;
+      case 1: return read_nicknames(*v.r, c, s.nicknames);
+      case 2: return false;  // paxos claims: the generic decoder's
+      default: return read_ring(*v.r, c, *ring, s.ring.emplace());
+    }
+  });
+  if (!ok || !m.body.empty()) return std::nullopt;
+  return s;
 }
 
 Result<GossipState> decode_gossip_state(ByteSpan in) {
-  WEFT_TRY(v, first_value(in));
-  return gossip_state_from_value(v);
+  if (auto fast = decode_gossip_state_fast(in)) return std::move(*fast);
+  return decode_gossip_state_generic(in);
 }
 
 Result<Ipv4Range> decode_range(ByteSpan in) {

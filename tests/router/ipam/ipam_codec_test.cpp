@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+
 #include "vectors.hpp"
 #include "weft/mesh/gossip_codec.hpp"
 
@@ -244,6 +246,147 @@ TEST(IpamCodecCapture, BToASeq10SpaceRequest) {
   ASSERT_TRUE(m.ok()) << m.error().message;
   EXPECT_EQ(m->type, UnicastType::space_request);
   EXPECT_EQ(m->range, Ipv4Range(0x0a200100, 0x0a200200));
+}
+
+// ---- the typed paths (issue 19): the fast decoder yields exactly what the generic one yields or
+// declines, and the typed encoder writes exactly the Value encoder's bytes.
+
+/// Fast and generic agree: the fast path never accepts what the generic refuses, and never
+/// decodes differently.
+void expect_fast_agrees(ByteSpan in, const std::string& what) {
+  auto generic = decode_gossip_state_generic(in);
+  auto fast = decode_gossip_state_fast(in);
+  if (fast) {
+    ASSERT_TRUE(generic.ok()) << what << ": fast accepted what the generic decoder refuses";
+    EXPECT_EQ(*fast, *generic) << what;
+  }
+  auto both = decode_gossip_state(in);
+  ASSERT_EQ(both.ok(), generic.ok()) << what;
+  if (both.ok()) EXPECT_EQ(*both, *generic) << what;
+}
+
+GossipState random_state(std::mt19937_64& rng, std::size_t peers) {
+  auto pick = [&](std::uint64_t n) { return std::uniform_int_distribution<std::uint64_t>(0, n - 1)(rng); };
+  GossipState s;
+  s.now = pick(3) == 0 ? 0 : static_cast<std::int64_t>(pick(1ull << 40)) - (1ll << 39);
+  WireRing r;
+  r.range = Ipv4Range(pick(3) == 0 ? 0 : 0x0a200000, 0x0a300000);
+  r.peer = PeerName(pick(2) ? pick(1ull << 48) : 0);
+  for (std::size_t i = 0; i < peers; ++i) {
+    PeerName p(pick(4) == 0 ? i : pick(1ull << 48));
+    s.nicknames[p] = pick(5) == 0 ? std::string() : "host-" + std::to_string(pick(100000));
+    r.entries.push_back(RingEntry{Ipv4(static_cast<std::uint32_t>(0x0a200000 + i * 16)), p,
+                                  static_cast<std::uint32_t>(pick(3) ? pick(1ull << 32) : 0),
+                                  static_cast<std::uint32_t>(pick(3) ? pick(200) : 0)});
+    if (pick(4) == 0) r.seeds.push_back(p);
+  }
+  if (pick(5) != 0) s.ring = std::move(r);
+  return s;
+}
+
+TEST(IpamCodecFast, WeaveShapesTakeTheFastPath) {
+  for (auto* sec : {"ipam gossipState with ring"}) {
+    auto& v = Vectors::get().section(sec);
+    auto fast = decode_gossip_state_fast(v);
+    ASSERT_TRUE(fast.has_value()) << sec;
+    EXPECT_EQ(*fast, decode_gossip_state_generic(v).value());
+  }
+  auto seq10 = capture_payload("capture A->B seq10:", 6);  // a real Weave 2.8.1 router's ring
+  auto fast = decode_gossip_state_fast(seq10);
+  ASSERT_TRUE(fast.has_value());
+  EXPECT_EQ(*fast, decode_gossip_state_generic(seq10).value());
+  // Paxos claims, even an empty map, are the generic decoder's.
+  EXPECT_FALSE(decode_gossip_state_fast(Vectors::get().section("ipam gossipState with paxos")));
+  EXPECT_FALSE(decode_gossip_state_fast(capture_payload("capture A->B seq2:", 4)));
+  // Not a gossipState at all.
+  EXPECT_FALSE(decode_gossip_state_fast(encode_range(Ipv4Range(1, 2))));
+}
+
+TEST(IpamCodecFast, TypedEncoderWritesTheValueEncodersBytes) {
+  std::mt19937_64 rng(19);
+  for (int round = 0; round < 200; ++round) {
+    auto s = random_state(rng, static_cast<std::size_t>(round % 23));
+    auto typed = with_ids(kGossipStateIds, [&](gob::Encoder& e) { return encode_gossip_state(e, s); });
+    auto generic = with_ids(kGossipStateIds, [&](gob::Encoder& e) { return encode_gossip_state_generic(e, s); });
+    ASSERT_EQ(to_hex(typed), to_hex(generic)) << "round " << round;
+    EXPECT_EQ(decode_gossip_state(typed).value(), s) << "round " << round;
+    if (s.ring) {
+      Bytes want;
+      gob::Encoder enc(want);
+      ASSERT_TRUE(enc.encode(IpamGobTypes::get().ring, *gossip_state_to_value(s).field("Ring")).ok());
+      EXPECT_EQ(to_hex(encode_ring(*s.ring)), to_hex(want)) << "round " << round;
+      EXPECT_TRUE(decode_gossip_state_fast(typed).has_value()) << "round " << round;
+    }
+  }
+}
+
+TEST(IpamCodecFast, AgreesWithTheGenericDecoderOnDamage) {
+  std::mt19937_64 rng(7);
+  auto s = random_state(rng, 5);
+  s.ring = WireRing{Ipv4Range(0x0a200000, 0x0a300000), kA, {{Ipv4(0x0a200000), kA, 3, 9}}, {kA}};
+  auto good = encode_gossip_state(s);
+  expect_fast_agrees(good, "intact");
+  for (std::size_t n = 0; n < good.size(); ++n) {
+    expect_fast_agrees(ByteSpan(good).first(n), "truncated to " + std::to_string(n));
+    for (std::uint8_t x : {0x01, 0x80, 0xff}) {
+      auto bad = good;
+      bad[n] ^= x;
+      expect_fast_agrees(bad, "byte " + std::to_string(n) + " ^ " + std::to_string(x));
+    }
+  }
+}
+
+TEST(IpamCodecFast, UnorderedAndDuplicateNicknamesDecodeAsGenerically) {
+  // Go iterates maps in random order, and a hostile peer may repeat a key.
+  auto v = gossip_state_to_value(GossipState{});
+  auto nick = gob::Value::map();
+  for (std::uint64_t k : {5, 3, 9, 3, 1})
+    nick.add_entry(gob::Value::of_uint(k), gob::Value::of_string("n" + std::to_string(k * 10 + nick.entries.size())));
+  v.fields[1].second = nick;
+  Bytes b;
+  gob::Encoder enc(b);
+  ASSERT_TRUE(enc.encode(IpamGobTypes::get().gossip_state, v).ok());
+  ASSERT_TRUE(decode_gossip_state_fast(b).has_value());
+  expect_fast_agrees(b, "unordered");
+  EXPECT_EQ(decode_gossip_state(b)->nicknames.at(PeerName(3)), "n33");  // the last one wins
+}
+
+TEST(IpamCodecFast, OutOfRangeNumbersAreTheGenericDecodersErrors) {
+  auto v = gossip_state_to_value(GossipState{});
+  auto nick = gob::Value::map();
+  nick.add_entry(gob::Value::of_uint(1ull << 48), gob::Value::of_string("wide"));  // not a peer name
+  v.fields[1].second = nick;
+  Bytes b;
+  gob::Encoder enc(b);
+  ASSERT_TRUE(enc.encode(IpamGobTypes::get().gossip_state, v).ok());
+  EXPECT_FALSE(decode_gossip_state_fast(b));
+  EXPECT_FALSE(decode_gossip_state(b).ok());
+  // A ring token beyond Go's uint32 Address.
+  GossipState s;
+  s.ring = WireRing{Ipv4Range(0x0a200000, 0x0a300000), kA, {{Ipv4(1), kA, 0, 0}}, {}};
+  auto rv = gossip_state_to_value(s);
+  auto* ring = const_cast<gob::Value*>(rv.field("Ring"));
+  const_cast<gob::Value*>(ring->field("Entries"))->elems[0].fields[0].second = gob::Value::of_uint(1ull << 32);
+  Bytes b2;
+  gob::Encoder enc2(b2);
+  ASSERT_TRUE(enc2.encode(IpamGobTypes::get().gossip_state, rv).ok());
+  EXPECT_FALSE(decode_gossip_state_fast(b2));
+  EXPECT_FALSE(decode_gossip_state(b2).ok());
+}
+
+TEST(IpamCodecFast, TheNodeBudgetRefusesTheSameMessages) {
+  // 2^19 nicknames are 2^20 nodes plus the struct and the map: one over the budget.
+  GossipState s;
+  for (std::uint64_t k = 1; k <= (1u << 19); ++k)
+    s.nicknames.emplace_hint(s.nicknames.end(), PeerName(k), std::string());
+  auto b = encode_gossip_state(s);
+  EXPECT_FALSE(decode_gossip_state_generic(b).ok());
+  EXPECT_FALSE(decode_gossip_state_fast(b));
+  EXPECT_FALSE(decode_gossip_state(b).ok());
+  s.nicknames.erase(s.nicknames.begin());  // one entry (two nodes) fewer fits
+  b = encode_gossip_state(s);
+  EXPECT_TRUE(decode_gossip_state_fast(b).has_value());
+  EXPECT_TRUE(decode_gossip_state(b).ok());
 }
 
 }  // namespace

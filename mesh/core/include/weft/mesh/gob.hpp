@@ -17,6 +17,7 @@
 // never allocates more than the input can justify: counts are checked against the bytes left, and a
 // node budget bounds the tree.
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -112,6 +113,10 @@ class Encoder {
   void assign_ids(std::vector<int> ids) { forced_ids_ = std::move(ids); }
   /// Appends the definitions of any types not yet sent, then the value message.
   Result<void> encode(const TypePtr& type, const Value& v);
+  /// As encode(), with the value's body (after the singleton marker for a non-struct type)
+  /// written by `write_body` instead of from a Value: for typed encoders of hot messages, which
+  /// must write exactly what encode() would (their tests compare the two).
+  Result<void> encode_with(const TypePtr& type, const std::function<Result<void>(Bytes&)>& write_body);
 
  private:
   int id_of(const Type* t) const;
@@ -183,6 +188,7 @@ Result<std::vector<Value>> decode_all(ByteSpan in, DecodeLimits limits = {});
 // Wire primitives, exposed for codecs that frame gob pieces themselves and for tests.
 void put_uint(Bytes& out, std::uint64_t v);
 void put_int(Bytes& out, std::int64_t v);
+void put_string(Bytes& out, std::string_view s);  ///< also []byte
 std::optional<std::uint64_t> get_uint(ByteReader& r);
 std::optional<std::int64_t> get_int(ByteReader& r);
 

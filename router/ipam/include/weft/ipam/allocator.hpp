@@ -292,7 +292,8 @@ class Allocator final : public mesh::GossipChannel {
   void remove_dead_containers(TimePoint now);
 
   // sends
-  GossipState state() const;
+  /// Our gossipState, encoded as a broadcast body or as a RingUpdate unicast.
+  Bytes encode_state(bool as_ring_update) const;
   void broadcast_state();
   void send_ring_update(PeerName to);
 

@@ -111,6 +111,18 @@ struct GossipState {
   bool operator==(const GossipState&) const = default;
 };
 
+/// A gossipState to encode, by reference: the allocator's state holds every peer's nickname and
+/// the whole ring, which it need not copy for each message (issue 19).
+struct GossipStateRef {
+  std::int64_t now = 0;
+  const std::map<PeerName, std::string>* nicknames = nullptr;  ///< nullptr = empty
+  const PaxosState* paxos = nullptr;                           ///< nullptr = nil
+  const WireRing* ring = nullptr;                              ///< nullptr = nil
+  static GossipStateRef of(const GossipState& s) {
+    return {s.now, &s.nicknames, s.paxos ? &*s.paxos : nullptr, s.ring ? &*s.ring : nullptr};
+  }
+};
+
 // ---- persistence
 
 /// `ownedAddresses` value: which addresses an ident (container ID, weave:expose, ...) holds.
@@ -145,8 +157,14 @@ struct IpamGobTypes {
 
 // Encoders. The Encoder& forms let tests pin Go's type ids (Encoder::assign_ids); the Bytes forms
 // use a fresh encoder per message, as Weave does.
+//
+// A gossipState without paxos claims (every message once a ring exists) is written straight from
+// the struct; with claims it goes through a gob::Value tree. Both write the same bytes
+// (ipam_codec_test compares them), and encode_gossip_state_generic is the Value path alone.
 Result<void> encode_gossip_state(gob::Encoder& enc, const GossipState& s);
 Bytes encode_gossip_state(const GossipState& s);
+Bytes encode_gossip_state(const GossipStateRef& s);
+Result<void> encode_gossip_state_generic(gob::Encoder& enc, const GossipState& s);
 Result<void> encode_range(gob::Encoder& enc, Ipv4Range r);
 Bytes encode_range(Ipv4Range r);
 Result<void> encode_ring(gob::Encoder& enc, const WireRing& r);
@@ -158,9 +176,18 @@ Bytes encode_peer_name(PeerName p);
 Bytes encode_space_request(Ipv4Range r);
 Bytes encode_space_request_denied(Ipv4Range r);
 Bytes encode_ring_update(const GossipState& s);
+Bytes encode_ring_update(const GossipStateRef& s);
 
 // Decoders (one gob stream, exactly one value).
+//
+// decode_gossip_state decodes the shape Weave and weft send straight into GossipState when the
+// message has no paxos claims; anything else, including every error, goes through the generic
+// gob decoder, so the results are decode_gossip_state_generic's (fuzz_ipam compares them).
 Result<GossipState> decode_gossip_state(ByteSpan in);
+Result<GossipState> decode_gossip_state_generic(ByteSpan in);
+/// The fast path alone: nullopt for another shape, paxos claims, or input the generic decoder
+/// refuses.
+std::optional<GossipState> decode_gossip_state_fast(ByteSpan in);
 Result<Ipv4Range> decode_range(ByteSpan in);
 Result<WireRing> decode_ring(ByteSpan in);
 Result<OwnedMap> decode_owned(ByteSpan in);

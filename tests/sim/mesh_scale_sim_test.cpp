@@ -230,26 +230,24 @@ class ScaleSim {
     return true;
   }
 
-  /// Runs until topology_converged() (checked every 5 s, up to `limit`); the time it took.
-  std::optional<Duration> converge(Duration limit) {
+  /// Runs until `done()` holds (checked every 5 s, up to `limit`); the time it took.
+  template <class Done>
+  std::optional<Duration> run_until(Duration limit, Done&& done) {
     auto start = sim_.now();
     while (sim_.now() - start < limit) {
       run(5s);
-      if (topology_converged()) return sim_.now() - start;
+      if (done()) return sim_.now() - start;
     }
     return std::nullopt;
   }
-
-  /// Runs until every live peer holds the same IPAM ring. After a heal, ring changes travel only
-  /// by periodic gossip, one hop per gossip interval (Weave's allocator never relays what it
-  /// merges from gossip), so this takes about the mesh's diameter times 30 s.
+  std::optional<Duration> converge(Duration limit) {
+    return run_until(limit, [&] { return topology_converged(); });
+  }
+  /// Until every live peer holds the same IPAM ring. After a heal, ring changes travel only by
+  /// periodic gossip, one hop per gossip interval (Weave's allocator never relays what it merges
+  /// from gossip), so this takes about the mesh's diameter times 30 s.
   std::optional<Duration> converge_rings(Duration limit) {
-    auto start = sim_.now();
-    while (sim_.now() - start < limit) {
-      run(5s);
-      if (rings_equal()) return sim_.now() - start;
-    }
-    return std::nullopt;
+    return run_until(limit, [&] { return rings_equal(); });
   }
   bool rings_equal() const {
     const std::vector<ipam::RingEntry>* ring0 = nullptr;

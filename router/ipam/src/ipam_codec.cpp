@@ -493,12 +493,20 @@ bool read_nicknames(ByteReader& r, FastCtx& c, std::map<PeerName, std::string>& 
   return true;
 }
 
-bool read_entries(ByteReader& r, FastCtx& c, std::vector<RingEntry>& out) {
+/// A slice: its count, then `read_one(out)` per element, each one node.
+template <class T, class ReadOne>
+bool read_slice(ByteReader& r, FastCtx& c, std::vector<T>& out, ReadOne&& read_one) {
   std::uint64_t n = 0;
   if (!gob::read_count(r, 1, n)) return false;
   out.reserve(static_cast<std::size_t>(n));
   for (std::uint64_t k = 0; k < n; ++k) {
-    if (!c.node()) return false;
+    if (!c.node() || !read_one(out)) return false;
+  }
+  return true;
+}
+
+bool read_entries(ByteReader& r, FastCtx& c, std::vector<RingEntry>& out) {
+  return read_slice(r, c, out, [&](std::vector<RingEntry>& es) {
     RingEntry e;
     bool ok = gob::scan_struct(r, kEntryFields, c.nodes, c.max_nodes, [&](std::size_t f, const FieldValue& v) {
       if (v.u > (f == 1 ? kMaxPeer : kMaxU32)) return false;
@@ -510,23 +518,18 @@ bool read_entries(ByteReader& r, FastCtx& c, std::vector<RingEntry>& out) {
       }
       return true;
     });
-    if (!ok) return false;
-    out.push_back(e);
-  }
-  return true;
+    if (ok) es.push_back(e);
+    return ok;
+  });
 }
 
 bool read_peers(ByteReader& r, FastCtx& c, std::vector<PeerName>& out) {
-  std::uint64_t n = 0;
-  if (!gob::read_count(r, 1, n)) return false;
-  out.reserve(static_cast<std::size_t>(n));
-  for (std::uint64_t k = 0; k < n; ++k) {
-    if (!c.node()) return false;
+  return read_slice(r, c, out, [&](std::vector<PeerName>& ps) {
     auto u = gob::get_uint(r);
     if (!u || *u > kMaxPeer) return false;
-    out.emplace_back(*u);
-  }
-  return true;
+    ps.emplace_back(*u);
+    return true;
+  });
 }
 
 bool read_ring(ByteReader& r, FastCtx& c, const gob::Decoder::WireType& wt, WireRing& ring) {

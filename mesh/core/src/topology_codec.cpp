@@ -171,8 +171,7 @@ std::optional<std::vector<PeerSummary>> decode_peer_updates_fast(ByteSpan b) {
     auto cm = dec.next_raw();
     if (!cm.ok() || !*cm) return std::nullopt;
     auto& c = **cm;
-    if (c.type == nullptr || c.type->kind != gob::Kind::Slice || c.type->is_array ||
-        !has_shape(dec.lookup(c.type->elem), kConnFields)) {
+    if (!gob::is_slice(c.type) || !has_shape(dec.lookup(c.type->elem), kConnFields)) {
       return std::nullopt;
     }
     auto count = gob::get_uint(c.body);

@@ -460,17 +460,27 @@ constexpr FieldSpec kEntryFields[] = {{"Token", gob::builtin::kUint},
 constexpr std::uint64_t kMaxU32 = std::numeric_limits<std::uint32_t>::max();
 constexpr std::uint64_t kMaxPeer = 0xFFFF'FFFF'FFFFull;
 
-/// The decode budget and the stream's definitions, shared by the readers below.
+/// The decode budget, shared by the readers below.
 struct FastCtx {
-  const gob::Decoder& dec;
   std::size_t nodes = 1;  // the gossipState struct itself
   std::size_t max_nodes;
   bool node() { return gob::count_node(nodes, max_nodes); }
-  bool slice_of(int id, int elem) const {
-    auto* t = dec.lookup(id);
-    return t && t->kind == gob::Kind::Slice && !t->is_array && (elem == 0 || t->elem == elem);
-  }
 };
+
+/// True when the stream defines `gossipState` (`wt`) with exactly the shape we send, down to the
+/// ring's entries and seeds (Paxos is never read here: present, it goes to the generic decoder).
+bool has_state_shape(const gob::Decoder& dec, const gob::Decoder::WireType* wt) {
+  if (!gob::has_shape(wt, kStateFields)) return false;
+  auto* nick = dec.lookup(gob::field_type(*wt, 1));
+  auto* ring = dec.lookup(gob::field_type(*wt, 3));
+  if (!nick || nick->kind != gob::Kind::Map || nick->key != gob::builtin::kUint ||
+      nick->elem != gob::builtin::kString || !gob::has_shape(ring, kRingFields)) {
+    return false;
+  }
+  auto* entries = dec.lookup(gob::field_type(*ring, 3));
+  return gob::is_slice(entries) && gob::has_shape(dec.lookup(entries->elem), kEntryFields) &&
+         gob::is_slice(dec.lookup(gob::field_type(*ring, 4)), gob::builtin::kUint);
+}
 
 bool read_nicknames(ByteReader& r, FastCtx& c, std::map<PeerName, std::string>& out) {
   std::uint64_t n = 0;
@@ -532,12 +542,7 @@ bool read_peers(ByteReader& r, FastCtx& c, std::vector<PeerName>& out) {
   });
 }
 
-bool read_ring(ByteReader& r, FastCtx& c, const gob::Decoder::WireType& wt, WireRing& ring) {
-  auto* entries = c.dec.lookup(gob::field_type(wt, 3));
-  if (!c.slice_of(gob::field_type(wt, 3), 0) || !gob::has_shape(c.dec.lookup(entries->elem), kEntryFields) ||
-      !c.slice_of(gob::field_type(wt, 4), gob::builtin::kUint)) {
-    return false;
-  }
+bool read_ring(ByteReader& r, FastCtx& c, WireRing& ring) {
   std::uint64_t start = 0, end = 0;
   bool ok = gob::scan_struct(r, kRingFields, c.nodes, c.max_nodes, [&](std::size_t f, const FieldValue& v) {
     switch (f) {
@@ -559,21 +564,15 @@ std::optional<GossipState> decode_gossip_state_fast(ByteSpan in) {
   auto pm = dec.next_raw();
   if (!pm.ok() || !*pm) return std::nullopt;
   auto& m = **pm;
-  if (!gob::has_shape(m.type, kStateFields)) return std::nullopt;
-  auto* nick = dec.lookup(gob::field_type(*m.type, 1));
-  auto* ring = dec.lookup(gob::field_type(*m.type, 3));
-  if (!nick || nick->kind != gob::Kind::Map || nick->key != gob::builtin::kUint ||
-      nick->elem != gob::builtin::kString || !gob::has_shape(ring, kRingFields)) {
-    return std::nullopt;
-  }
-  FastCtx c{dec, 1, dec.limits().max_nodes};
+  if (!has_state_shape(dec, m.type)) return std::nullopt;
+  FastCtx c{1, dec.limits().max_nodes};
   GossipState s;
   bool ok = gob::scan_struct(m.body, kStateFields, c.nodes, c.max_nodes, [&](std::size_t f, const FieldValue& v) {
     switch (f) {
       case 0: s.now = v.i; return true;
       case 1: return read_nicknames(*v.r, c, s.nicknames);
       case 2: return false;  // paxos claims: the generic decoder's
-      default: return read_ring(*v.r, c, *ring, s.ring.emplace());
+      default: return read_ring(*v.r, c, s.ring.emplace());
     }
   });
   if (!ok || !m.body.empty()) return std::nullopt;

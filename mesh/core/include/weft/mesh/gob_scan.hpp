@@ -37,6 +37,12 @@ inline bool has_shape(const Decoder::WireType* wt, std::span<const FieldSpec> sp
   return true;
 }
 
+/// True when `wt` is a slice (not an array) whose elements have type id `elem`, or any elements
+/// when `elem` is 0.
+inline bool is_slice(const Decoder::WireType* wt, int elem = 0) {
+  return wt != nullptr && wt->kind == Kind::Slice && !wt->is_array && (elem == 0 || wt->elem == elem);
+}
+
 /// The type id of field `i` of a struct definition that has_shape accepted.
 inline int field_type(const Decoder::WireType& wt, std::size_t i) { return wt.fields[i].second; }
 

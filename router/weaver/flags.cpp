@@ -66,6 +66,10 @@ const std::map<std::string, Spec>& specs() {
       {"fastdp-refuse",
        {Kind::boolean, "false", Support::yes,
         "weft, for tests: behave as if the kernel refused the fast path's eBPF programs"}},
+      {"no-fastdp-direct",
+       {Kind::boolean, "false", Support::yes,
+        "weft: the fast path delivers received unicast through the bridge, never straight into the container "
+        "(implied by --expect-npc)"}},
       {"no-bridged-fastdp", {Kind::boolean, "false", Support::later, "disable bridged fast datapath"}},
       {"no-masq-local",
        {Kind::boolean, "false", Support::yes,

@@ -126,6 +126,7 @@ Result<FastdpSection> fastdp_section(const Options& o, Backend backend) {
   f.insist = backend == Backend::kernel;
   f.disabled = o.flag("no-fastdp");
   f.refuse = o.flag("fastdp-refuse");
+  f.no_direct = o.flag("no-fastdp-direct");
   if (f.insist && f.disabled) return make_error("--datapath-backend kernel and --no-fastdp contradict each other");
   return f;
 }

@@ -39,12 +39,15 @@ Result<void> Weaver::start_fastdp() {
   a.vxlan_name = fmt::format("vxlan-{}", a.vxlan_port);
   a.self_short_id = self_.short_id ? self_.short_id->value() : 0;
   a.max_frame = static_cast<std::uint32_t>(mtu_ + 14);
+  // Unicast for a local container skips the bridge, unless weave-npc's rules sit on it.
+  const bool direct = !cfg_.fastdp.no_direct && !cfg_.rules.expect_npc;
   fastdp_.emplace(io_, *node_, std::move(kernel_), mtu_, a.vxlan_port, log_.child("fastdp"));
-  auto r = fastdp_->start(a, &overlay_->forwarder().macs(),
-                          [this](TimePoint now, PeerName src, PeerName dst, std::span<const std::uint8_t> frame,
-                                 const datapath::VnetHeader* vh, std::optional<PeerName> from) {
-                            overlay_->deliver_fastdp_frame(now, src, dst, frame, vh, from);
-                          });
+  auto r = fastdp_->start(
+      a, &overlay_->forwarder().macs(),
+      [this](TimePoint now, PeerName src, PeerName dst, std::span<const std::uint8_t> frame,
+             const datapath::VnetHeader* vh,
+             std::optional<PeerName> from) { overlay_->deliver_fastdp_frame(now, src, dst, frame, vh, from); },
+      direct);
   if (!r) {
     fastdp_.reset();  // detaches whatever was attached
     if (cfg_.fastdp.insist) return make_error("--datapath-backend kernel: {}", r.error().message);
@@ -52,8 +55,11 @@ Result<void> Weaver::start_fastdp() {
     return {};
   }
   overlay_->set_fastdp(&*fastdp_);
-  log_.info("Fast datapath on: eBPF on {} (egress) and {} (ingress), VXLAN on UDP port {}, MTU {}", a.bridge_port,
-            a.vxlan_name, a.vxlan_port, mtu_);
+  log_.info("Fast datapath on: eBPF on {} (egress) and {} (ingress), VXLAN on UDP port {}, MTU {}; {}", a.bridge_port,
+            a.vxlan_name, a.vxlan_port, mtu_,
+            direct                  ? "unicast to containers delivered straight into their namespaces"
+            : cfg_.fastdp.no_direct ? "delivery through the bridge (--no-fastdp-direct)"
+                                    : "delivery through the bridge (--expect-npc: policy rules sit on it)");
   return {};
 }
 

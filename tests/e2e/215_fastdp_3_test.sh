@@ -4,7 +4,7 @@
 # reach b directly, so c's traffic to b is relayed by a (sleeve in, fastdp out, and back).
 # Checks: a-b is "fastdp" and a-c "sleeve" in `weave status connections`; ping, iperf3 and
 # checksummed transfers on every path, with the kernel counters showing that a<->b frames bypassed
-# weaver; a too-big DF frame gets ICMP "fragmentation needed" with the fastdp MTU; a MAC moving
+# weaver and went straight into the container's namespace without b's bridge flooding them; a too-big DF frame gets ICMP "fragmentation needed" with the fastdp MTU; a MAC moving
 # from b to c; b's weaver killed with -9 and relaunched; `weave stop` and `weave reset` leave no
 # VXLAN device, qdisc or program; and the forced fallback (--fastdp-refuse) runs afpacket.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -59,8 +59,19 @@ iperf_bytes() {  # iperf3 JSON: bytes received, or the failure
   echo "$b"
 }
 
-# a<->b in the kernel: frames leave as VXLAN from the programs, weaver's capture sees almost none.
+# A bystander container on b: unicast between a and b's first container must not reach it, which
+# it would if b's bridge forgot a's MAC because frames skip it (direct delivery).
+ip netns add "${E2E_PREFIX}cb2"
+E2E_NETNS+=("${E2E_PREFIX}cb2")
+[[ $(e2e_weave b attach 10.2.4.12/24 "netns:${E2E_PREFIX}cb2") == 10.2.4.12 ]] || e2e_fail "attach b2"
+rx_b2() { in_c b2 awk -F'[: ]+' '$2 == "ethwe" { print $4 }' /proc/net/dev; }
+direct_ports() { (( $(counter "$1" fastdp_direct_ports) >= 2 )); }
+e2e_wait_for 10 direct_ports b || e2e_fail "b's weaver found no container ports for direct delivery"
+
+# a<->b in the kernel: frames leave as VXLAN from the programs, weaver's capture sees almost none,
+# and b's kernel puts them straight into the container's namespace.
 k0=$(counter a fastdp_kernel_tx_unicast) r0=$(counter b fastdp_kernel_rx_local) cap0=$(counter a capture_rx_frames)
+d0=$(counter b fastdp_kernel_rx_direct) b20=$(rx_b2)
 in_c a ping -c 20 -i 0.05 -W 2 10.2.4.2 >/dev/null || e2e_fail "ping a->b lost packets"
 for dir in "a b 10.2.4.2" "b a 10.2.4.1"; do
   # shellcheck disable=SC2086
@@ -76,6 +87,12 @@ cap=$(( $(counter a capture_rx_frames) - cap0 ))
 e2e_log "a->b: kernel sent $k, b's kernel delivered $r, a's weaver captured $cap frames"
 (( k > 1000 && r > 1000 )) || e2e_fail "the kernel carried too little: a sent $k, b delivered $r"
 (( cap * 10 < k )) || e2e_fail "a's weaver still saw $cap frames against $k in the kernel"
+d=$(( $(counter b fastdp_kernel_rx_direct) - d0 )) b2=$(( $(rx_b2) - b20 ))
+e2e_log "b delivered $d of $r straight into the container; the bystander received $b2 frames"
+(( d * 10 > r * 9 )) || e2e_fail "b delivered only $d of $r frames straight into the container"
+(( b2 < 100 )) || e2e_fail "the bystander on b received $b2 frames: b's bridge floods a's traffic"
+grep -q "unicast to containers delivered straight into their namespaces" <(log_of b) ||
+  e2e_fail "b's log does not say it delivers straight into containers"
 
 # Mixed paths: a<->c on the sleeve, c->b relayed by a (sleeve in, fastdp out).
 for dir in "a c 10.2.4.3" "c b 10.2.4.2"; do
@@ -124,13 +141,17 @@ e2e_wait_for 20 in_c a ping -c 1 -W 1 10.2.4.9 || e2e_fail "a cannot reach m aft
 e2e_checked_transfer 2000000 "${E2E_PREFIX}ca" "${E2E_PREFIX}cm" 10.2.4.9 5006
 
 # Router restart: b's weaver killed with -9 (its VXLAN device and programs stay behind), then
-# relaunched: they are replaced and a-b is fastdp again.
+# relaunched: they are replaced and a-b is fastdp again. It comes back with --no-fastdp-direct:
+# frames for its containers then go through the bridge (as under weave-npc, --expect-npc).
 kill -9 "$(cat "$(e2e_state_dir b)/weaver.pid")"
 sleep 0.5
-e2e_weave b launch "$(e2e_ip a)" >/dev/null || e2e_fail "relaunch b"
+e2e_weave b launch --no-fastdp-direct "$(e2e_ip a)" >/dev/null || e2e_fail "relaunch b"
 e2e_wait_for 30 in_c a ping -c 1 -W 1 10.2.4.2 || e2e_fail "a cannot ping b after b's restart"
 e2e_wait_for 20 fastdp_conn a b || e2e_fail "a-b is not fastdp after b's restart"
 e2e_checked_transfer 5000000 "${E2E_PREFIX}ca" "${E2E_PREFIX}cb" 10.2.4.2 5007
+grep -q "delivery through the bridge (--no-fastdp-direct)" <(log_of b) || e2e_fail "b's log does not say --no-fastdp-direct"
+r=$(counter b fastdp_kernel_rx_local) d=$(counter b fastdp_kernel_rx_direct)
+(( r > 50 && d == 0 )) || e2e_fail "with --no-fastdp-direct b delivered $d of $r frames straight into containers"
 [[ $(e2e_run b ip -o link show type vxlan | wc -l) == 1 ]] || e2e_fail "b has more than one VXLAN device"
 
 # Nothing left behind: stop on a, reset on b.

@@ -6,8 +6,9 @@
  *               unicast to a peer reached over fastdp leaves as VXLAN through the external VXLAN
  *               device; a broadcast whose next hops are all fastdp leaves as one copy per next hop.
  *  fdp_ingress  TC ingress of the VXLAN device: frames for us go into the bridge (broadcasts also
- *               relayed along the source's broadcast routes); frames for another peer are
- *               re-encapsulated toward it.
+ *               relayed along the source's broadcast routes), or, for unicast to a container
+ *               whose port weaver named, straight into the container's namespace; frames for
+ *               another peer are re-encapsulated toward it.
  *
  * Whatever they cannot decide (unknown or moved MACs, heartbeats, sleeve next hops, oversized
  * frames) goes to weaver: egress frames continue to vethwe-pcap (weaver's capture), ingress frames
@@ -209,6 +210,17 @@ int fdp_ingress(struct __sk_buff *skb) {
   if (!dv || !(dv->flags & FDP_MAC_LOCAL)) goto punt;
   count(FDP_STAT_RX_LOCAL);
   count_peer(src, skb, 0);
+  if (dv->port != 0) {
+    /* Straight into the container's namespace (its veth peer), skipping the backlog pass of a
+     * redirect into the bridge; but now and then through the bridge, so that it keeps the
+     * source learned on vethwe-bridge. */
+    __u64 now = bpf_ktime_get_ns();
+    if (now - sv->bridged < FDP_BRIDGE_REFRESH_NS) {
+      count(FDP_STAT_RX_DIRECT);
+      return bpf_redirect_peer(dv->port, 0);
+    }
+    sv->bridged = now;
+  }
   return bpf_redirect(cfg->bridge_ifindex, BPF_F_INGRESS);
 punt:;
   __u64 len = skb->len;

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdarg>
 #include <cstring>
+#include <set>
 #include <vector>
 
 #include "weft/datapath/linux/rtnl.hpp"
@@ -147,6 +148,27 @@ class LibbpfFastdp final : public KernelFastdp {
   Result<void> set_flood(std::uint32_t id, const fdp_flood& f) override {
     if (bpf_map_update_elem(floods_, &id, &f, BPF_ANY) != 0) return make_error("fast path flood map: {}", errstr(errno));
     return {};
+  }
+
+  Result<std::map<Mac, std::uint32_t>> direct_ports() override {
+    std::map<Mac, std::uint32_t> out;
+    if (port_ifindex_ <= 0) return out;
+    WEFT_TRY(rt, host::Rtnl::open());
+    WEFT_TRY(port, rt.link(port_ifindex_));
+    if (port.master <= 0) return make_error("{} is not on a bridge", a_.bridge_port);
+    WEFT_TRY(links, rt.links());
+    std::set<int> ok;
+    for (const auto& l : links) {
+      if (l.master == port.master && l.ifindex != port_ifindex_ && l.kind == host::LinkKind::veth && l.peer_netnsid &&
+          l.up) {
+        ok.insert(l.ifindex);
+      }
+    }
+    WEFT_TRY(fdb, rt.bridge_fdb(port.master));
+    for (const auto& e : fdb) {
+      if (!e.permanent && ok.contains(e.ifindex)) out[e.mac] = static_cast<std::uint32_t>(e.ifindex);
+    }
+    return out;
   }
 
   int punt_fd() const override { return pb_ != nullptr ? perf_buffer__epoll_fd(pb_) : -1; }

@@ -6,6 +6,7 @@
 #include <libmnl/libmnl.h>
 #include <linux/if.h>
 #include <linux/if_link.h>
+#include <linux/neighbour.h>
 #include <linux/net_namespace.h>
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
@@ -142,6 +143,26 @@ std::optional<RouteInfo> parse_route(const nlmsghdr* nlh) {
   if (has_u32(tb[RTA_GATEWAY])) r.gateway = attr_ipv4(tb[RTA_GATEWAY]);
   r.scope = static_cast<RouteScope>(rtm->rtm_scope);
   return r;
+}
+
+std::optional<FdbEntry> parse_fdb(const nlmsghdr* nlh, int bridge_ifindex) {
+  if (nlh->nlmsg_type != RTM_NEWNEIGH || mnl_nlmsg_get_payload_len(nlh) < sizeof(ndmsg)) return std::nullopt;
+  const auto* ndm = static_cast<const ndmsg*>(mnl_nlmsg_get_payload(nlh));
+  if (ndm->ndm_family != AF_BRIDGE) return std::nullopt;
+  auto tb = parse_attrs<NDA_MAX>(nlh, sizeof(ndmsg));
+  // The bridge's own table only: entries of a port's hardware (NTF_SELF) name no NDA_MASTER.
+  if (!has_u32(tb[NDA_MASTER]) || static_cast<int>(mnl_attr_get_u32(tb[NDA_MASTER])) != bridge_ifindex) {
+    if (ndm->ndm_ifindex != bridge_ifindex) return std::nullopt;
+  }
+  if (tb[NDA_VLAN] != nullptr) return std::nullopt;
+  if (tb[NDA_LLADDR] == nullptr || mnl_attr_get_payload_len(tb[NDA_LLADDR]) != 6) return std::nullopt;
+  std::array<std::uint8_t, 6> b{};
+  std::memcpy(b.data(), mnl_attr_get_payload(tb[NDA_LLADDR]), 6);
+  FdbEntry e;
+  e.mac = Mac(b);
+  e.ifindex = ndm->ndm_ifindex;
+  e.permanent = (ndm->ndm_state & NUD_PERMANENT) != 0;
+  return e;
 }
 
 Result<void> check_name(std::string_view what, std::string_view name) {
@@ -556,6 +577,24 @@ Result<std::vector<AddrInfo>> Rtnl::addresses(std::string_view ifname) {
   for (auto& a : all) {
     if (a.ifindex == l.ifindex) out.push_back(a);
   }
+  return out;
+}
+
+// ---- bridge forwarding table --------------------------------------------------------------------
+
+Result<std::vector<FdbEntry>> Rtnl::bridge_fdb(int bridge_ifindex) {
+  Msg m;
+  auto* ndm = m.start<ndmsg>(RTM_GETNEIGH, NLM_F_DUMP);
+  ndm->ndm_family = AF_BRIDGE;
+  mnl_attr_put_u32(m.nlh, NDA_MASTER, static_cast<std::uint32_t>(bridge_ifindex));
+  std::vector<FdbEntry> out;
+  int e = transact(
+      m.nlh,
+      [&](const nlmsghdr* nlh) {
+        if (auto f = parse_fdb(nlh, bridge_ifindex)) out.push_back(*f);
+      },
+      [&] { out.clear(); });
+  if (e != 0) return make_error("list the forwarding table of bridge #{}: {}", bridge_ifindex, errstr(e));
   return out;
 }
 

@@ -33,7 +33,11 @@ FastdpTables derive_fastdp_tables(const FastdpTablesInput& in) {
   if (in.macs != nullptr) {
     for (const auto& [mac, e] : in.macs->entries()) {
       if (e.peer == in.self) {
-        t.macs[mac] = {*self, true};
+        std::uint32_t port = 0;
+        if (in.direct_ports != nullptr) {
+          if (auto it = in.direct_ports->find(mac); it != in.direct_ports->end()) port = it->second;
+        }
+        t.macs[mac] = {*self, true, port};
       } else if (auto s = sid(e.peer)) {
         t.macs[mac] = {*s, false};
       }

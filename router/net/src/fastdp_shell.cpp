@@ -42,8 +42,12 @@ FastdpShell::FastdpShell(asio::io_context& io, mesh_net::MeshNode& node,
 
 FastdpShell::~FastdpShell() { stop(); }
 
-Result<void> FastdpShell::start(const datapath::KernelFastdpAttach& a, const router::MacCache* macs, Deliver deliver) {
+Result<void> FastdpShell::start(const datapath::KernelFastdpAttach& a, const router::MacCache* macs, Deliver deliver,
+                                bool direct) {
   macs_ = macs;
+  direct_ = direct;
+  ports_.clear();
+  ports_read_ = {};
   deliver_ = std::move(deliver);
   WEFT_TRY_VOID(kernel_->attach(a));
   sock_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -220,6 +224,24 @@ void FastdpShell::tables_dirty() {
   });
 }
 
+const std::map<Mac, std::uint32_t>& FastdpShell::direct_ports() {
+  auto now = Clock::now();
+  if (!direct_ || now - ports_read_ < kSyncInterval) return ports_;
+  ports_read_ = now;
+  auto p = kernel_->direct_ports();
+  if (!p) {
+    // Frames then go through the bridge, as they always may: slower, never wrong.
+    if (!direct_error_logged_) log_.warn("fastdp: delivering through the bridge only: {}", p.error().message);
+    direct_error_logged_ = true;
+    ports_.clear();
+  } else {
+    direct_error_logged_ = false;
+    ports_ = std::move(*p);
+  }
+  stats_.direct_ports = ports_.size();
+  return ports_;
+}
+
 void FastdpShell::sync() {
   auto& core = node_.core();
   auto self = node_.config().self.name;
@@ -234,6 +256,7 @@ void FastdpShell::sync() {
     auto e = fwds_.usable(p);
     return e ? std::optional<Ipv4>(e->ip) : std::nullopt;
   };
+  in.direct_ports = &direct_ports();
   if (auto s = short_id_of(self); s && *s != applied_self_) {
     applied_self_ = *s;
     kernel_->set_self_short_id(*s);
@@ -263,6 +286,7 @@ void FastdpShell::sync() {
     fdp_mac_val v{};
     v.peer = e.peer;
     v.flags = e.local ? FDP_MAC_LOCAL : 0;
+    v.port = e.port;
     check(kernel_->set_mac(mac, v));
   }
   // On a failed write, forget what was applied so the next sync writes everything again.

@@ -12,20 +12,26 @@
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <sched.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
+#include <memory>
 #include <vector>
 
 #include "far_end.hpp"
 #include "netns.hpp"
 #include "packet_builder.hpp"
 #include "weft/datapath/afpacket_datapath.hpp"
+#include "weft/datapath/linux/netns.hpp"
+#include "weft/datapath/linux/rtnl.hpp"
 
 namespace weft::datapath {
 namespace {
@@ -174,6 +180,107 @@ TEST(KernelFastdp, IngressPuntWakesPuntFdAfterIdleAndNoneIsLost) {
     NS_CHECK_EQ(kf.stats().lost, 0u);
     NS_CHECK_EQ(kf.stats().counters[FDP_STAT_PUNT_DROPPED], 0u);
     NS_CHECK(kf.stats().counters[FDP_STAT_PUNT_INGRESS] >= kN + 1);
+    return "";
+  });
+}
+
+/// seq_frame with MACs: to `dst`, from `src`.
+Bytes addressed(const Mac& dst, const Mac& src, std::uint32_t seq) {
+  Bytes f = seq_frame(kTypeIn, seq, 200);
+  std::memcpy(f.data(), dst.bytes().data(), 6);
+  std::memcpy(f.data() + 6, src.bytes().data(), 6);
+  return f;
+}
+
+/// Direct delivery: a container port on a bridge with kPort, its veth peer in another namespace.
+/// direct_ports() names that port (and not a port whose peer is in this namespace); a VXLAN
+/// frame for the container goes through the bridge the first time (the bridge learns the remote
+/// source on kPort) and straight into the container's namespace after that.
+TEST(KernelFastdp, UnicastGoesStraightIntoTheContainerAndTheBridgeKeepsLearning) {
+  WEFT_RUN_IN_NETNS([]() -> std::string {
+    NS_TRY(setup_link());
+    NS_TRY(
+        test::sh(fmt::format("ip link add weftkbr type bridge && ip link set {} master weftkbr && "
+                             "ip link set weftkbr up",
+                             kPort)));
+    auto self_ns = host::Netns::current();
+    auto cont = host::Netns::create();
+    NS_CHECK(self_ns && cont);
+    auto rt = host::Rtnl::open();
+    NS_CHECK(rt);
+    host::VethSpec v;
+    v.name = "weftkc0";
+    v.peer_name = "eth0";
+    v.peer_netns = &*cont;
+    if (auto r = rt->create_veth(v); !r) return r.error().message;
+    // A port whose peer stays here: never a target (the kernel refuses a peer redirect to it).
+    NS_TRY(
+        test::sh("ip link add weftks0 type veth peer name weftks1 && ip link set weftks0 master weftkbr && "
+                 "ip link set weftks0 up && ip link set weftks1 up && ip link set weftkc0 master weftkbr && "
+                 "ip link set weftkc0 up"));
+    const Mac cmac = test::mac(0x31), smac = test::mac(0x32), remote = test::mac(0x42);
+    {
+      auto crt = host::Rtnl::open(&*cont);
+      NS_CHECK(crt);
+      NS_CHECK(crt->set_mac("eth0", cmac) && crt->set_up("eth0"));
+    }
+    auto k = attached();
+    if (!k) {
+      return k.error().message;
+    }
+    KernelFastdp& kf = **k;
+    NS_CHECK(host::enter_netns(*cont));
+    auto in_cont = std::make_unique<test::PacketSocketEnd>("eth0");
+    NS_CHECK(host::enter_netns(*self_ns));
+    NS_CHECK(in_cont->ok());
+    test::PacketSocketEnd side("weftks1");
+    NS_CHECK(side.ok());
+    // The bridge learns both local MACs from a frame each.
+    NS_CHECK(in_cont->send(addressed(test::mac(0xff), cmac, 0)));
+    NS_CHECK(side.send(addressed(test::mac(0xff), smac, 0)));
+    ::usleep(100000);
+    auto ports = kf.direct_ports();
+    if (!ports) return ports.error().message;
+    const auto cport = static_cast<std::uint32_t>(::if_nametoindex("weftkc0"));
+    NS_CHECK_EQ(ports->size(), 1u);
+    NS_CHECK(ports->count(cmac) == 1 && ports->at(cmac) == cport);
+
+    fdp_mac_val lv{};
+    lv.peer = 1;
+    lv.flags = FDP_MAC_LOCAL;
+    lv.port = cport;
+    NS_CHECK(kf.set_mac(cmac, lv));
+    fdp_mac_val rv{};
+    rv.peer = 2;
+    NS_CHECK(kf.set_mac(remote, rv));
+    (void)in_cont->receive(kTypeIn, 100, 50);  // whatever the bridge flooded so far
+    (void)side.receive(kTypeIn, 100, 50);
+    const int udp = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    NS_CHECK(udp >= 0);
+    constexpr std::uint32_t kVni = 2 | (1u << 12);
+    constexpr std::uint32_t kN = 20;
+    for (std::uint32_t i = 1; i <= kN; ++i) {
+      NS_CHECK(send_vxlan(udp, kVni, addressed(cmac, remote, i)));
+    }
+    ::close(udp);
+    auto got = in_cont->receive(kTypeIn, kN, 1000);
+    NS_CHECK_EQ(got.size(), std::size_t{kN});
+    for (std::uint32_t i = 1; i <= kN; ++i) {
+      NS_CHECK(got[i - 1] == addressed(cmac, remote, i));
+    }
+    auto st = kf.stats();
+    NS_CHECK_EQ(st.counters[FDP_STAT_RX_LOCAL], std::uint64_t{kN});
+    NS_CHECK_EQ(st.counters[FDP_STAT_RX_DIRECT], std::uint64_t{kN - 1});  // the first one bridged
+    NS_CHECK_EQ(st.counters[FDP_STAT_ERRORS], 0u);
+    // ...so the bridge knows the remote MAC is behind kPort, and replies are not flooded.
+    auto fdb = rt->bridge_fdb(static_cast<int>(::if_nametoindex("weftkbr")));
+    NS_CHECK(fdb);
+    const auto kport = static_cast<int>(::if_nametoindex(kPort));
+    NS_CHECK(std::any_of(fdb->begin(), fdb->end(), [&](const host::FdbEntry& e) {
+      return e.mac == remote && e.ifindex == kport && !e.permanent;
+    }));
+    // Nothing reached the bystander port.
+    NS_CHECK(side.receive(kTypeIn, 1, 100).empty());
     return "";
   });
 }

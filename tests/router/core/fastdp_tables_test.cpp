@@ -119,5 +119,25 @@ TEST(FastdpTables, DiffWritesOnlyChanges) {
   EXPECT_EQ(back.flood_del.size(), b.floods.size());
 }
 
+TEST(FastdpTables, DirectPortsOnlyForLocalMacs) {
+  World w;
+  w.macs.add(mac(5), kA, T0);  // a second local container, its port not (yet) in the bridge's table
+  // The bridge has mac(1) on port 7; a stale entry names B's mac(2), which lives behind B now.
+  const std::map<Mac, std::uint32_t> ports{{mac(1), 7}, {mac(2), 9}};
+  auto in = w.input({kB, kD});
+  in.direct_ports = &ports;
+  auto t = derive_fastdp_tables(in);
+  using E = FastdpTables::MacEntry;
+  EXPECT_EQ(t.macs.at(mac(1)), (E{1, true, 7}));
+  EXPECT_EQ(t.macs.at(mac(5)), (E{1, true, 0}));   // through the bridge
+  EXPECT_EQ(t.macs.at(mac(2)), (E{2, false, 0}));  // remote: the port means nothing
+  // The port going away (container gone, or direct delivery turned off) is a map write.
+  auto before = derive_fastdp_tables(in);
+  in.direct_ports = nullptr;
+  auto d = diff_fastdp_tables(before, derive_fastdp_tables(in));
+  EXPECT_EQ(d.mac_set, (std::vector<std::pair<Mac, E>>{{mac(1), E{1, true, 0}}}));
+  EXPECT_TRUE(d.mac_del.empty());
+}
+
 }  // namespace
 }  // namespace weft::router

@@ -9,6 +9,7 @@
 // weaver runs the userspace path.
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
@@ -60,6 +61,10 @@ class KernelFastdp {
   virtual void del_mac(const Mac& mac) = 0;
   virtual Result<void> set_hop(std::uint32_t short_id, const fdp_hop& h) = 0;
   virtual Result<void> set_flood(std::uint32_t short_id, const fdp_flood& f) = 0;
+  /// The bridge ports frames may be put straight into (fdp_mac_val::port), by the MAC the bridge
+  /// learned on each: ports of the bridge that are veths whose peer is in another namespace (the
+  /// kernel's condition for bpf_redirect_peer), not the router's own port.
+  virtual Result<std::map<Mac, std::uint32_t>> direct_ports() = 0;
 
   /// The fd to watch for punted frames, and the call that hands them over.
   virtual int punt_fd() const = 0;

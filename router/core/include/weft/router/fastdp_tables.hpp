@@ -26,6 +26,9 @@ struct FastdpTables {
   struct MacEntry {
     std::uint16_t peer = 0;  ///< ShortID
     bool local = false;      ///< behind our bridge
+    /// Local only: the ifindex of the container's bridge port, for delivery straight into the
+    /// container's namespace; 0 = through the bridge.
+    std::uint32_t port = 0;
     auto operator<=>(const MacEntry&) const = default;
   };
   struct Hop {
@@ -57,6 +60,9 @@ struct FastdpTablesInput {
   std::map<PeerName, ShortID> short_ids;
   /// The fastdp address of a neighbour whose forwarder is usable, else nullopt.
   std::function<std::optional<Ipv4>(PeerName)> fast_neighbour;
+  /// Bridge ports that frames may skip the bridge into, by the MAC the bridge learned on them
+  /// (container veths whose peer is in another namespace); null = none (always the bridge).
+  const std::map<Mac, std::uint32_t>* direct_ports = nullptr;
 };
 
 FastdpTables derive_fastdp_tables(const FastdpTablesInput& in);

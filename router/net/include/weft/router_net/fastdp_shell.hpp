@@ -7,6 +7,7 @@
 // send() that takes a frame when the next hop's fastdp forwarder is usable.
 #include <boost/asio.hpp>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 
@@ -31,6 +32,7 @@ struct FastdpShellStats {
   std::uint64_t tx_icmp_frag_needed = 0;
   std::uint64_t table_syncs = 0;
   std::uint64_t map_errors = 0;
+  std::uint64_t direct_ports = 0;  ///< bridge ports the kernel may deliver into directly (last read)
 };
 
 class FastdpShell {
@@ -46,8 +48,10 @@ class FastdpShell {
   FastdpShell(asio::io_context& io, mesh_net::MeshNode& node, std::unique_ptr<datapath::KernelFastdp> kernel, int mtu,
               std::uint16_t vxlan_port, Logger log);
   ~FastdpShell();
-  /// Attaches the programs and opens the socket; `macs` is the router's MAC cache.
-  Result<void> start(const datapath::KernelFastdpAttach& a, const router::MacCache* macs, Deliver deliver);
+  /// Attaches the programs and opens the socket; `macs` is the router's MAC cache. `direct`:
+  /// unicast for a local container may skip the bridge (only when nothing filters bridged frames,
+  /// i.e. not with weave-npc, whose rules sit on the bridge).
+  Result<void> start(const datapath::KernelFastdpAttach& a, const router::MacCache* macs, Deliver deliver, bool direct);
   /// Detaches everything (programs, qdiscs, the VXLAN device).
   void stop();
 
@@ -77,6 +81,8 @@ class FastdpShell {
   void watch_punts();
   void rearm_tick();
   void sync();
+  /// The bridge ports for direct delivery, read from the kernel at most once a second.
+  const std::map<Mac, std::uint32_t>& direct_ports();
 
   asio::io_context& io_;
   mesh_net::MeshNode& node_;
@@ -97,6 +103,10 @@ class FastdpShell {
   std::uint32_t applied_self_ = 0xFFFFFFFF;
   FastdpShellStats stats_;
   bool stopped_ = true;
+  bool direct_ = false;
+  bool direct_error_logged_ = false;
+  std::map<Mac, std::uint32_t> ports_;
+  TimePoint ports_read_{};
 };
 
 }  // namespace weft::router_net

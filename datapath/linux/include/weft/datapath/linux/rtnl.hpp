@@ -46,6 +46,13 @@ struct LinkInfo {
   std::optional<bool> hairpin;
 };
 
+/// One entry of a bridge's forwarding table (`bridge fdb show br BRIDGE`).
+struct FdbEntry {
+  Mac mac;
+  int ifindex = 0;         ///< the port the MAC is on (the bridge itself for its own address)
+  bool permanent = false;  ///< NUD_PERMANENT: the port's or bridge's own address, not learned
+};
+
 struct AddrInfo {
   int ifindex = 0;
   Cidr cidr;  ///< the local address with its prefix, host bits kept: 10.32.0.1/12
@@ -117,6 +124,9 @@ class Rtnl {
   /// container can reach itself through an exposed/NATed address.
   Result<void> set_hairpin(std::string_view port, bool on);
   Result<bool> hairpin(std::string_view port);
+  /// The forwarding table of the bridge BRIDGE_IFINDEX (RTM_GETNEIGH, AF_BRIDGE), without VLAN
+  /// entries other than untagged.
+  Result<std::vector<FdbEntry>> bridge_fdb(int bridge_ifindex);
 
   // ---- IPv4 addresses
   /// BROADCAST nullopt: derived from the prefix (all host bits set) for prefixes up to /30,

@@ -68,7 +68,7 @@ const std::map<std::string, Spec>& specs() {
         "weft, for tests: behave as if the kernel refused the fast path's eBPF programs"}},
       {"no-fastdp-direct",
        {Kind::boolean, "false", Support::yes,
-        "weft: the fast path delivers received unicast through the bridge, never straight into the container "
+        "weft: the fast path sends and delivers containers' unicast through the bridge, never skipping it "
         "(implied by --expect-npc)"}},
       {"no-bridged-fastdp", {Kind::boolean, "false", Support::later, "disable bridged fast datapath"}},
       {"no-masq-local",

@@ -68,7 +68,7 @@ struct FastdpSection {
   bool insist = false;    ///< kernel: an error instead of a fallback when it cannot run
   bool disabled = false;  ///< --no-fastdp
   bool refuse = false;    ///< --fastdp-refuse (tests)
-  bool no_direct = false;  ///< --no-fastdp-direct: received unicast always goes through the bridge
+  bool no_direct = false;  ///< --no-fastdp-direct: containers' unicast always goes through the bridge
 };
 
 /// The HTTP listeners ("" = off).

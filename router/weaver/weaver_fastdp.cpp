@@ -39,7 +39,7 @@ Result<void> Weaver::start_fastdp() {
   a.vxlan_name = fmt::format("vxlan-{}", a.vxlan_port);
   a.self_short_id = self_.short_id ? self_.short_id->value() : 0;
   a.max_frame = static_cast<std::uint32_t>(mtu_ + 14);
-  // Unicast for a local container skips the bridge, unless weave-npc's rules sit on it.
+  // Unicast to and from local containers skips the bridge, unless weave-npc's rules sit on it.
   const bool direct = !cfg_.fastdp.no_direct && !cfg_.rules.expect_npc;
   fastdp_.emplace(io_, *node_, std::move(kernel_), mtu_, a.vxlan_port, log_.child("fastdp"));
   auto r = fastdp_->start(
@@ -57,7 +57,7 @@ Result<void> Weaver::start_fastdp() {
   overlay_->set_fastdp(&*fastdp_);
   log_.info("Fast datapath on: eBPF on {} (egress) and {} (ingress), VXLAN on UDP port {}, MTU {}; {}", a.bridge_port,
             a.vxlan_name, a.vxlan_port, mtu_,
-            direct                  ? "unicast to containers delivered straight into their namespaces"
+            direct                  ? "unicast to and from containers skips the bridge"
             : cfg_.fastdp.no_direct ? "delivery through the bridge (--no-fastdp-direct)"
                                     : "delivery through the bridge (--expect-npc: policy rules sit on it)");
   return {};

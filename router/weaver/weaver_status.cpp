@@ -335,6 +335,7 @@ void Weaver::add_fastdp_counters(router::RouterStatus& r) const {
       {"fastdp_kernel_tx_flood", ks.counters[FDP_STAT_TX_FLOOD]},
       {"fastdp_kernel_rx_local", ks.counters[FDP_STAT_RX_LOCAL]},
       {"fastdp_kernel_rx_direct", ks.counters[FDP_STAT_RX_DIRECT]},
+      {"fastdp_kernel_tx_direct", ks.counters[FDP_STAT_TX_DIRECT]},
       {"fastdp_kernel_rx_relay", ks.counters[FDP_STAT_RX_RELAY]},
       {"fastdp_kernel_rx_flood", ks.counters[FDP_STAT_RX_FLOOD]},
       {"fastdp_kernel_punt_egress", ks.counters[FDP_STAT_PUNT_EGRESS]},
@@ -350,7 +351,8 @@ void Weaver::add_fastdp_counters(router::RouterStatus& r) const {
       {"fastdp_tx_icmp_frag_needed", fs.tx_icmp_frag_needed},
       {"fastdp_table_syncs", fs.table_syncs},
       {"fastdp_map_errors", fs.map_errors},
-      {"fastdp_direct_ports", fs.direct_ports}};
+      {"fastdp_direct_ports", fs.direct_ports},
+      {"fastdp_sending_ports", fs.sending_ports}};
   for (const auto& [k, v] : rows) r.datapath_counters.emplace_back(k, v);
 }
 

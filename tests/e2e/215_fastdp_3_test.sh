@@ -71,7 +71,7 @@ e2e_wait_for 10 direct_ports b || e2e_fail "b's weaver found no container ports 
 # a<->b in the kernel: frames leave as VXLAN from the programs, weaver's capture sees almost none,
 # and b's kernel puts them straight into the container's namespace.
 k0=$(counter a fastdp_kernel_tx_unicast) r0=$(counter b fastdp_kernel_rx_local) cap0=$(counter a capture_rx_frames)
-d0=$(counter b fastdp_kernel_rx_direct) b20=$(rx_b2)
+d0=$(counter b fastdp_kernel_rx_direct) b20=$(rx_b2) t0=$(counter a fastdp_kernel_tx_direct)
 in_c a ping -c 20 -i 0.05 -W 2 10.2.4.2 >/dev/null || e2e_fail "ping a->b lost packets"
 for dir in "a b 10.2.4.2" "b a 10.2.4.1"; do
   # shellcheck disable=SC2086
@@ -88,10 +88,13 @@ e2e_log "a->b: kernel sent $k, b's kernel delivered $r, a's weaver captured $cap
 (( k > 1000 && r > 1000 )) || e2e_fail "the kernel carried too little: a sent $k, b delivered $r"
 (( cap * 10 < k )) || e2e_fail "a's weaver still saw $cap frames against $k in the kernel"
 d=$(( $(counter b fastdp_kernel_rx_direct) - d0 )) b2=$(( $(rx_b2) - b20 ))
-e2e_log "b delivered $d of $r straight into the container; the bystander received $b2 frames"
+t=$(( $(counter a fastdp_kernel_tx_direct) - t0 ))
+e2e_log "a sent $t of $k from the container's port, b delivered $d of $r straight into the container; the bystander received $b2 frames"
+(( t * 10 > k * 9 )) || e2e_fail "a sent only $t of $k frames straight from the container's port"
 (( d * 10 > r * 9 )) || e2e_fail "b delivered only $d of $r frames straight into the container"
+(( $(counter a fastdp_sending_ports) >= 1 )) || e2e_fail "a's weaver put the send program on no port"
 (( b2 < 100 )) || e2e_fail "the bystander on b received $b2 frames: b's bridge floods a's traffic"
-grep -q "unicast to containers delivered straight into their namespaces" <(log_of b) ||
+grep -q "unicast to and from containers skips the bridge" <(log_of b) ||
   e2e_fail "b's log does not say it delivers straight into containers"
 
 # Mixed paths: a<->c on the sleeve, c->b relayed by a (sleeve in, fastdp out).
@@ -150,6 +153,9 @@ e2e_wait_for 30 in_c a ping -c 1 -W 1 10.2.4.2 || e2e_fail "a cannot ping b afte
 e2e_wait_for 20 fastdp_conn a b || e2e_fail "a-b is not fastdp after b's restart"
 e2e_checked_transfer 5000000 "${E2E_PREFIX}ca" "${E2E_PREFIX}cb" 10.2.4.2 5007
 grep -q "delivery through the bridge (--no-fastdp-direct)" <(log_of b) || e2e_fail "b's log does not say --no-fastdp-direct"
+# The killed weaver's programs on the containers' ports are gone (they ran on its old maps).
+n=$(e2e_run b tc qdisc show | grep -c clsact || true)
+(( n == 2 )) || e2e_fail "b has $n clsact qdiscs (vethwe-bridge and the VXLAN device only): $(e2e_run b tc qdisc show | grep clsact)"
 r=$(counter b fastdp_kernel_rx_local) d=$(counter b fastdp_kernel_rx_direct)
 (( r > 50 && d == 0 )) || e2e_fail "with --no-fastdp-direct b delivered $d of $r frames straight into containers"
 [[ $(e2e_run b ip -o link show type vxlan | wc -l) == 1 ]] || e2e_fail "b has more than one VXLAN device"

@@ -5,6 +5,10 @@
  *  fdp_egress   TC egress of vethwe-bridge: frames the bridge sends toward the router. Known
  *               unicast to a peer reached over fastdp leaves as VXLAN through the external VXLAN
  *               device; a broadcast whose next hops are all fastdp leaves as one copy per next hop.
+ *  fdp_port     TC ingress of the containers' bridge ports weaver named (the same ports direct
+ *               delivery goes into): known unicast to a fastdp peer leaves as VXLAN right there,
+ *               skipping the bridge; everything else continues into the bridge as if it were not
+ *               there (and so reaches fdp_egress or a local container).
  *  fdp_ingress  TC ingress of the VXLAN device: frames for us go into the bridge (broadcasts also
  *               relayed along the source's broadcast routes), or, for unicast to a container
  *               whose port weaver named, straight into the container's namespace; frames for
@@ -133,6 +137,42 @@ static __always_inline int is_zero_mac(const __u8 *eth) {
   return a == 0 && b == 0;
 }
 
+/* Whether a frame from `v` may skip the bridge now: not when the last frame from it that went
+ * through the bridge was FDP_BRIDGE_REFRESH_NS ago or more (this one goes, and is noted). */
+static __always_inline int may_skip_bridge(struct fdp_mac_val* v) {
+  __u64 now = bpf_ktime_get_ns();
+  if (now - v->bridged < FDP_BRIDGE_REFRESH_NS) return 1;
+  v->bridged = now;
+  return 0;
+}
+
+SEC("tc")
+int fdp_port(struct __sk_buff* skb) {
+  __u32 zero = 0;
+  struct fdp_config* cfg = bpf_map_lookup_elem(&config, &zero);
+  if (!cfg || !cfg->enabled) return TC_ACT_OK;
+  __u8 eth[12];
+  if (bpf_skb_load_bytes(skb, 0, eth, sizeof(eth)) < 0) return TC_ACT_OK;
+  if (eth[0] & 1) return TC_ACT_OK; /* the bridge floods it; fdp_egress sends the copies */
+  if (skb->gso_size == 0 && skb->len > cfg->max_frame) return TC_ACT_OK;
+  struct fdp_mac_val* sv = mac_lookup(eth + 6);
+  if (!sv || !(sv->flags & FDP_MAC_LOCAL)) return TC_ACT_OK;
+  struct fdp_mac_val* dv = mac_lookup(eth);
+  if (!dv || (dv->flags & FDP_MAC_LOCAL)) return TC_ACT_OK;
+  __u32 dst = dv->peer;
+  struct fdp_hop* h = bpf_map_lookup_elem(&hops, &dst);
+  if (!h || !(h->flags & FDP_HOP_VXLAN)) return TC_ACT_OK;
+  if (!may_skip_bridge(sv)) return TC_ACT_OK;
+  if (encap(skb, (cfg->self & 0xfff) | ((dst & 0xfff) << 12), h->ip) < 0) {
+    count(FDP_STAT_ERRORS);
+    return TC_ACT_OK;
+  }
+  count(FDP_STAT_TX_UNICAST);
+  count(FDP_STAT_TX_DIRECT);
+  count_peer(dst, skb, 1);
+  return bpf_redirect(cfg->vxlan_ifindex, 0);
+}
+
 SEC("tc")
 int fdp_egress(struct __sk_buff *skb) {
   __u32 zero = 0;
@@ -210,16 +250,12 @@ int fdp_ingress(struct __sk_buff *skb) {
   if (!dv || !(dv->flags & FDP_MAC_LOCAL)) goto punt;
   count(FDP_STAT_RX_LOCAL);
   count_peer(src, skb, 0);
-  if (dv->port != 0) {
-    /* Straight into the container's namespace (its veth peer), skipping the backlog pass of a
-     * redirect into the bridge; but now and then through the bridge, so that it keeps the
-     * source learned on vethwe-bridge. */
-    __u64 now = bpf_ktime_get_ns();
-    if (now - sv->bridged < FDP_BRIDGE_REFRESH_NS) {
-      count(FDP_STAT_RX_DIRECT);
-      return bpf_redirect_peer(dv->port, 0);
-    }
-    sv->bridged = now;
+  /* Straight into the container's namespace (its veth peer), skipping the backlog pass of a
+   * redirect into the bridge; but now and then through the bridge, so that it keeps the source
+   * learned on vethwe-bridge. */
+  if (dv->port != 0 && may_skip_bridge(sv)) {
+    count(FDP_STAT_RX_DIRECT);
+    return bpf_redirect_peer(dv->port, 0);
   }
   return bpf_redirect(cfg->bridge_ifindex, BPF_F_INGRESS);
 punt:;

@@ -61,6 +61,19 @@ Result<void> attach_tc(int ifindex, bpf_tc_attach_point where, int prog_fd, cons
   return {};
 }
 
+/// Removes the clsact qdiscs of the bridge port and of its bridge's other ports (the containers'
+/// ports, where fdp_port sits): what a weaver that was killed left behind, still running with its
+/// old maps.
+Result<void> clear_ports(host::Rtnl& rt, const host::LinkInfo& port) {
+  destroy_clsact(port.ifindex);
+  if (port.master <= 0) return {};
+  WEFT_TRY(links, rt.links());
+  for (const auto& l : links) {
+    if (l.master == port.master && l.ifindex != port.ifindex) destroy_clsact(l.ifindex);
+  }
+  return {};
+}
+
 class LibbpfFastdp final : public KernelFastdp {
  public:
   LibbpfFastdp(bpf_object* obj, Logger log) : obj_(obj), log_(std::move(log)) {
@@ -75,13 +88,15 @@ class LibbpfFastdp final : public KernelFastdp {
   Result<void> init() {
     egress_ = bpf_object__find_program_by_name(obj_, "fdp_egress");
     ingress_ = bpf_object__find_program_by_name(obj_, "fdp_ingress");
+    port_ = bpf_object__find_program_by_name(obj_, "fdp_port");
     for (auto [m, name] : {std::pair{&macs_, "macs"}, {&hops_, "hops"}, {&floods_, "floods"}, {&config_, "config"},
                            {&stats_, "stats"}, {&traffic_, "traffic"}, {&punts_, "punts"}}) {
       auto* map = bpf_object__find_map_by_name(obj_, name);
       if (map == nullptr) return make_error("the fast path's object has no map {}", name);
       *m = bpf_map__fd(map);
     }
-    if (egress_ == nullptr || ingress_ == nullptr) return make_error("the fast path's object lacks its programs");
+    if (egress_ == nullptr || ingress_ == nullptr || port_ == nullptr)
+      return make_error("the fast path's object lacks its programs");
     return {};
   }
 
@@ -100,7 +115,7 @@ class LibbpfFastdp final : public KernelFastdp {
     vxlan_ifindex_ = vx.ifindex;
     port_ifindex_ = port.ifindex;
     WEFT_TRY_VOID(write_config(true));
-    destroy_clsact(port_ifindex_);
+    WEFT_TRY_VOID(clear_ports(rt, port));
     WEFT_TRY_VOID(attach_tc(vxlan_ifindex_, BPF_TC_INGRESS, bpf_program__fd(ingress_), a.vxlan_name));
     WEFT_TRY_VOID(attach_tc(port_ifindex_, BPF_TC_EGRESS, bpf_program__fd(egress_), a.bridge_port));
     if (pb_ == nullptr) {
@@ -112,6 +127,7 @@ class LibbpfFastdp final : public KernelFastdp {
 
   void detach() override {
     if (port_ifindex_ > 0 || vxlan_created_) (void)write_config(false);
+    (void)set_direct_ports({});
     destroy_clsact(port_ifindex_);
     port_ifindex_ = 0;
     if (vxlan_created_) {
@@ -169,6 +185,30 @@ class LibbpfFastdp final : public KernelFastdp {
       if (!e.permanent && ok.contains(e.ifindex)) out[e.mac] = static_cast<std::uint32_t>(e.ifindex);
     }
     return out;
+  }
+
+  std::size_t set_direct_ports(const std::set<std::uint32_t>& ports) override {
+    for (auto it = sending_.begin(); it != sending_.end();) {
+      if (ports.contains(*it)) {
+        ++it;
+        continue;
+      }
+      destroy_clsact(static_cast<int>(*it));
+      it = sending_.erase(it);
+    }
+    if (port_ifindex_ <= 0) return sending_.size();
+    for (auto p : ports) {
+      if (sending_.contains(p)) continue;
+      char name[IF_NAMESIZE] = {};
+      if (::if_indextoname(p, name) == nullptr) continue;  // gone since it was read
+      if (auto r = attach_tc(static_cast<int>(p), BPF_TC_INGRESS, bpf_program__fd(port_), name); !r) {
+        log_.debug("{}", r.error().message);
+        destroy_clsact(static_cast<int>(p));
+        continue;
+      }
+      sending_.insert(p);
+    }
+    return sending_.size();
   }
 
   int punt_fd() const override { return pb_ != nullptr ? perf_buffer__epoll_fd(pb_) : -1; }
@@ -240,6 +280,8 @@ class LibbpfFastdp final : public KernelFastdp {
   int cpus_ = 1;
   bpf_program* egress_ = nullptr;
   bpf_program* ingress_ = nullptr;
+  bpf_program* port_ = nullptr;
+  std::set<std::uint32_t> sending_;  ///< container ports that carry fdp_port
   int macs_ = -1, hops_ = -1, floods_ = -1, config_ = -1, stats_ = -1, traffic_ = -1, punts_ = -1;
   KernelFastdpAttach a_;
   int vxlan_ifindex_ = 0;
@@ -274,7 +316,7 @@ Result<void> KernelFastdp::cleanup(const std::string& bridge_port, const std::st
   WEFT_TRY(vx, rt.find_link(vxlan_name));
   if (vx) WEFT_TRY_VOID(rt.delete_link(vxlan_name));
   WEFT_TRY(port, rt.find_link(bridge_port));
-  if (port) destroy_clsact(port->ifindex);
+  if (port) WEFT_TRY_VOID(clear_ports(rt, *port));
   return {};
 }
 

@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <set>
 
 #include "weft/datapath/icmp.hpp"
 #include "weft/datapath/ipv4_header.hpp"
@@ -239,6 +240,9 @@ const std::map<Mac, std::uint32_t>& FastdpShell::direct_ports() {
     ports_ = std::move(*p);
   }
   stats_.direct_ports = ports_.size();
+  std::set<std::uint32_t> sending;
+  for (const auto& [mac, port] : ports_) sending.insert(port);
+  stats_.sending_ports = kernel_->set_direct_ports(sending);
   return ports_;
 }
 

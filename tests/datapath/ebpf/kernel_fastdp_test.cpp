@@ -192,10 +192,11 @@ Bytes addressed(const Mac& dst, const Mac& src, std::uint32_t seq) {
   return f;
 }
 
-/// Direct delivery: a container port on a bridge with kPort, its veth peer in another namespace.
-/// direct_ports() names that port (and not a port whose peer is in this namespace); a VXLAN
-/// frame for the container goes through the bridge the first time (the bridge learns the remote
-/// source on kPort) and straight into the container's namespace after that.
+/// Skipping the bridge: a container port on a bridge with kPort, its veth peer in another
+/// namespace. direct_ports() names that port (and not a port whose peer is in this namespace); a
+/// VXLAN frame for the container goes through the bridge the first time (the bridge learns the
+/// remote source on kPort) and straight into the container's namespace after that; the
+/// container's frames to the remote MAC leave as VXLAN from its port, but for the first.
 TEST(KernelFastdp, UnicastGoesStraightIntoTheContainerAndTheBridgeKeepsLearning) {
   WEFT_RUN_IN_NETNS([]() -> std::string {
     NS_TRY(setup_link());
@@ -281,6 +282,43 @@ TEST(KernelFastdp, UnicastGoesStraightIntoTheContainerAndTheBridgeKeepsLearning)
     }));
     // Nothing reached the bystander port.
     NS_CHECK(side.receive(kTypeIn, 1, 100).empty());
+
+    // The send side: the container's frames to the remote MAC leave as VXLAN from its port
+    // (fdp_port), toward the hop's address on an underlay link captured at its far end.
+    NS_TRY(
+        test::sh("ip link add weftku0 type veth peer name weftku1 && ip addr add 10.99.0.1/24 dev weftku0 && "
+                 "ip link set weftku0 up && ip link set weftku1 up && "
+                 "ip neigh add 10.99.0.2 lladdr 02:00:00:00:00:99 dev weftku0"));
+    test::PacketSocketEnd underlay("weftku1");
+    NS_CHECK(underlay.ok());
+    fdp_hop hop{};
+    hop.flags = FDP_HOP_KNOWN | FDP_HOP_VXLAN;
+    hop.ip = htonl(0x0a630002);  // 10.99.0.2
+    NS_CHECK(kf.set_hop(2, hop));
+    NS_CHECK_EQ(kf.set_direct_ports({cport}), 1u);
+    NS_CHECK(test::sh("tc filter show dev weftkc0 ingress | grep -q fdp_port").empty());
+    const auto tx0 = kf.stats().counters[FDP_STAT_TX_UNICAST];
+    for (std::uint32_t i = 1; i <= kN; ++i) {
+      NS_CHECK(in_cont->send(addressed(remote, cmac, 100 + i)));
+    }
+    auto out = underlay.receive(0x0800, kN, 1000);
+    NS_CHECK_EQ(out.size(), std::size_t{kN});
+    for (std::uint32_t i = 1; i <= kN; ++i) {
+      const Bytes& d = out[i - 1];
+      // Ethernet 14 + IPv4 20 + UDP 8, then VXLAN: VNI = ours (1) | the remote's (2) << 12.
+      NS_CHECK(d.size() == 14 + 20 + 8 + 8 + 200);
+      NS_CHECK(d[14 + 9] == 17 && d[36] == (kVxlanPort >> 8) && d[37] == (kVxlanPort & 0xff));
+      const std::uint32_t vni = (std::uint32_t{d[46]} << 16) | (std::uint32_t{d[47]} << 8) | d[48];
+      NS_CHECK_EQ(vni, 1u | (2u << 12));
+      NS_CHECK(std::equal(d.begin() + 50, d.end(), addressed(remote, cmac, 100 + i).begin()));
+    }
+    st = kf.stats();
+    NS_CHECK_EQ(st.counters[FDP_STAT_TX_UNICAST] - tx0, std::uint64_t{kN});
+    // The first went through the bridge (so it keeps cmac learned) and fdp_egress; the rest skipped it.
+    NS_CHECK_EQ(st.counters[FDP_STAT_TX_DIRECT], std::uint64_t{kN - 1});
+    // A port no longer named loses the program and its qdisc.
+    NS_CHECK_EQ(kf.set_direct_ports({}), 0u);
+    NS_CHECK(!test::sh("tc qdisc show dev weftkc0 | grep -q clsact").empty());
     return "";
   });
 }

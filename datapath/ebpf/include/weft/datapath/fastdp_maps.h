@@ -35,17 +35,18 @@ struct fdp_mac_key {
 };
 
 #define FDP_MAC_LOCAL 1u /* behind our own bridge */
-/* How often a remote MAC's frames still go through the bridge when they could be delivered
- * straight into the container (port != 0): often enough that the bridge keeps it learned on
- * vethwe-bridge (ageing 300 s) and never floods the replies to every container. */
+/* How often a MAC's frames still go through the bridge when they could skip it (a remote MAC's
+ * frames delivered straight into a container, a container's frames sent straight from its port):
+ * often enough that the bridge keeps the MAC learned on its port (ageing 300 s) and never floods
+ * the frames addressed to it. */
 #define FDP_BRIDGE_REFRESH_NS 2000000000ull
 struct fdp_mac_val {
   FDP_U16 peer; /* ShortID of the peer the MAC is behind */
   FDP_U16 flags;
   FDP_U32 port;    /* local MACs: ifindex of the container's bridge port (a veth whose peer is in
                       another namespace), for delivery straight into it; 0 = through the bridge */
-  FDP_U64 bridged; /* remote MACs: when one of its frames last went through the bridge
-                      (bpf_ktime_get_ns); written by the kernel, 0 from weaver */
+  FDP_U64 bridged; /* when one of its frames last went through the bridge (bpf_ktime_get_ns),
+                      where it could have skipped it; written by the kernel, 0 from weaver */
 };
 
 #define FDP_HOP_KNOWN 1u /* a peer with this ShortID exists (and only one) */
@@ -86,6 +87,7 @@ enum {
   FDP_STAT_PUNT_DROPPED,   /* VXLAN frames weaver could not be given (too big, buffer full) */
   FDP_STAT_ERRORS,         /* redirects or tunnel keys the kernel refused */
   FDP_STAT_RX_DIRECT,      /* of RX_LOCAL, unicast put straight into the container's namespace */
+  FDP_STAT_TX_DIRECT,      /* of TX_UNICAST, sent straight from the container's port (fdp_port) */
   FDP_STAT_COUNT
 };
 

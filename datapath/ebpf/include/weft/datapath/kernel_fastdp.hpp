@@ -11,6 +11,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <span>
 #include <string>
 
@@ -49,8 +50,9 @@ class KernelFastdp {
   /// Verifies and loads the programs and creates the maps (touches no interface). `refuse`
   /// behaves as a kernel that rejects them (for tests of the fallback).
   static Result<std::unique_ptr<KernelFastdp>> load(bool refuse, Logger log);
-  /// Removes a VXLAN device and the bridge port's clsact qdisc that a previous weaver left behind
-  /// (nothing happens when there are none). Used by `weaver util` on reset.
+  /// Removes a VXLAN device and the clsact qdiscs of the bridge port and of the bridge's other
+  /// ports that a previous weaver left behind (nothing happens when there are none). Used by
+  /// `weaver util` on reset.
   static Result<void> cleanup(const std::string& bridge_port, const std::string& vxlan_name);
 
   virtual Result<void> attach(const KernelFastdpAttach& a) = 0;
@@ -65,6 +67,10 @@ class KernelFastdp {
   /// learned on each: ports of the bridge that are veths whose peer is in another namespace (the
   /// kernel's condition for bpf_redirect_peer), not the router's own port.
   virtual Result<std::map<Mac, std::uint32_t>> direct_ports() = 0;
+  /// Puts the send-side program (fdp_port) on the TC ingress of exactly these bridge ports: added
+  /// to new ones, removed (clsact and all) from ports no longer named. A port that cannot take it
+  /// (gone meanwhile) is skipped: its frames go through the bridge. Returns how many carry it.
+  virtual std::size_t set_direct_ports(const std::set<std::uint32_t>& ports) = 0;
 
   /// The fd to watch for punted frames, and the call that hands them over.
   virtual int punt_fd() const = 0;

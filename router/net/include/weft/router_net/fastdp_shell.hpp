@@ -32,7 +32,8 @@ struct FastdpShellStats {
   std::uint64_t tx_icmp_frag_needed = 0;
   std::uint64_t table_syncs = 0;
   std::uint64_t map_errors = 0;
-  std::uint64_t direct_ports = 0;  ///< bridge ports the kernel may deliver into directly (last read)
+  std::uint64_t direct_ports = 0;   ///< container MACs the kernel may deliver straight to (last read)
+  std::uint64_t sending_ports = 0;  ///< container ports whose frames the kernel may send straight
 };
 
 class FastdpShell {

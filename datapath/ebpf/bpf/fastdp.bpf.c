@@ -137,6 +137,20 @@ static __always_inline int is_zero_mac(const __u8 *eth) {
   return a == 0 && b == 0;
 }
 
+/* A local frame for peer `dst` as VXLAN toward its next hop: the redirect's verdict, or -1 when
+ * the next hop is not fastdp (or the kernel refused the tunnel key) and it must go another way. */
+static __always_inline int send_unicast(struct __sk_buff* skb, const struct fdp_config* cfg, __u32 dst) {
+  struct fdp_hop* h = bpf_map_lookup_elem(&hops, &dst);
+  if (!h || !(h->flags & FDP_HOP_VXLAN)) return -1;
+  if (encap(skb, (cfg->self & 0xfff) | ((dst & 0xfff) << 12), h->ip) < 0) {
+    count(FDP_STAT_ERRORS);
+    return -1;
+  }
+  count(FDP_STAT_TX_UNICAST);
+  count_peer(dst, skb, 1);
+  return bpf_redirect(cfg->vxlan_ifindex, 0);
+}
+
 /* Whether a frame from `v` may skip the bridge now: not when the last frame from it that went
  * through the bridge was FDP_BRIDGE_REFRESH_NS ago or more (this one goes, and is noted). */
 static __always_inline int may_skip_bridge(struct fdp_mac_val* v) {
@@ -158,19 +172,11 @@ int fdp_port(struct __sk_buff* skb) {
   struct fdp_mac_val* sv = mac_lookup(eth + 6);
   if (!sv || !(sv->flags & FDP_MAC_LOCAL)) return TC_ACT_OK;
   struct fdp_mac_val* dv = mac_lookup(eth);
-  if (!dv || (dv->flags & FDP_MAC_LOCAL)) return TC_ACT_OK;
-  __u32 dst = dv->peer;
-  struct fdp_hop* h = bpf_map_lookup_elem(&hops, &dst);
-  if (!h || !(h->flags & FDP_HOP_VXLAN)) return TC_ACT_OK;
-  if (!may_skip_bridge(sv)) return TC_ACT_OK;
-  if (encap(skb, (cfg->self & 0xfff) | ((dst & 0xfff) << 12), h->ip) < 0) {
-    count(FDP_STAT_ERRORS);
-    return TC_ACT_OK;
-  }
-  count(FDP_STAT_TX_UNICAST);
+  if (!dv || (dv->flags & FDP_MAC_LOCAL) || !may_skip_bridge(sv)) return TC_ACT_OK;
+  int verdict = send_unicast(skb, cfg, dv->peer);
+  if (verdict < 0) return TC_ACT_OK;
   count(FDP_STAT_TX_DIRECT);
-  count_peer(dst, skb, 1);
-  return bpf_redirect(cfg->vxlan_ifindex, 0);
+  return verdict;
 }
 
 SEC("tc")
@@ -195,16 +201,8 @@ int fdp_egress(struct __sk_buff *skb) {
   struct fdp_mac_val *dv = mac_lookup(eth);
   if (!dv) goto punt;
   if (dv->flags & FDP_MAC_LOCAL) return TC_ACT_SHOT; /* Weave drops frames for local MACs here */
-  __u32 dst = dv->peer;
-  struct fdp_hop *h = bpf_map_lookup_elem(&hops, &dst);
-  if (!h || !(h->flags & FDP_HOP_VXLAN)) goto punt;
-  if (encap(skb, (cfg->self & 0xfff) | ((dst & 0xfff) << 12), h->ip) < 0) {
-    count(FDP_STAT_ERRORS);
-    goto punt;
-  }
-  count(FDP_STAT_TX_UNICAST);
-  count_peer(dst, skb, 1);
-  return bpf_redirect(cfg->vxlan_ifindex, 0);
+  int verdict = send_unicast(skb, cfg, dv->peer);
+  if (verdict >= 0) return verdict;
 punt:
   count(FDP_STAT_PUNT_EGRESS);
   return TC_ACT_OK;

@@ -61,16 +61,31 @@ Result<void> attach_tc(int ifindex, bpf_tc_attach_point where, int prog_fd, cons
   return {};
 }
 
-/// Removes the clsact qdiscs of the bridge port and of its bridge's other ports (the containers'
-/// ports, where fdp_port sits): what a weaver that was killed left behind, still running with its
-/// old maps.
-Result<void> clear_ports(host::Rtnl& rt, const host::LinkInfo& port) {
-  destroy_clsact(port.ifindex);
-  if (port.master <= 0) return {};
+/// The bridge the router's port is on (0: none) and that bridge's other ports, the containers',
+/// from one dump of the links.
+struct BridgePorts {
+  int bridge = 0;
+  std::vector<host::LinkInfo> others;
+};
+Result<BridgePorts> bridge_ports(host::Rtnl& rt, int port_ifindex) {
   WEFT_TRY(links, rt.links());
+  BridgePorts b;
   for (const auto& l : links) {
-    if (l.master == port.master && l.ifindex != port.ifindex) destroy_clsact(l.ifindex);
+    if (l.ifindex == port_ifindex) b.bridge = l.master;
   }
+  if (b.bridge <= 0) return b;
+  for (auto& l : links) {
+    if (l.master == b.bridge && l.ifindex != port_ifindex) b.others.push_back(std::move(l));
+  }
+  return b;
+}
+
+/// Removes the clsact qdiscs of the router's port and of the containers' ports (where fdp_port
+/// sits): what a weaver that was killed left behind, still running with its old maps.
+Result<void> clear_ports(host::Rtnl& rt, int port_ifindex) {
+  destroy_clsact(port_ifindex);
+  WEFT_TRY(b, bridge_ports(rt, port_ifindex));
+  for (const auto& l : b.others) destroy_clsact(l.ifindex);
   return {};
 }
 
@@ -115,7 +130,7 @@ class LibbpfFastdp final : public KernelFastdp {
     vxlan_ifindex_ = vx.ifindex;
     port_ifindex_ = port.ifindex;
     WEFT_TRY_VOID(write_config(true));
-    WEFT_TRY_VOID(clear_ports(rt, port));
+    WEFT_TRY_VOID(clear_ports(rt, port.ifindex));
     WEFT_TRY_VOID(attach_tc(vxlan_ifindex_, BPF_TC_INGRESS, bpf_program__fd(ingress_), a.vxlan_name));
     WEFT_TRY_VOID(attach_tc(port_ifindex_, BPF_TC_EGRESS, bpf_program__fd(egress_), a.bridge_port));
     if (pb_ == nullptr) {
@@ -170,17 +185,13 @@ class LibbpfFastdp final : public KernelFastdp {
     std::map<Mac, std::uint32_t> out;
     if (port_ifindex_ <= 0) return out;
     WEFT_TRY(rt, host::Rtnl::open());
-    WEFT_TRY(port, rt.link(port_ifindex_));
-    if (port.master <= 0) return make_error("{} is not on a bridge", a_.bridge_port);
-    WEFT_TRY(links, rt.links());
+    WEFT_TRY(b, bridge_ports(rt, port_ifindex_));
+    if (b.bridge <= 0) return make_error("{} is not on a bridge", a_.bridge_port);
     std::set<int> ok;
-    for (const auto& l : links) {
-      if (l.master == port.master && l.ifindex != port_ifindex_ && l.kind == host::LinkKind::veth && l.peer_netnsid &&
-          l.up) {
-        ok.insert(l.ifindex);
-      }
+    for (const auto& l : b.others) {
+      if (l.kind == host::LinkKind::veth && l.peer_netnsid && l.up) ok.insert(l.ifindex);
     }
-    WEFT_TRY(fdb, rt.bridge_fdb(port.master));
+    WEFT_TRY(fdb, rt.bridge_fdb(b.bridge));
     for (const auto& e : fdb) {
       if (!e.permanent && ok.contains(e.ifindex)) out[e.mac] = static_cast<std::uint32_t>(e.ifindex);
     }
@@ -316,7 +327,7 @@ Result<void> KernelFastdp::cleanup(const std::string& bridge_port, const std::st
   WEFT_TRY(vx, rt.find_link(vxlan_name));
   if (vx) WEFT_TRY_VOID(rt.delete_link(vxlan_name));
   WEFT_TRY(port, rt.find_link(bridge_port));
-  if (port) WEFT_TRY_VOID(clear_ports(rt, *port));
+  if (port) WEFT_TRY_VOID(clear_ports(rt, port->ifindex));
   return {};
 }
 

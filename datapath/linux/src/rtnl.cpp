@@ -151,9 +151,9 @@ std::optional<FdbEntry> parse_fdb(const nlmsghdr* nlh, int bridge_ifindex) {
   if (ndm->ndm_family != AF_BRIDGE) return std::nullopt;
   auto tb = parse_attrs<NDA_MAX>(nlh, sizeof(ndmsg));
   // The bridge's own table only: entries of a port's hardware (NTF_SELF) name no NDA_MASTER.
-  if (!has_u32(tb[NDA_MASTER]) || static_cast<int>(mnl_attr_get_u32(tb[NDA_MASTER])) != bridge_ifindex) {
-    if (ndm->ndm_ifindex != bridge_ifindex) return std::nullopt;
-  }
+  const bool ours = (has_u32(tb[NDA_MASTER]) && static_cast<int>(mnl_attr_get_u32(tb[NDA_MASTER])) == bridge_ifindex) ||
+                    ndm->ndm_ifindex == bridge_ifindex;
+  if (!ours) return std::nullopt;
   if (tb[NDA_VLAN] != nullptr) return std::nullopt;
   if (tb[NDA_LLADDR] == nullptr || mnl_attr_get_payload_len(tb[NDA_LLADDR]) != 6) return std::nullopt;
   std::array<std::uint8_t, 6> b{};
